@@ -1,1 +1,8 @@
-fn main() {}
+//! The reference charm's binary: hands control to charmkit.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    charmkit::main::<rust_starter::RustStarter>()
+}

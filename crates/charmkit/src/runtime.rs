@@ -1,0 +1,99 @@
+//! The process entry: what a charm's `main` calls.
+//!
+//! ```no_run
+//! # use charmkit::{Charm, Framework};
+//! # struct MyCharm;
+//! # impl Charm for MyCharm { fn new(_: &mut Framework<Self>) -> charmkit::Result<Self> { Ok(MyCharm) } }
+//! fn main() -> std::process::ExitCode {
+//!     charmkit::main::<MyCharm>()
+//! }
+//! ```
+//!
+//! With `JUJU_DISPATCH_PATH` set (Juju runs `dispatch`), it runs one dispatch: context → metadata
+//! → tracing → [`crate::framework::dispatch`] → spans to the buffer → export handed off. The exit
+//! status is 0 unless a handler failed (then Juju retries the hook). Tracing never fails a hook.
+//!
+//! Without it, the arguments are a command for a person: `simulate`, `trace status`,
+//! `trace dump`, `trace flush`, `help`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::rc::Rc;
+
+use crate::context::JujuContext;
+use crate::framework::{dispatch, Charm};
+use crate::hookcmd::{HookTools, ProcessTools};
+use crate::logging::LogSink;
+use crate::meta::Metadata;
+use crate::tracing::setup::SpanCollector;
+use crate::tracing::tools::TracedTools;
+
+/// Runs the charm: a dispatch under Juju, or the command line otherwise.
+pub fn main<C: Charm>() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if std::env::var_os("JUJU_DISPATCH_PATH").is_some_and(|v| !v.is_empty()) {
+        return run_dispatch::<C>();
+    }
+    crate::cli::run::<C>(&args)
+}
+
+/// The charm directory outside Juju: `JUJU_CHARM_DIR`, else the directory of the `dispatch`
+/// script that ran us (`CHARMKIT_DISPATCH_DIR`, set by it), else the current directory.
+pub fn charm_dir() -> PathBuf {
+    for var in ["JUJU_CHARM_DIR", "CHARMKIT_DISPATCH_DIR"] {
+        if let Some(d) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            return PathBuf::from(d);
+        }
+    }
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+fn run_dispatch<C: Charm>() -> ExitCode {
+    crate::logging::init();
+    let ctx = match JujuContext::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("charm: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let tools: Rc<dyn HookTools> = Rc::new(ProcessTools);
+    let _sink = LogSink::install(tools.clone(), ctx.debug);
+    let meta = match Metadata::from_dir(&ctx.charm_dir) {
+        Ok(m) => m,
+        Err(e) => {
+            log::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let ok = run_traced::<C>(ctx, meta, tools);
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// One traced dispatch over `tools`; spans go to the buffer under the charm dir. Returns
+/// whether the hook succeeded.
+pub fn run_traced<C: Charm>(ctx: JujuContext, meta: Metadata, tools: Rc<dyn HookTools>) -> bool {
+    let collector = SpanCollector::start();
+    let charm_dir = ctx.charm_dir.clone();
+    let resource = crate::tracing::setup::resource(&ctx, &meta.name, short_type_name::<C>());
+    let traced: Rc<dyn HookTools> = Rc::new(TracedTools::new(tools));
+    let report = dispatch::<C>(ctx, meta, traced);
+    let spans = collector.take();
+    crate::tracing::store_dispatch(&charm_dir, spans, &resource, report.observed);
+    report.result.is_ok()
+}
+
+/// The last path segment of `C`'s type name (`RustStarter`).
+pub fn short_type_name<C>() -> &'static str {
+    let full = std::any::type_name::<C>();
+    full.rsplit("::").next().unwrap_or(full)
+}
+
+/// Whether `path` looks like a charm root (has metadata).
+pub fn is_charm_dir(path: &Path) -> bool {
+    path.join("charmcraft.yaml").exists() || path.join("metadata.yaml").exists()
+}
