@@ -81,7 +81,10 @@ pub fn decode(json: &[u8]) -> Result<ExportTraceServiceRequest, DecodeError> {
         serde_json::from_value(value).map_err(DecodeError)?;
     visit_values(&mut request, &mut |v| {
         if let Some(any_value::Value::StringValue(s)) = &v.value {
-            if let Some(i) = s.strip_prefix(MARKER_PREFIX).and_then(|i| i.parse::<usize>().ok()) {
+            if let Some(i) = s
+                .strip_prefix(MARKER_PREFIX)
+                .and_then(|i| i.parse::<usize>().ok())
+            {
                 if let Some(d) = doubles.get(i) {
                     v.value = Some(any_value::Value::DoubleValue(*d));
                 }
@@ -195,10 +198,13 @@ fn mark_string_doubles(value: &mut serde_json::Value, doubles: &mut Vec<f64>) {
                 map.insert("stringValue".into(), serde_json::Value::String(marker));
                 doubles.push(d);
             }
-            map.values_mut().for_each(|v| mark_string_doubles(v, doubles));
+            map.values_mut()
+                .for_each(|v| mark_string_doubles(v, doubles));
         }
         serde_json::Value::Array(items) => {
-            items.iter_mut().for_each(|v| mark_string_doubles(v, doubles));
+            items
+                .iter_mut()
+                .for_each(|v| mark_string_doubles(v, doubles));
         }
         _ => {}
     }
@@ -272,7 +278,10 @@ mod tests {
                 KeyValue::new("nan", f64::NAN),
                 KeyValue::new("inf", f64::INFINITY),
                 KeyValue::new("ninf", f64::NEG_INFINITY),
-                KeyValue::new("as", Value::Array(Array::String(vec![StringValue::from("x"), "y".into()]))),
+                KeyValue::new(
+                    "as",
+                    Value::Array(Array::String(vec![StringValue::from("x"), "y".into()])),
+                ),
                 KeyValue::new("ab", Value::Array(Array::Bool(vec![true, false]))),
                 KeyValue::new("ai", Value::Array(Array::I64(vec![1, 2, 3]))),
                 KeyValue::new("af", Value::Array(Array::F64(vec![0.25, f64::NAN]))),
@@ -281,7 +290,13 @@ mod tests {
         let cx = Context::current_with_span(root);
         {
             let root = cx.span();
-            root.add_event("emitted", vec![KeyValue::new("deferred", false), KeyValue::new("kind", "start")]);
+            root.add_event(
+                "emitted",
+                vec![
+                    KeyValue::new("deferred", false),
+                    KeyValue::new("kind", "start"),
+                ],
+            );
             root.set_status(Status::Ok);
         }
         for (name, kind) in [
@@ -300,7 +315,11 @@ mod tests {
             let mut child = tracer
                 .span_builder(name)
                 .with_kind(kind)
-                .with_links(vec![Link::new(linked, vec![KeyValue::new("why", "batch")], 0)])
+                .with_links(vec![Link::new(
+                    linked,
+                    vec![KeyValue::new("why", "batch")],
+                    0,
+                )])
                 .start_with_context(&tracer, &cx);
             if name == "client" {
                 opentelemetry::trace::Span::set_status(
@@ -338,7 +357,9 @@ mod tests {
     }
 
     fn spans_of(doc: &Json) -> &Vec<Json> {
-        doc["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().unwrap()
+        doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
+            .as_array()
+            .unwrap()
     }
 
     fn span<'a>(doc: &'a Json, name: &str) -> &'a Json {
@@ -346,16 +367,24 @@ mod tests {
     }
 
     fn attr<'a>(attrs: &'a Json, key: &str) -> &'a Json {
-        &attrs.as_array().unwrap().iter().find(|kv| kv["key"] == key).unwrap()["value"]
+        &attrs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|kv| kv["key"] == key)
+            .unwrap()["value"]
     }
 
     fn is_lower_hex(s: &Json, len: usize) -> bool {
         let s = s.as_str().unwrap();
-        s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        s.len() == len
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
 
     fn is_decimal_string(v: &Json) -> bool {
-        v.as_str().is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        v.as_str()
+            .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
     }
 
     /// Every key in the document is lowerCamelCase (except attribute keys, which are data).
@@ -488,11 +517,20 @@ mod tests {
         assert_eq!(attr(a, "s"), &serde_json::json!({"stringValue": "text"}));
         assert_eq!(attr(a, "b"), &serde_json::json!({"boolValue": true}));
         assert_eq!(attr(a, "i"), &serde_json::json!({"intValue": "-42"}));
-        assert_eq!(attr(a, "big"), &serde_json::json!({"intValue": i64::MAX.to_string()}));
+        assert_eq!(
+            attr(a, "big"),
+            &serde_json::json!({"intValue": i64::MAX.to_string()})
+        );
         assert_eq!(attr(a, "f"), &serde_json::json!({"doubleValue": 1.5}));
         assert_eq!(attr(a, "nan"), &serde_json::json!({"doubleValue": "NaN"}));
-        assert_eq!(attr(a, "inf"), &serde_json::json!({"doubleValue": "Infinity"}));
-        assert_eq!(attr(a, "ninf"), &serde_json::json!({"doubleValue": "-Infinity"}));
+        assert_eq!(
+            attr(a, "inf"),
+            &serde_json::json!({"doubleValue": "Infinity"})
+        );
+        assert_eq!(
+            attr(a, "ninf"),
+            &serde_json::json!({"doubleValue": "-Infinity"})
+        );
         assert_eq!(
             attr(a, "as"),
             &serde_json::json!({"arrayValue": {"values": [{"stringValue": "x"}, {"stringValue": "y"}]}})
@@ -517,12 +555,21 @@ mod tests {
         let ev = &span(&doc, "root")["events"];
         assert_eq!(ev.as_array().unwrap().len(), 1);
         assert_eq!(ev[0]["name"], "emitted");
-        assert_eq!(attr(&ev[0]["attributes"], "deferred"), &serde_json::json!({"boolValue": false}));
-        assert_eq!(attr(&ev[0]["attributes"], "kind"), &serde_json::json!({"stringValue": "start"}));
+        assert_eq!(
+            attr(&ev[0]["attributes"], "deferred"),
+            &serde_json::json!({"boolValue": false})
+        );
+        assert_eq!(
+            attr(&ev[0]["attributes"], "kind"),
+            &serde_json::json!({"stringValue": "start"})
+        );
         let link = &span(&doc, "consumer")["links"][0];
         assert_eq!(link["traceId"], format!("{REMOTE_TRACE:032x}"));
         assert_eq!(link["spanId"], format!("{REMOTE_SPAN:016x}"));
-        assert_eq!(attr(&link["attributes"], "why"), &serde_json::json!({"stringValue": "batch"}));
+        assert_eq!(
+            attr(&link["attributes"], "why"),
+            &serde_json::json!({"stringValue": "batch"})
+        );
     }
 
     /// Without the fix-up, serde_json writes a non-finite double as `null`, which the collector's
@@ -537,7 +584,10 @@ mod tests {
         };
         let doc = serde_json::to_value(&request).unwrap();
         let root = span(&doc, "root");
-        assert_eq!(attr(&root["attributes"], "nan"), &serde_json::json!({"doubleValue": null}));
+        assert_eq!(
+            attr(&root["attributes"], "nan"),
+            &serde_json::json!({"doubleValue": null})
+        );
     }
 
     #[test]
@@ -595,7 +645,10 @@ mod tests {
         assert_eq!(s.end_time_unix_nano, 1_700_000_000_000_000_001);
         assert!(s.parent_span_id.is_empty());
         assert!(decode(b"not json").is_err());
-        assert!(decode(br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}"#).is_err());
+        assert!(
+            decode(br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}"#)
+                .is_err()
+        );
         let err = decode(b"[1]").unwrap_err().to_string();
         assert!(err.contains("OTLP/JSON"), "{err}");
     }
