@@ -424,7 +424,7 @@ mod tests {
     }
 
     #[test]
-    fn outcome_for_statuses_is_documented_in_post() {
+    fn status_message_is_one_line_with_url() {
         // The classification is exercised end to end in tests/export_http.rs; this checks the
         // message format helper.
         let sender =
