@@ -5,6 +5,7 @@ pub mod buffer;
 pub mod export;
 pub mod otlp;
 pub mod relation;
+pub mod requirer;
 pub mod setup;
 pub mod status;
 pub mod tools;
@@ -45,3 +46,4 @@ pub fn store_dispatch(charm_dir: &Path, spans: Vec<SpanData>, resource: &Resourc
     }
 }
 pub use status::{status, TraceStatus};
+pub use requirer::{CaSource, Tracing};
