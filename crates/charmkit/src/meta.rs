@@ -1207,9 +1207,10 @@ containers:
         assert_eq!(line, Some(3));
         assert!(column.is_some());
 
-        // Duplicate keys are a YAML error, with a location.
+        // Duplicate keys are a YAML error, located at the enclosing mapping.
         let (_, line, _, message) = meta_err(md("name: x\nname: y\n"));
-        assert_eq!(line, Some(2), "{message}");
+        assert_eq!(line, Some(1));
+        assert_eq!(message, "invalid YAML: duplicate entry with key \"name\"");
 
         // The Display puts it together: file:line:column: message.
         let e = md("name: x\nrequires:\n\tfoo: bar\n")
