@@ -2,6 +2,7 @@
 //! crash-safe priority buffer on disk, OTLP/JSON export.
 
 pub mod buffer;
+pub mod drain;
 pub mod export;
 pub mod otlp;
 pub mod relation;
@@ -47,3 +48,4 @@ pub fn store_dispatch(charm_dir: &Path, spans: Vec<SpanData>, resource: &Resourc
 }
 pub use status::{status, TraceStatus};
 pub use requirer::{CaSource, Tracing};
+pub use drain::flush;
