@@ -7,7 +7,7 @@
 
 use charmkit::event::EventKind;
 use charmkit::framework::{Charm, Ctx, Framework, HandlerResult};
-use charmkit::hookcmd::status::Status;
+use charmkit::hookcmd::Status;
 use charmkit::tracing::{CaSource, Tracing};
 use charmkit::Result;
 use opentelemetry::trace::{Span as _, Tracer as _};

@@ -158,7 +158,7 @@ impl Tracing {
         &self,
         model: &Model,
         ev: &Event,
-        rel: &crate::context::RelationRef,
+        rel: &crate::hookcmd::RelationId,
     ) -> Result<()> {
         let endpoint = ev.subject.as_deref().unwrap_or_default();
         let (key, value, always) = if endpoint == self.tracing_relation {
@@ -264,7 +264,7 @@ fn live_relation(
     model: &Model,
     ev: &Event,
     endpoint: &str,
-) -> std::result::Result<Option<crate::context::RelationRef>, String> {
+) -> std::result::Result<Option<crate::hookcmd::RelationId>, String> {
     let broken = (ev.kind() == EventKind::RelationBroken)
         .then(|| ev.relation.as_ref().map(|r| r.id))
         .flatten();
@@ -275,7 +275,7 @@ fn live_relation(
 fn remote_app(
     model: &Model,
     ev: &Event,
-    rel: &crate::context::RelationRef,
+    rel: &crate::hookcmd::RelationId,
 ) -> std::result::Result<Option<String>, String> {
     if ev.relation.as_ref().map(|r| r.id) == Some(rel.id) && ev.remote_app.is_some() {
         return Ok(ev.remote_app.clone());
