@@ -5,9 +5,6 @@ mod common;
 
 use common::{stderr, stdout, Call, Unit};
 
-fn lines(calls: &[Call]) -> Vec<String> {
-    calls.iter().map(Call::line).collect()
-}
 
 fn logs(calls: &[Call]) -> Vec<String> {
     calls

@@ -296,7 +296,7 @@ pub fn run<C: Charm>(meta: &Metadata, trigger: Trigger, state: State) -> Output 
             }
         }
     };
-    run_in(dir.path(), meta, trigger, state)
+    run_in::<C>(dir.path(), meta, trigger, state)
 }
 
 fn run_in<C: Charm>(
@@ -473,7 +473,7 @@ impl Simulation {
         };
         let mut rel = Relation::new(endpoint, id, remote_app);
         if what != "created" {
-            rel = rel.with_remote_unit(&format!("{remote_app}/0"), BTreeMap::new());
+            rel = rel.with_remote_unit(format!("{remote_app}/0"), BTreeMap::<String, String>::new());
         }
         if interface == "tracing" {
             rel = rel.with_remote_app_data(BTreeMap::from([(
