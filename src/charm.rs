@@ -7,7 +7,8 @@
 
 use charmkit::event::EventKind;
 use charmkit::framework::{Charm, Ctx, Framework, HandlerResult};
-use charmkit::hookcmd::status::Status;
+use charmkit::hookcmd::Status;
+use charmkit::tracing::{CaSource, Tracing};
 use charmkit::Result;
 use opentelemetry::trace::{Span as _, Tracer as _};
 
@@ -16,6 +17,9 @@ pub struct RustStarter;
 
 impl Charm for RustStarter {
     fn new(fw: &mut Framework<Self>) -> Result<Self> {
+        // One line turns on trace export: the tracing v2 relation gives the destination, the
+        // certificate_transfer v1 relation the CA that verifies it.
+        Tracing::setup(fw, "charm-tracing", CaSource::Relation("receive-ca-cert"))?;
         fw.observe(EventKind::Install, "on_install", Self::on_install);
         for kind in [
             EventKind::Start,

@@ -51,6 +51,9 @@ pub fn run<C: Charm>(args: &[String]) -> ExitCode {
         ["trace", "status", "--json"] => trace_status(true),
         ["trace", "dump"] => trace_dump(),
         ["trace", "flush", rest @ ..] => trace_flush(rest),
+        [crate::tracing::drain::BACKGROUND_COMMAND] => {
+            crate::tracing::drain::background_child(&charm_dir())
+        }
         _ => {
             eprintln!("unknown command: {}\n\n{USAGE}", args.join(" "));
             ExitCode::from(2)

@@ -7,40 +7,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-
-/// A relation reference from `JUJU_RELATION_ID`: `charm-tracing:5` → endpoint + 5.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-pub struct RelationRef {
-    /// The endpoint, e.g. `charm-tracing` (empty when Juju gave a bare id).
-    pub endpoint: String,
-    /// The numeric id.
-    pub id: u32,
-}
-
-impl RelationRef {
-    /// Parses `endpoint:id` or a bare `id`.
-    pub fn parse(text: &str) -> Option<Self> {
-        let (endpoint, id) = match text.rsplit_once(':') {
-            Some((e, i)) => (e, i),
-            None => ("", text),
-        };
-        let id = id.parse().ok()?;
-        Some(RelationRef {
-            endpoint: endpoint.to_string(),
-            id,
-        })
-    }
-}
-
-impl std::fmt::Display for RelationRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.endpoint.is_empty() {
-            write!(f, "{}", self.id)
-        } else {
-            write!(f, "{}:{}", self.endpoint, self.id)
-        }
-    }
-}
+use crate::hookcmd::RelationId;
 
 /// A storage reference from `JUJU_STORAGE_ID`: `data/0` → name + 0.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -85,7 +52,7 @@ pub struct JujuContext {
     /// `JUJU_RELATION`: the endpoint of a relation hook.
     pub relation: Option<String>,
     /// `JUJU_RELATION_ID`, parsed.
-    pub relation_id: Option<RelationRef>,
+    pub relation_id: Option<RelationId>,
     /// `JUJU_REMOTE_APP`.
     pub remote_app: Option<String>,
     /// `JUJU_REMOTE_UNIT`.
@@ -140,10 +107,18 @@ impl JujuContext {
         }
         let relation_id = match get("JUJU_RELATION_ID") {
             None => None,
-            Some(v) => Some(RelationRef::parse(&v).ok_or_else(|| Error::Env {
-                var: "JUJU_RELATION_ID".into(),
-                reason: format!("expected `<endpoint>:<id>`, got {v:?}"),
-            })?),
+            // Juju writes `endpoint:id`; a bare id takes the endpoint from JUJU_RELATION.
+            Some(v) => Some(
+                v.parse::<RelationId>()
+                    .ok()
+                    .or_else(|| {
+                        Some(RelationId::new(get("JUJU_RELATION")?, v.parse().ok()?))
+                    })
+                    .ok_or_else(|| Error::Env {
+                        var: "JUJU_RELATION_ID".into(),
+                        reason: format!("expected `<endpoint>:<id>`, got {v:?}"),
+                    })?,
+            ),
         };
         let storage_id = match get("JUJU_STORAGE_ID") {
             None => None,
@@ -335,10 +310,7 @@ mod tests {
         let c = ctx(&v).unwrap();
         assert_eq!(
             c.relation_id,
-            Some(RelationRef {
-                endpoint: "charm-tracing".into(),
-                id: 5
-            })
+            Some(RelationId::new("charm-tracing", 5))
         );
         assert_eq!(
             c.storage_id,
@@ -390,6 +362,7 @@ mod tests {
     fn bare_relation_id_and_empty_values() {
         let mut b = BASE.to_vec();
         b.push(("JUJU_RELATION_ID", "12"));
+        b.push(("JUJU_RELATION", "db"));
         b.push(("JUJU_REMOTE_APP", ""));
         let c = ctx(&b).unwrap();
         assert_eq!(c.relation_id.unwrap().id, 12);

@@ -7,7 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::context::{JujuContext, RelationRef};
+use crate::context::JujuContext;
+use crate::hookcmd::RelationId;
 use crate::meta::Metadata;
 
 /// What kind of event this is.
@@ -147,7 +148,7 @@ pub struct Event {
     pub subject: Option<String>,
     /// The relation (relation events).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub relation: Option<RelationRef>,
+    pub relation: Option<RelationId>,
     /// The remote application (relation events).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_app: Option<String>,
@@ -370,7 +371,7 @@ mod tests {
     #[test]
     fn dashed_endpoints_resolve_against_metadata() {
         let mut c = ctx("hooks/charm-tracing-relation-changed");
-        c.relation_id = RelationRef::parse("charm-tracing:5");
+        c.relation_id = "charm-tracing:5".parse().ok();
         c.remote_unit = Some("tempo/0".into());
         let ev = Event::from_context(&c, &meta()).unwrap();
         assert_eq!(ev.kind(), EventKind::RelationChanged);
@@ -438,7 +439,7 @@ mod tests {
     #[test]
     fn events_serialize_for_deferral() {
         let mut ev = Event::custom("tracing", "endpoint-changed", Some(serde_json::json!({"a": 1})));
-        ev.relation = RelationRef::parse("db:3");
+        ev.relation = "db:3".parse().ok();
         let text = serde_json::to_string(&ev).unwrap();
         assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), ev);
     }

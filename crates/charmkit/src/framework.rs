@@ -26,7 +26,7 @@ use opentelemetry::{Context, KeyValue};
 use crate::context::JujuContext;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
-use crate::hookcmd::status::Status;
+use crate::hookcmd::Status;
 use crate::hookcmd::HookTools;
 use crate::meta::Metadata;
 use crate::model::Model;

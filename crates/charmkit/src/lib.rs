@@ -18,7 +18,7 @@
 //! ```no_run
 //! use charmkit::event::EventKind;
 //! use charmkit::framework::{Charm, Ctx, Framework, HandlerResult};
-//! use charmkit::hookcmd::status::Status;
+//! use charmkit::hookcmd::Status;
 //!
 //! struct MyCharm;
 //!

@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
-use crate::hookcmd::log::LogLevel;
+use crate::hookcmd::LogLevel;
 use crate::hookcmd::{Hook, HookTools};
 
 thread_local! {

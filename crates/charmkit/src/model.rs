@@ -10,9 +10,10 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use crate::context::{JujuContext, RelationRef};
+use crate::context::JujuContext;
+use crate::hookcmd::RelationId;
 use crate::error::Result;
-use crate::hookcmd::status::Status;
+use crate::hookcmd::Status;
 use crate::hookcmd::{Hook, HookTools};
 use crate::meta::Metadata;
 
@@ -30,7 +31,7 @@ enum Bag {
 struct Cache {
     leader: Option<bool>,
     config: Option<Rc<BTreeMap<String, serde_json::Value>>>,
-    relation_ids: HashMap<String, Rc<Vec<RelationRef>>>,
+    relation_ids: HashMap<String, Rc<Vec<RelationId>>>,
     units: HashMap<u32, Rc<Vec<String>>>,
     remote_app: HashMap<u32, Option<String>>,
     data: HashMap<(u32, Bag), Rc<Databag>>,
@@ -114,7 +115,7 @@ impl Model {
     }
 
     /// The relations on `endpoint` (read once per dispatch).
-    pub fn relation_ids(&self, endpoint: &str) -> Result<Rc<Vec<RelationRef>>> {
+    pub fn relation_ids(&self, endpoint: &str) -> Result<Rc<Vec<RelationId>>> {
         if let Some(r) = self.cache.borrow().relation_ids.get(endpoint) {
             return Ok(r.clone());
         }
@@ -127,7 +128,7 @@ impl Model {
     }
 
     /// The remote units of a relation.
-    pub fn relation_units(&self, rel: &RelationRef) -> Result<Rc<Vec<String>>> {
+    pub fn relation_units(&self, rel: &RelationId) -> Result<Rc<Vec<String>>> {
         if let Some(u) = self.cache.borrow().units.get(&rel.id) {
             return Ok(u.clone());
         }
@@ -137,7 +138,7 @@ impl Model {
     }
 
     /// The remote application of a relation, if Juju knows it.
-    pub fn relation_remote_app(&self, rel: &RelationRef) -> Result<Option<String>> {
+    pub fn relation_remote_app(&self, rel: &RelationId) -> Result<Option<String>> {
         if let Some(a) = self.cache.borrow().remote_app.get(&rel.id) {
             return Ok(a.clone());
         }
@@ -149,7 +150,7 @@ impl Model {
         Ok(a)
     }
 
-    fn data(&self, rel: &RelationRef, bag: Bag) -> Result<Rc<Databag>> {
+    fn data(&self, rel: &RelationId, bag: Bag) -> Result<Rc<Databag>> {
         let key = (rel.id, bag);
         if let Some(d) = self.cache.borrow().data.get(&key) {
             return Ok(d.clone());
@@ -164,30 +165,30 @@ impl Model {
     }
 
     /// The application databag of `app` (ours needs leadership; Juju refuses otherwise).
-    pub fn app_data(&self, rel: &RelationRef, app: &str) -> Result<Rc<Databag>> {
+    pub fn app_data(&self, rel: &RelationId, app: &str) -> Result<Rc<Databag>> {
         self.data(rel, Bag::App(app.to_string()))
     }
 
     /// The unit databag of `unit`.
-    pub fn unit_data(&self, rel: &RelationRef, unit: &str) -> Result<Rc<Databag>> {
+    pub fn unit_data(&self, rel: &RelationId, unit: &str) -> Result<Rc<Databag>> {
         self.data(rel, Bag::Unit(unit.to_string()))
     }
 
     /// Merges `changes` into our app databag (leader only); an empty value deletes the key.
-    pub fn set_app_data(&self, rel: &RelationRef, changes: &Databag) -> Result<()> {
+    pub fn set_app_data(&self, rel: &RelationId, changes: &Databag) -> Result<()> {
         self.hook().relation_set(rel, true, changes)?;
         self.merge_cache(rel, Bag::App(self.app_name().to_string()), changes);
         Ok(())
     }
 
     /// Merges `changes` into our unit databag; an empty value deletes the key.
-    pub fn set_unit_data(&self, rel: &RelationRef, changes: &Databag) -> Result<()> {
+    pub fn set_unit_data(&self, rel: &RelationId, changes: &Databag) -> Result<()> {
         self.hook().relation_set(rel, false, changes)?;
         self.merge_cache(rel, Bag::Unit(self.unit_name().to_string()), changes);
         Ok(())
     }
 
-    fn merge_cache(&self, rel: &RelationRef, bag: Bag, changes: &Databag) {
+    fn merge_cache(&self, rel: &RelationId, bag: Bag, changes: &Databag) {
         let mut cache = self.cache.borrow_mut();
         if let Some(d) = cache.data.get_mut(&(rel.id, bag)) {
             let d = Rc::make_mut(d);

@@ -84,6 +84,8 @@ pub fn run_traced<C: Charm>(ctx: JujuContext, meta: Metadata, tools: Rc<dyn Hook
     let report = dispatch::<C>(ctx, meta, traced);
     let spans = collector.take();
     crate::tracing::store_dispatch(&charm_dir, spans, &resource, report.observed);
+    crate::tracing::drain::report_last_export(&charm_dir);
+    crate::tracing::drain::spawn_background(&charm_dir);
     report.result.is_ok()
 }
 

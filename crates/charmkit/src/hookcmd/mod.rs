@@ -20,6 +20,33 @@ use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
 
+mod action;
+mod common;
+mod config;
+mod credential;
+mod goal_state;
+mod leader;
+mod log;
+#[cfg(test)]
+mod mock;
+mod network;
+mod ports;
+#[cfg(test)]
+mod process_tests;
+mod reboot;
+mod relation;
+mod secret;
+mod state;
+mod status;
+mod storage;
+
+pub use common::ParseError;
+pub use log::LogLevel;
+pub use ports::{Port, PortRange, Protocol};
+pub use relation::RelationId;
+pub use secret::{SecretOptions, SecretOwner, SecretRefresh};
+pub use status::{Status, StatusName};
+
 /// What of a call may carry secret values and must never be logged, traced or put in an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Redact {

@@ -10,7 +10,7 @@
 //! ```
 //! use charmkit::event::EventKind;
 //! use charmkit::framework::{Charm, Framework};
-//! use charmkit::hookcmd::status::{Status, StatusName};
+//! use charmkit::hookcmd::{Status, StatusName};
 //! use charmkit::testing::{run, State, Trigger};
 //!
 //! struct Hello;
@@ -41,11 +41,12 @@ use std::rc::Rc;
 
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::context::{JujuContext, RelationRef, StorageRef};
+use crate::context::{JujuContext, StorageRef};
+use crate::hookcmd::RelationId;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::framework::{dispatch, Charm, Emitted};
-use crate::hookcmd::log::LogLevel;
+use crate::hookcmd::LogLevel;
 use crate::hookcmd::{HookTools, ToolCall};
 use crate::logging::LogSink;
 use crate::meta::Metadata;
@@ -295,7 +296,7 @@ pub fn run<C: Charm>(meta: &Metadata, trigger: Trigger, state: State) -> Output 
             }
         }
     };
-    run_in(dir.path(), meta, trigger, state)
+    run_in::<C>(dir.path(), meta, trigger, state)
 }
 
 fn run_in<C: Charm>(
@@ -367,7 +368,7 @@ fn context_for(trigger: &Trigger, state: &State, charm_dir: &std::path::Path) ->
         .and_then(|id| state.relations.iter().find(|r| r.id == id))
     {
         ctx.relation = Some(rel.endpoint.clone());
-        ctx.relation_id = Some(RelationRef {
+        ctx.relation_id = Some(RelationId {
             endpoint: rel.endpoint.clone(),
             id: rel.id,
         });
@@ -472,7 +473,7 @@ impl Simulation {
         };
         let mut rel = Relation::new(endpoint, id, remote_app);
         if what != "created" {
-            rel = rel.with_remote_unit(&format!("{remote_app}/0"), BTreeMap::new());
+            rel = rel.with_remote_unit(format!("{remote_app}/0"), BTreeMap::<String, String>::new());
         }
         if interface == "tracing" {
             rel = rel.with_remote_app_data(BTreeMap::from([(

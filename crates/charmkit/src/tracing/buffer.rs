@@ -1,1 +1,1422 @@
-//! (in progress)
+//! The on-disk trace buffer: OTLP/JSON chunks wait here until an exporter sends them.
+//!
+//! Every dispatch appends one or more chunks; an exporter (possibly another process) reads the
+//! export queue and removes what it sent. Several processes use one buffer at once (Juju runs an
+//! action while a hook runs, a detached exporter deletes chunks), any of them may be `kill -9`ed at
+//! any instant, and the disk may be full. The buffer is a spool directory, chosen over an embedded
+//! database because it is crash-safe by construction (write, fsync, rename), needs no C library,
+//! and makes "this dispatch is observed after all" a rename.
+//!
+//! # On-disk format
+//!
+//! ```text
+//! $JUJU_CHARM_DIR/.charm-tracing/        0700
+//!   p10-000000000123.chunk               0600  one chunk: priority 10, sequence 123 of that priority
+//!   p50-000000000007.chunk               0600
+//!   index.json                           0600  cache: per priority {head, next, count, bytes}
+//!   lock                                 0600  flock: short critical sections
+//!   exporter.lock                        0600  flock: at most one exporter per unit
+//!   destination.json, last-export.json   0600  exporter's destination and last outcome
+//!   tmp/                                 0700  temp files being written (`<nanos>-<pid>-<n>.tmp`)
+//!   incoming/                            0700  chunks stored without the lock (`in-<prio>-<token>.chunk`)
+//! ```
+//!
+//! A chunk file is a fixed 35-byte text header `CKCHUNK1 <len:016x> <crc32:08x>\n` followed by the
+//! data. The header makes a truncated or altered file detectable; readers verify length and CRC-32
+//! and skip (and, under the lock, delete) a chunk that fails with one `log::warn!`. Files whose names
+//! are not ours are skipped with a warning and never deleted.
+//!
+//! Sequence numbers are per priority, so the chunks of one priority, oldest first, are the files
+//! `head, head+1, …, next-1` of that priority (with holes where chunks were removed out of order).
+//! The index caches `head`, `next`, `count` and `bytes` per priority, so an append needs no
+//! directory scan: it allocates `next`, renames its temp file into place, adds its size, and evicts
+//! from the lowest priority's `head` while the total is over the cap. Each chunk is charged its data
+//! length rounded up to 4 KiB (at least 4 KiB). The newest chunk is never evicted by its own append.
+//! Promotion (10 → 50) renames `p10-x` to `p50-<next of 50>`: the promoted chunk ranks as the
+//! newest of priority 50 (ops keeps its original age; the difference only matters for the order of
+//! eviction among priority-50 chunks). Cost per append: a temp write + fsync, a rename, a directory
+//! fsync, a few `stat`s to validate the index, reading an (almost always empty) `incoming/`
+//! directory, and an index rewrite; none of it depends on how many chunks are stored (the head walk
+//! over holes is amortised: the head only moves forward).
+//!
+//! # The index is a cache
+//!
+//! `index.json` is replaced atomically (temp + rename, no fsync: it can always be recomputed). A
+//! lock holder trusts it only if it parses, is not marked dirty, every non-empty priority's `head`
+//! file exists, and no priority's `next` file exists. Otherwise it is rebuilt by one scan of the
+//! directory. Operations that delete or rename a chunk other than a head (remove, promote) first
+//! write the index marked `dirty`, so a crash part-way through forces a rebuild instead of leaving
+//! wrong counts; appends and head evictions are covered by the `next`/`head` probes.
+//!
+//! # Crash safety
+//!
+//! - Data is written to `tmp/`, `fsync`ed, then renamed into place with no-replace semantics
+//!   (`renameat2(RENAME_NOREPLACE)`, or `link` + `unlink`), then the directory is `fsync`ed. A
+//!   chunk file therefore either does not exist or is complete; a `kill -9` leaves at most a temp
+//!   file, which the next [`Buffer::open`] deletes once its writer's pid is gone (or it is an hour
+//!   old). A chunk is never overwritten, so a stale index cannot destroy data.
+//! - Once [`Buffer::append`] has returned `Ok`, the chunk is in place (and durable); only eviction
+//!   or [`Buffer::remove`] deletes it.
+//! - A full disk (ENOSPC) fails the temp write; the temp file is deleted and the error returned.
+//!   Failing to rewrite the index is only logged: the next lock holder notices and rebuilds it.
+//! - Nothing here panics on what it reads from disk; errors are `io::Error`s for the caller to log.
+//!
+//! # Concurrency
+//!
+//! Every change to the chunk set happens with an exclusive `flock` on `lock`, held for a short
+//! critical section (no payload I/O inside except the rename). Lock acquisition polls a
+//! non-blocking `flock` with back-off for at most [`DEFAULT_LOCK_TIMEOUT`] (2 s). A lock is released
+//! by the kernel when its holder dies, so a crashed process never blocks the others. If an append
+//! cannot get the lock in time, its fsynced temp file is renamed into `incoming/` without the lock
+//! and the chunk id refers to it; every lock holder first adopts `incoming/` (giving each file a
+//! sequence number) and remembers the id mapping for [`Buffer::promote`] and [`Buffer::remove`].
+//! Readers of chunk files need no lock: files are immutable once in place, and one that vanishes
+//! while being read is simply skipped. [`Buffer::try_lock_exporter`] is a separate non-blocking
+//! `flock` on `exporter.lock`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+
+/// Name of the buffer directory inside `$JUJU_CHARM_DIR`.
+pub const DIR_NAME: &str = ".charm-tracing";
+/// Environment variable overriding the buffer cap, in bytes.
+pub const LIMIT_ENV: &str = "CHARM_TRACING_BUFFER_BYTES";
+/// Default buffer cap: 40 MiB, as ops.
+pub const DEFAULT_LIMIT_BYTES: u64 = 40 * 1024 * 1024;
+/// Priority of data from a dispatch that no observer handled.
+pub const PRIORITY_DEFAULT: u8 = 10;
+/// Priority of data from an observed dispatch.
+pub const PRIORITY_OBSERVED: u8 = 50;
+/// Each chunk is charged its length rounded up to this many bytes (at least one block).
+pub const BLOCK_BYTES: u64 = 4096;
+/// Longest time any operation waits for the buffer lock.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+
+const INDEX_FILE: &str = "index.json";
+const LOCK_FILE: &str = "lock";
+const EXPORTER_LOCK_FILE: &str = "exporter.lock";
+const DESTINATION_FILE: &str = "destination.json";
+const LAST_EXPORT_FILE: &str = "last-export.json";
+const TMP_DIR: &str = "tmp";
+const INCOMING_DIR: &str = "incoming";
+const CHUNK_EXT: &str = ".chunk";
+const INCOMING_PREFIX: &str = "in-";
+const HEADER_MAGIC: &[u8] = b"CKCHUNK1 ";
+/// `CKCHUNK1 <16 hex> <8 hex>\n`
+const HEADER_LEN: usize = 35;
+const INDEX_VERSION: u32 = 1;
+const MAX_ALIASES: usize = 256;
+const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+
+/// Identifies one stored chunk (its file name without extension, e.g. `p10-000000000123`).
+///
+/// An id stays valid until the chunk is removed, evicted or promoted (promotion returns new ids).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChunkId(String);
+
+impl ChunkId {
+    /// The id as text (what `Display` prints).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Parses an id printed earlier (e.g. given on a command line); `None` if it is not one.
+    pub fn parse(s: &str) -> Option<ChunkId> {
+        let id = ChunkId(s.to_owned());
+        id.loc().map(|_| id)
+    }
+
+    fn stored(priority: u8, seq: u64) -> ChunkId {
+        ChunkId(format!("p{priority}-{seq:012}"))
+    }
+
+    fn loc(&self) -> Option<Loc> {
+        if let Some(rest) = self.0.strip_prefix(INCOMING_PREFIX) {
+            let (p, token) = rest.split_once('-')?;
+            let priority = parse_digits(p)?;
+            let priority = u8::try_from(priority).ok()?;
+            if token.is_empty() || !token.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+                return None;
+            }
+            return Some(Loc::Incoming { priority });
+        }
+        let (priority, seq) = parse_stored_stem(&self.0)?;
+        Some(Loc::Stored { priority, seq })
+    }
+}
+
+impl fmt::Display for ChunkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loc {
+    Stored { priority: u8, seq: u64 },
+    Incoming { priority: u8 },
+}
+
+/// One chunk read back from the buffer.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    /// Its id, for [`Buffer::remove`] or [`Buffer::promote`].
+    pub id: ChunkId,
+    /// Its priority ([`PRIORITY_DEFAULT`] or [`PRIORITY_OBSERVED`]).
+    pub priority: u8,
+    /// The payload exactly as appended (OTLP/JSON).
+    pub data: Vec<u8>,
+}
+
+/// Where the exporter sends data: an OTLP/HTTP URL and an optional PEM CA bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    /// The OTLP/HTTP traces endpoint.
+    pub url: String,
+    /// PEM bundle of CA certificates to trust for `url`, if any.
+    pub ca: Option<String>,
+}
+
+/// What the last export attempt did (for `trace status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportOutcome {
+    /// When it ended, seconds since the Unix epoch.
+    pub at_unix: u64,
+    /// The URL it sent to.
+    pub url: String,
+    /// Chunks accepted by the collector.
+    pub sent: u64,
+    /// Chunks dropped (rejected for good).
+    pub dropped: u64,
+    /// Chunks left in the buffer afterwards.
+    pub remaining: u64,
+    /// The error that stopped it, if any.
+    pub error: Option<String>,
+}
+
+/// A summary of the buffer's contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// The buffer directory.
+    pub dir: PathBuf,
+    /// Number of stored chunks.
+    pub chunks: u64,
+    /// Accounted bytes: each chunk's length rounded up to [`BLOCK_BYTES`]; compared with the cap.
+    pub bytes: u64,
+    /// The cap, in bytes.
+    pub limit_bytes: u64,
+    /// Number of chunks per priority (priorities with no chunk are absent).
+    pub by_priority: BTreeMap<u8, u64>,
+}
+
+/// The disk buffer of one unit. Cheap to open; every method is safe to call from several
+/// processes (and threads) at once.
+#[derive(Debug)]
+pub struct Buffer {
+    dir: PathBuf,
+    limit: u64,
+    lock_timeout: Duration,
+    dir_fd: File,
+    #[cfg(test)]
+    fault: std::sync::Mutex<Option<Fault>>,
+}
+
+/// Test-only fault injection for the chunk write path.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Fault {
+    /// Write this many bytes of the temp file, then fail with ENOSPC.
+    EnospcAfter(usize),
+}
+
+/// Held by the (single) exporter of a unit; released on drop (or when the process dies).
+#[derive(Debug)]
+pub struct ExporterLock {
+    _lock: Flock<File>,
+}
+
+/// Reads the cap from the value of [`LIMIT_ENV`]: a whole number of bytes, optionally with a
+/// `K`/`KiB`, `M`/`MiB` or `G`/`GiB` suffix (powers of 1024). Unset → [`DEFAULT_LIMIT_BYTES`];
+/// unparsable → the default, with a warning.
+pub fn limit_from_env_value(value: Option<&str>) -> u64 {
+    let Some(raw) = value else {
+        return DEFAULT_LIMIT_BYTES;
+    };
+    let v = raw.trim();
+    let (num, mult) = [
+        ("KiB", 1u64 << 10),
+        ("MiB", 1 << 20),
+        ("GiB", 1 << 30),
+        ("K", 1 << 10),
+        ("M", 1 << 20),
+        ("G", 1 << 30),
+    ]
+    .iter()
+    .find_map(|(suffix, m)| v.strip_suffix(suffix).map(|n| (n.trim(), *m)))
+    .unwrap_or((v, 1));
+    match parse_digits(num).and_then(|n| n.checked_mul(mult)) {
+        Some(n) => n,
+        None => {
+            log::warn!("{LIMIT_ENV}={raw:?} is not a size in bytes; using {DEFAULT_LIMIT_BYTES}");
+            DEFAULT_LIMIT_BYTES
+        }
+    }
+}
+
+/// Bytes a chunk of `len` data bytes is charged against the cap.
+pub fn charged_bytes(len: u64) -> u64 {
+    len.div_ceil(BLOCK_BYTES).max(1).saturating_mul(BLOCK_BYTES)
+}
+
+impl Buffer {
+    /// Opens (creating if needed) the buffer in `charm_dir/`[`DIR_NAME`], with the cap from
+    /// [`LIMIT_ENV`] or [`DEFAULT_LIMIT_BYTES`].
+    pub fn open(charm_dir: &Path) -> io::Result<Buffer> {
+        let limit = limit_from_env_value(std::env::var(LIMIT_ENV).ok().as_deref());
+        Buffer::open_dir(&charm_dir.join(DIR_NAME), limit)
+    }
+
+    /// Opens (creating if needed) the buffer in `dir` with a cap of `limit_bytes`. Makes the
+    /// directory owner-only and deletes temp files left by dead writers.
+    pub fn open_dir(dir: &Path, limit_bytes: u64) -> io::Result<Buffer> {
+        ensure_private_dir(dir)?;
+        ensure_private_dir(&dir.join(TMP_DIR))?;
+        ensure_private_dir(&dir.join(INCOMING_DIR))?;
+        let dir_fd = File::open(dir)?;
+        drop(open_private(&dir.join(LOCK_FILE))?);
+        let buffer = Buffer {
+            dir: dir.to_path_buf(),
+            limit: limit_bytes,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            dir_fd,
+            #[cfg(test)]
+            fault: std::sync::Mutex::new(None),
+        };
+        buffer.clean_stale_temps();
+        Ok(buffer)
+    }
+
+    /// Sets the longest wait for the buffer lock (default [`DEFAULT_LOCK_TIMEOUT`]).
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Buffer {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// The buffer directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The cap, in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Stores `data` at `priority`, evicting older lower-priority data if over the cap; returns
+    /// the new chunk's id. When this returns `Ok`, the chunk is complete and durable. If the lock
+    /// cannot be had in time the chunk is stored without it (see the module docs).
+    pub fn append(&self, data: &[u8], priority: u8) -> io::Result<ChunkId> {
+        let (tmp_name, token) = self.write_temp(data)?;
+        let guard = match self.lock() {
+            Ok(g) => g,
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                return self.append_incoming(&tmp_name, &token, priority);
+            }
+            Err(e) => {
+                let _ = fs::remove_file(self.dir.join(&tmp_name));
+                return Err(e);
+            }
+        };
+        let mut st = match self.load(guard) {
+            Ok(st) => st,
+            Err(e) => {
+                let _ = fs::remove_file(self.dir.join(&tmp_name));
+                return Err(e);
+            }
+        };
+        let seq = match st.place(&tmp_name, priority) {
+            Ok(seq) => seq,
+            Err(e) => {
+                let _ = fs::remove_file(self.dir.join(&tmp_name));
+                return Err(e);
+            }
+        };
+        // The chunk is stored: from here on, problems are only logged.
+        if let Err(e) = st.evict(Some((priority, seq))) {
+            log::warn!("trace buffer {}: eviction failed: {e}", self.dir.display());
+        }
+        st.commit_logged();
+        Ok(ChunkId::stored(priority, seq))
+    }
+
+    /// Moves chunks to `priority` (a rename each); returns the new ids, in order. Chunks that are
+    /// gone (sent, evicted, unknown ids) are skipped; chunks already at `priority` keep their id.
+    pub fn promote(&self, ids: &[ChunkId], priority: u8) -> io::Result<Vec<ChunkId>> {
+        let mut st = self.load(self.lock()?)?;
+        let mut out = Vec::with_capacity(ids.len());
+        let mut renamed = false;
+        for id in ids {
+            let Some((p, seq)) = st.resolve(id) else {
+                continue;
+            };
+            if p == priority {
+                if st.exists(p, seq) {
+                    out.push(ChunkId::stored(p, seq));
+                }
+                continue;
+            }
+            let len = match fs::symlink_metadata(self.chunk_path(p, seq)) {
+                Ok(m) => m.len(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if st.lane(p).head != seq {
+                st.mark_dirty()?;
+            }
+            let mut placed = None;
+            for _ in 0..3 {
+                let new_seq = st.lane(priority).next;
+                match self.rename_noreplace(&chunk_name(p, seq), &chunk_name(priority, new_seq)) {
+                    Ok(()) => {
+                        placed = Some(new_seq);
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        log::warn!(
+                            "trace buffer {}: sequence {new_seq} of priority {priority} already \
+                             taken; rebuilding the index",
+                            self.dir.display()
+                        );
+                        st.rebuild()?;
+                        st.mark_dirty()?;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            let Some(new_seq) = placed else { continue };
+            renamed = true;
+            let charge = charged_bytes(data_len(len));
+            st.sub(p, seq, charge);
+            st.add(priority, new_seq, charge);
+            out.push(ChunkId::stored(priority, new_seq));
+        }
+        if renamed {
+            if let Err(e) = self.dir_fd.sync_all() {
+                log::warn!("trace buffer {}: fsync: {e}", self.dir.display());
+            }
+        }
+        st.commit()?;
+        Ok(out)
+    }
+
+    /// Current counts, bytes and cap.
+    pub fn stats(&self) -> io::Result<Stats> {
+        let idx = match self.lock() {
+            Ok(g) => {
+                let mut st = self.load(g)?;
+                st.commit_logged();
+                st.idx
+            }
+            // Someone holds the lock for long: report the cached index as it is.
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => self.read_index().ok_or(e)?,
+            Err(e) => return Err(e),
+        };
+        let mut by_priority = BTreeMap::new();
+        for (p, lane) in &idx.prios {
+            if lane.count > 0 {
+                by_priority.insert(*p, lane.count);
+            }
+        }
+        Ok(Stats {
+            dir: self.dir.clone(),
+            chunks: idx
+                .prios
+                .values()
+                .fold(0u64, |a, l| a.saturating_add(l.count)),
+            bytes: idx.total_bytes(),
+            limit_bytes: self.limit,
+            by_priority,
+        })
+    }
+
+    /// Every readable chunk, oldest first (by write time; ties by priority and sequence),
+    /// including chunks not yet adopted from `incoming/`. Scans the directory and takes no lock:
+    /// meant for `trace dump`, not for the dispatch path. Corrupt and foreign files are skipped
+    /// with a warning.
+    pub fn chunks_oldest_first(&self) -> io::Result<Vec<Chunk>> {
+        let mut found: Vec<((SystemTime, u8, u64, String), Chunk)> = Vec::new();
+        for (sub, incoming) in [(None, false), (Some(INCOMING_DIR), true)] {
+            let dir = match sub {
+                Some(s) => self.dir.join(s),
+                None => self.dir.clone(),
+            };
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if incoming && e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let parsed = if incoming {
+                    parse_incoming_name(&name).map(|p| (p, u64::MAX))
+                } else if is_reserved_name(&name) {
+                    continue;
+                } else {
+                    parse_chunk_name(&name)
+                };
+                let Some((priority, seq)) = parsed else {
+                    log::warn!(
+                        "trace buffer: skipping foreign file {}",
+                        dir.join(&name).display()
+                    );
+                    continue;
+                };
+                let path = dir.join(&name);
+                let mtime = match fs::symlink_metadata(&path).and_then(|m| m.modified()) {
+                    Ok(t) => t,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                match read_chunk_file(&path) {
+                    Ok(Some(data)) => {
+                        let stem = name.trim_end_matches(CHUNK_EXT).to_owned();
+                        found.push((
+                            (mtime, priority, seq, stem.clone()),
+                            Chunk {
+                                id: ChunkId(stem),
+                                priority,
+                                data,
+                            },
+                        ));
+                    }
+                    Ok(None) => {}
+                    Err(e) => log::warn!("trace buffer: skipping {}: {e}", path.display()),
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(found.into_iter().map(|(_, c)| c).collect())
+    }
+
+    /// Up to `max` chunks to send next: highest priority first, oldest first within a priority.
+    /// Reading needs no lock beyond a short one to read the index; a corrupt chunk met on the way
+    /// is deleted with a warning.
+    pub fn export_queue(&self, max: usize) -> io::Result<Vec<Chunk>> {
+        let lanes: Vec<(u8, Lane)> = {
+            let mut st = self.load(self.lock()?)?;
+            st.commit_logged();
+            st.idx.prios.iter().rev().map(|(p, l)| (*p, *l)).collect()
+        };
+        let mut out = Vec::new();
+        let mut corrupt = Vec::new();
+        'lanes: for (p, lane) in lanes {
+            let mut seen = 0;
+            let mut seq = lane.head;
+            while seq < lane.next && seen < lane.count {
+                if out.len() >= max {
+                    break 'lanes;
+                }
+                let path = self.chunk_path(p, seq);
+                match read_chunk_file(&path) {
+                    Ok(Some(data)) => {
+                        seen += 1;
+                        out.push(Chunk {
+                            id: ChunkId::stored(p, seq),
+                            priority: p,
+                            data,
+                        });
+                    }
+                    Ok(None) => {}
+                    Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                        seen += 1;
+                        log::warn!(
+                            "trace buffer: deleting corrupt chunk {}: {e}",
+                            path.display()
+                        );
+                        corrupt.push(ChunkId::stored(p, seq));
+                    }
+                    Err(e) => return Err(e),
+                }
+                seq += 1;
+            }
+        }
+        for id in corrupt {
+            if let Err(e) = self.remove(&id) {
+                log::warn!("trace buffer: could not delete corrupt chunk {id}: {e}");
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes a chunk. Removing a chunk that is already gone is not an error.
+    pub fn remove(&self, id: &ChunkId) -> io::Result<()> {
+        let mut st = self.load(self.lock()?)?;
+        if let Some((p, seq)) = st.resolve(id) {
+            if st.lane(p).head != seq && st.exists(p, seq) {
+                st.mark_dirty()?;
+            }
+            st.unlink_chunk(p, seq)?;
+        }
+        st.commit()
+    }
+
+    /// Stores (or with `None`, forgets) the exporter's destination, owner-only.
+    pub fn set_destination(&self, d: Option<&Destination>) -> io::Result<()> {
+        match d {
+            Some(d) => self.write_json_file(DESTINATION_FILE, d),
+            None => remove_if_exists(&self.dir.join(DESTINATION_FILE)),
+        }
+    }
+
+    /// The stored destination; `None` if there is none (or it is unreadable, with a warning).
+    pub fn destination(&self) -> io::Result<Option<Destination>> {
+        self.read_json_file(DESTINATION_FILE)
+    }
+
+    /// Records the outcome of an export attempt (replacing the previous one).
+    pub fn record_export(&self, o: &ExportOutcome) -> io::Result<()> {
+        self.write_json_file(LAST_EXPORT_FILE, o)
+    }
+
+    /// The last recorded export outcome, if any (`None` too if unreadable, with a warning).
+    pub fn last_export(&self) -> io::Result<Option<ExportOutcome>> {
+        self.read_json_file(LAST_EXPORT_FILE)
+    }
+
+    /// Takes the unit's exporter lock without waiting: `None` if another exporter holds it.
+    pub fn try_lock_exporter(&self) -> io::Result<Option<ExporterLock>> {
+        let f = open_private(&self.dir.join(EXPORTER_LOCK_FILE))?;
+        match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
+            Ok(l) => Ok(Some(ExporterLock { _lock: l })),
+            Err((_, Errno::EWOULDBLOCK)) => Ok(None),
+            Err((_, e)) => Err(e.into()),
+        }
+    }
+
+    // ----- internals -----
+
+    fn chunk_path(&self, priority: u8, seq: u64) -> PathBuf {
+        self.dir.join(chunk_name(priority, seq))
+    }
+
+    fn lock(&self) -> io::Result<Flock<File>> {
+        let mut file = open_private(&self.dir.join(LOCK_FILE))?;
+        let deadline = Instant::now() + self.lock_timeout;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(l) => return Ok(l),
+                Err((f, Errno::EWOULDBLOCK | Errno::EINTR)) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("trace buffer {} is locked", self.dir.display()),
+                        ));
+                    }
+                    std::thread::sleep(pause.min(deadline - now));
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                    file = f;
+                }
+                Err((_, e)) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn write_temp(&self, data: &[u8]) -> io::Result<(String, String)> {
+        let token = unique_token();
+        let name = format!("{TMP_DIR}/{token}.tmp");
+        let path = self.dir.join(&name);
+        let mut buf = Vec::with_capacity(HEADER_LEN + data.len());
+        buf.extend_from_slice(&chunk_header(data));
+        buf.extend_from_slice(data);
+        let res = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?;
+            self.write_payload(&mut f, &buf)?;
+            f.sync_data()
+        })();
+        match res {
+            Ok(()) => Ok((name, token)),
+            Err(e) => {
+                let _ = fs::remove_file(&path);
+                Err(e)
+            }
+        }
+    }
+
+    #[cfg(not(test))]
+    fn write_payload(&self, f: &mut File, buf: &[u8]) -> io::Result<()> {
+        f.write_all(buf)
+    }
+
+    #[cfg(test)]
+    fn write_payload(&self, f: &mut File, buf: &[u8]) -> io::Result<()> {
+        let fault = *self.fault.lock().unwrap_or_else(|e| e.into_inner());
+        match fault {
+            Some(Fault::EnospcAfter(n)) => {
+                f.write_all(&buf[..n.min(buf.len())])?;
+                Err(io::Error::from_raw_os_error(Errno::ENOSPC as i32))
+            }
+            None => f.write_all(buf),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_fault(&self, fault: Option<Fault>) {
+        *self.fault.lock().unwrap_or_else(|e| e.into_inner()) = fault;
+    }
+
+    fn append_incoming(&self, tmp_name: &str, token: &str, priority: u8) -> io::Result<ChunkId> {
+        let stem = format!("{INCOMING_PREFIX}{priority}-{token}");
+        let res = fs::rename(
+            self.dir.join(tmp_name),
+            self.dir
+                .join(INCOMING_DIR)
+                .join(format!("{stem}{CHUNK_EXT}")),
+        )
+        .and_then(|()| File::open(self.dir.join(INCOMING_DIR))?.sync_all());
+        if let Err(e) = res {
+            let _ = fs::remove_file(self.dir.join(tmp_name));
+            return Err(e);
+        }
+        log::debug!(
+            "trace buffer {} busy: chunk stored as incoming/{stem}",
+            self.dir.display()
+        );
+        Ok(ChunkId(stem))
+    }
+
+    /// Renames `from` to `to` (both relative to the buffer dir) unless `to` exists
+    /// (`AlreadyExists`).
+    fn rename_noreplace(&self, from: &str, to: &str) -> io::Result<()> {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        {
+            use nix::fcntl::{renameat2, RenameFlags};
+            match renameat2(
+                &self.dir_fd,
+                from,
+                &self.dir_fd,
+                to,
+                RenameFlags::RENAME_NOREPLACE,
+            ) {
+                Ok(()) => return Ok(()),
+                Err(Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let (from, to) = (self.dir.join(from), self.dir.join(to));
+        fs::hard_link(&from, &to)?;
+        remove_if_exists(&from)
+    }
+
+    fn read_index(&self) -> Option<Index> {
+        let bytes = match fs::read(self.dir.join(INDEX_FILE)) {
+            Ok(b) => b,
+            Err(e) => {
+                if e.kind() != io::ErrorKind::NotFound {
+                    log::warn!("trace buffer {}: reading index: {e}", self.dir.display());
+                }
+                return None;
+            }
+        };
+        match serde_json::from_slice::<Index>(&bytes) {
+            Ok(i) if i.version == INDEX_VERSION => Some(i),
+            Ok(i) => {
+                log::warn!(
+                    "trace buffer {}: index version {} unknown; rebuilding",
+                    self.dir.display(),
+                    i.version
+                );
+                None
+            }
+            Err(e) => {
+                log::warn!(
+                    "trace buffer {}: index unreadable ({e}); rebuilding",
+                    self.dir.display()
+                );
+                None
+            }
+        }
+    }
+
+    fn write_index(&self, idx: &Index) -> io::Result<()> {
+        let bytes = serde_json::to_vec(idx).map_err(io::Error::other)?;
+        let tmp = self
+            .dir
+            .join(TMP_DIR)
+            .join(format!("{}.idx.tmp", unique_token()));
+        let res = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(&bytes)?;
+            drop(f);
+            fs::rename(&tmp, self.dir.join(INDEX_FILE))
+        })();
+        if res.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        res
+    }
+
+    /// Takes the state under the lock: a validated (or rebuilt) index with `incoming/` adopted.
+    fn load(&self, lock: Flock<File>) -> io::Result<Locked<'_>> {
+        let mut st = Locked {
+            buf: self,
+            _lock: lock,
+            idx: Index::new(),
+            changed: false,
+            dirty_on_disk: false,
+        };
+        match self.read_index() {
+            Some(idx) if !idx.dirty && st.consistent(&idx) => st.idx = idx,
+            Some(idx) => {
+                if !idx.dirty {
+                    log::warn!(
+                        "trace buffer {}: index inconsistent with the files; rebuilding",
+                        self.dir.display()
+                    );
+                }
+                // Its counters still serve as floors, so that sequence numbers are not reused.
+                st.idx = idx;
+                st.rebuild()?;
+            }
+            None => st.rebuild()?,
+        }
+        st.adopt_incoming()?;
+        Ok(st)
+    }
+
+    fn write_json_file<T: Serialize>(&self, name: &str, value: &T) -> io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+        let tmp = self
+            .dir
+            .join(TMP_DIR)
+            .join(format!("{}.tmp", unique_token()));
+        let res = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_data()?;
+            drop(f);
+            fs::rename(&tmp, self.dir.join(name))?;
+            self.dir_fd.sync_all()
+        })();
+        if res.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        res
+    }
+
+    fn read_json_file<T: for<'de> Deserialize<'de>>(&self, name: &str) -> io::Result<Option<T>> {
+        let path = self.dir.join(name);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                log::warn!("trace buffer: ignoring unreadable {}: {e}", path.display());
+                Ok(None)
+            }
+        }
+    }
+
+    /// Deletes temp files whose writer is dead (or that are older than an hour).
+    fn clean_stale_temps(&self) {
+        let tmp = self.dir.join(TMP_DIR);
+        let Ok(entries) = fs::read_dir(&tmp) else {
+            return;
+        };
+        let me = std::process::id();
+        let now = SystemTime::now();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .split('-')
+                .nth(1)
+                .and_then(parse_digits)
+                .and_then(|p| i32::try_from(p).ok());
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age > STALE_TEMP_AGE);
+            let dead = match pid {
+                Some(p) if p as u32 == me => false,
+                Some(p) => matches!(
+                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None),
+                    Err(Errno::ESRCH)
+                ),
+                None => false,
+            };
+            if dead || old {
+                log::debug!("trace buffer: deleting stale temp file {name}");
+                if let Err(e) = remove_if_exists(&entry.path()) {
+                    log::warn!(
+                        "trace buffer: deleting stale {}: {e}",
+                        entry.path().display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Per-priority bookkeeping in the index.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Lane {
+    /// Oldest stored sequence (its file exists when `count > 0`; equals `next` when empty).
+    head: u64,
+    /// Next sequence to allocate (its file never exists).
+    next: u64,
+    count: u64,
+    bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Index {
+    version: u32,
+    #[serde(default)]
+    dirty: bool,
+    prios: BTreeMap<u8, Lane>,
+    /// `in-…` ids adopted recently → the stored id they became.
+    #[serde(default)]
+    aliases: Vec<(String, String)>,
+}
+
+impl Index {
+    fn new() -> Index {
+        Index {
+            version: INDEX_VERSION,
+            dirty: false,
+            prios: BTreeMap::new(),
+            aliases: Vec::new(),
+        }
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.prios
+            .values()
+            .fold(0u64, |a, l| a.saturating_add(l.bytes))
+    }
+}
+
+/// The index while the lock is held.
+struct Locked<'a> {
+    buf: &'a Buffer,
+    _lock: Flock<File>,
+    idx: Index,
+    changed: bool,
+    dirty_on_disk: bool,
+}
+
+impl Locked<'_> {
+    fn exists(&self, p: u8, seq: u64) -> bool {
+        match fs::symlink_metadata(self.buf.chunk_path(p, seq)) {
+            Ok(_) => true,
+            Err(e) => e.kind() != io::ErrorKind::NotFound,
+        }
+    }
+
+    fn consistent(&self, idx: &Index) -> bool {
+        // A lane starts at sequence 0; a well-known priority missing from the index must have no
+        // chunk 0 (a crash right after the first append of that priority).
+        let missing_lane = [PRIORITY_DEFAULT, PRIORITY_OBSERVED]
+            .iter()
+            .any(|p| !idx.prios.contains_key(p) && self.exists(*p, 0));
+        !missing_lane
+            && idx.prios.iter().all(|(&p, l)| {
+                l.head <= l.next
+                    && l.count <= l.next - l.head
+                    && (l.count > 0 || (l.bytes == 0 && l.head == l.next))
+                    && (l.count == 0 || self.exists(p, l.head))
+                    && !self.exists(p, l.next)
+            })
+    }
+
+    fn lane(&mut self, p: u8) -> &mut Lane {
+        self.idx.prios.entry(p).or_default()
+    }
+
+    /// Accounts for a chunk that now exists at `(p, seq)` (`seq` == the lane's `next`).
+    fn add(&mut self, p: u8, seq: u64, charge: u64) {
+        let lane = self.lane(p);
+        if lane.count == 0 {
+            lane.head = seq;
+        }
+        lane.next = lane.next.max(seq.saturating_add(1));
+        lane.count = lane.count.saturating_add(1);
+        lane.bytes = lane.bytes.saturating_add(charge);
+        self.changed = true;
+    }
+
+    /// Accounts for a chunk that no longer exists at `(p, seq)`.
+    fn sub(&mut self, p: u8, seq: u64, charge: u64) {
+        let lane = self.lane(p);
+        lane.count = lane.count.saturating_sub(1);
+        lane.bytes = lane.bytes.saturating_sub(charge);
+        if lane.count == 0 {
+            lane.head = lane.next;
+            lane.bytes = 0;
+        } else if seq == lane.head {
+            // Walk over holes to the next existing chunk (amortised: the head only moves forward).
+            let (mut h, next) = (seq.saturating_add(1), lane.next);
+            while h < next && !self.exists(p, h) {
+                h += 1;
+            }
+            self.lane(p).head = h;
+        }
+        self.changed = true;
+    }
+
+    /// Renames the temp file into the next sequence of `p`; returns that sequence.
+    fn place(&mut self, tmp_name: &str, p: u8) -> io::Result<u64> {
+        let len = fs::symlink_metadata(self.buf.dir.join(tmp_name))?.len();
+        let mut rebuilt = false;
+        loop {
+            let seq = self.lane(p).next;
+            match self.buf.rename_noreplace(tmp_name, &chunk_name(p, seq)) {
+                Ok(()) => {
+                    if let Err(e) = self.buf.dir_fd.sync_all() {
+                        log::warn!("trace buffer {}: fsync: {e}", self.buf.dir.display());
+                    }
+                    self.add(p, seq, charged_bytes(data_len(len)));
+                    return Ok(seq);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && !rebuilt => {
+                    log::warn!(
+                        "trace buffer {}: sequence {seq} of priority {p} already taken; \
+                         rebuilding the index",
+                        self.buf.dir.display()
+                    );
+                    self.rebuild()?;
+                    rebuilt = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Deletes `(p, seq)` if present and accounts for it. `Ok(false)` if it was not there.
+    fn unlink_chunk(&mut self, p: u8, seq: u64) -> io::Result<bool> {
+        let path = self.buf.chunk_path(p, seq);
+        let len = match fs::symlink_metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        self.sub(p, seq, charged_bytes(data_len(len)));
+        Ok(true)
+    }
+
+    /// Evicts lowest priority first, oldest first, while over the cap; never `keep`.
+    fn evict(&mut self, keep: Option<(u8, u64)>) -> io::Result<()> {
+        let limit = self.buf.limit;
+        let mut rebuilt = false;
+        while self.idx.total_bytes() > limit {
+            let victim = self
+                .idx
+                .prios
+                .iter()
+                .find(|(&p, l)| l.count > 0 && keep != Some((p, l.head)))
+                .map(|(&p, l)| (p, l.head));
+            let Some((p, seq)) = victim else { break };
+            if !self.unlink_chunk(p, seq)? {
+                if rebuilt {
+                    break;
+                }
+                log::warn!(
+                    "trace buffer {}: head chunk {} missing; rebuilding the index",
+                    self.buf.dir.display(),
+                    chunk_name(p, seq)
+                );
+                self.rebuild()?;
+                rebuilt = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the index marked dirty before a change that the head/next probes cannot detect.
+    fn mark_dirty(&mut self) -> io::Result<()> {
+        if !self.dirty_on_disk {
+            let mut idx = self.idx.clone();
+            idx.dirty = true;
+            self.buf.write_index(&idx)?;
+            self.dirty_on_disk = true;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> io::Result<()> {
+        if self.changed || self.dirty_on_disk {
+            self.idx.dirty = false;
+            self.buf.write_index(&self.idx)?;
+            self.changed = false;
+            self.dirty_on_disk = false;
+        }
+        Ok(())
+    }
+
+    fn commit_logged(&mut self) {
+        if let Err(e) = self.commit() {
+            log::warn!(
+                "trace buffer {}: writing index: {e} (it will be rebuilt)",
+                self.buf.dir.display()
+            );
+        }
+    }
+
+    /// Where `id` lives now, following adoption aliases.
+    fn resolve(&self, id: &ChunkId) -> Option<(u8, u64)> {
+        match id.loc()? {
+            Loc::Stored { priority, seq } => Some((priority, seq)),
+            Loc::Incoming { .. } => {
+                let (_, to) = self
+                    .idx
+                    .aliases
+                    .iter()
+                    .rev()
+                    .find(|(from, _)| from == &id.0)?;
+                parse_stored_stem(to)
+            }
+        }
+    }
+
+    /// Recomputes the index from one scan of the directory.
+    fn rebuild(&mut self) -> io::Result<()> {
+        let dir = &self.buf.dir;
+        let mut prios: BTreeMap<u8, (u64, u64, Lane)> = BTreeMap::new(); // (min, max, lane)
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_reserved_name(&name) {
+                continue;
+            }
+            let Some((p, seq)) = parse_chunk_name(&name) else {
+                log::warn!(
+                    "trace buffer: skipping foreign file {}",
+                    dir.join(&name).display()
+                );
+                continue;
+            };
+            let meta = match entry.metadata() {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if !meta.is_file() {
+                log::warn!(
+                    "trace buffer: skipping foreign file {}",
+                    dir.join(&name).display()
+                );
+                continue;
+            }
+            if meta.len() < HEADER_LEN as u64 {
+                log::warn!(
+                    "trace buffer: deleting corrupt chunk {} ({} bytes)",
+                    dir.join(&name).display(),
+                    meta.len()
+                );
+                remove_if_exists(&entry.path())?;
+                continue;
+            }
+            let e = prios.entry(p).or_insert((u64::MAX, 0, Lane::default()));
+            e.0 = e.0.min(seq);
+            e.1 = e.1.max(seq);
+            e.2.count = e.2.count.saturating_add(1);
+            e.2.bytes =
+                e.2.bytes
+                    .saturating_add(charged_bytes(data_len(meta.len())));
+        }
+        // Keep the lanes' sequence counters moving forward (never reuse an id someone may hold),
+        // using the previous index, however wrong, as a floor.
+        let mut idx = Index::new();
+        for (&p, l) in &self.idx.prios {
+            let next = l.next.max(l.head);
+            idx.prios.insert(
+                p,
+                Lane {
+                    head: next,
+                    next,
+                    count: 0,
+                    bytes: 0,
+                },
+            );
+        }
+        idx.aliases = std::mem::take(&mut self.idx.aliases);
+        for (p, (min, max, mut lane)) in prios {
+            let floor = idx.prios.get(&p).map_or(0, |l| l.next);
+            lane.head = min;
+            lane.next = max.saturating_add(1).max(floor);
+            idx.prios.insert(p, lane);
+        }
+        for lane in idx.prios.values_mut() {
+            if lane.count == 0 {
+                lane.head = lane.next;
+            }
+        }
+        self.idx = idx;
+        self.changed = true;
+        self.dirty_on_disk = false;
+        self.commit_logged();
+        Ok(())
+    }
+
+    /// Gives sequence numbers to chunks stored lock-free in `incoming/`.
+    fn adopt_incoming(&mut self) -> io::Result<()> {
+        let inc = self.buf.dir.join(INCOMING_DIR);
+        let entries = match fs::read_dir(&inc) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                ensure_private_dir(&inc)?;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            match parse_incoming_name(&name) {
+                Some(p) => names.push((incoming_order_key(&name), p, name)),
+                None => log::warn!(
+                    "trace buffer: skipping foreign file {}",
+                    inc.join(&name).display()
+                ),
+            }
+        }
+        if names.is_empty() {
+            return Ok(());
+        }
+        names.sort();
+        let mut newest = None;
+        for (_, p, name) in names {
+            let from = format!("{INCOMING_DIR}/{name}");
+            let len = match fs::symlink_metadata(self.buf.dir.join(&from)) {
+                Ok(m) => m.len(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if len < HEADER_LEN as u64 {
+                log::warn!("trace buffer: deleting corrupt incoming chunk {name}");
+                remove_if_exists(&self.buf.dir.join(&from))?;
+                continue;
+            }
+            let seq = self.place(&from, p)?;
+            let stem = name.trim_end_matches(CHUNK_EXT).to_owned();
+            self.idx.aliases.push((stem, format!("p{p}-{seq:012}")));
+            newest = Some((p, seq));
+        }
+        let excess = self.idx.aliases.len().saturating_sub(MAX_ALIASES);
+        self.idx.aliases.drain(..excess);
+        self.evict(newest)?;
+        self.commit_logged();
+        Ok(())
+    }
+}
+
+// ----- names, headers, files -----
+
+fn chunk_name(priority: u8, seq: u64) -> String {
+    format!("p{priority}-{seq:012}{CHUNK_EXT}")
+}
+
+fn parse_digits(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `p10-000000000123` → (10, 123); only the canonical spelling is accepted.
+fn parse_stored_stem(stem: &str) -> Option<(u8, u64)> {
+    let (p, seq) = stem.strip_prefix('p')?.split_once('-')?;
+    let p = u8::try_from(parse_digits(p)?).ok()?;
+    let seq = parse_digits(seq)?;
+    (format!("p{p}-{seq:012}") == stem).then_some((p, seq))
+}
+
+fn parse_chunk_name(name: &str) -> Option<(u8, u64)> {
+    parse_stored_stem(name.strip_suffix(CHUNK_EXT)?)
+}
+
+/// `in-<prio>-<nanos>-<pid>-<n>.chunk` → priority.
+fn parse_incoming_name(name: &str) -> Option<u8> {
+    match ChunkId(name.strip_suffix(CHUNK_EXT)?.to_owned()).loc()? {
+        Loc::Incoming { priority } => Some(priority),
+        Loc::Stored { .. } => None,
+    }
+}
+
+fn incoming_order_key(name: &str) -> String {
+    // After `in-<prio>-` comes the zero-padded nanosecond timestamp: sorts by write time.
+    name.splitn(3, '-').nth(2).unwrap_or(name).to_owned()
+}
+
+fn is_reserved_name(name: &str) -> bool {
+    matches!(
+        name,
+        INDEX_FILE
+            | LOCK_FILE
+            | EXPORTER_LOCK_FILE
+            | DESTINATION_FILE
+            | LAST_EXPORT_FILE
+            | TMP_DIR
+            | INCOMING_DIR
+    )
+}
+
+fn data_len(file_len: u64) -> u64 {
+    file_len.saturating_sub(HEADER_LEN as u64)
+}
+
+fn unique_token() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{nanos:020}-{}-{n}", std::process::id())
+}
+
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+};
+
+/// CRC-32 (IEEE), as used by zlib.
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c = CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
+fn chunk_header(data: &[u8]) -> Vec<u8> {
+    format!("CKCHUNK1 {:016x} {:08x}\n", data.len(), crc32(data)).into_bytes()
+}
+
+/// Verifies a chunk file's bytes; returns the data.
+fn decode_chunk(bytes: &[u8]) -> Result<&[u8], String> {
+    if bytes.len() < HEADER_LEN
+        || !bytes.starts_with(HEADER_MAGIC)
+        || bytes[HEADER_LEN - 1] != b'\n'
+    {
+        return Err("bad header".into());
+    }
+    let header = std::str::from_utf8(&bytes[HEADER_MAGIC.len()..HEADER_LEN - 1])
+        .map_err(|_| "bad header".to_string())?;
+    let (len, crc) = header.split_once(' ').ok_or("bad header")?;
+    let len = u64::from_str_radix(len, 16).map_err(|_| "bad length")?;
+    let crc = u32::from_str_radix(crc, 16).map_err(|_| "bad checksum field")?;
+    let data = &bytes[HEADER_LEN..];
+    if data.len() as u64 != len {
+        return Err(format!("length {} but header says {len}", data.len()));
+    }
+    if crc32(data) != crc {
+        return Err("checksum mismatch".into());
+    }
+    Ok(data)
+}
+
+/// `Ok(None)` if the file is gone; `InvalidData` if it is corrupt.
+fn read_chunk_file(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match decode_chunk(&bytes) {
+        Ok(data) => Ok(Some(data.to_vec())),
+        Err(why) => Err(io::Error::new(io::ErrorKind::InvalidData, why)),
+    }
+}
+
+fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    match fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let meta = fs::metadata(dir)?;
+    if !meta.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not a directory", dir.display()),
+        ));
+    }
+    if meta.mode() & 0o777 != 0o700 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+fn open_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+}
+
+fn remove_if_exists(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

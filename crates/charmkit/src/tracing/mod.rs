@@ -2,9 +2,11 @@
 //! crash-safe priority buffer on disk, OTLP/JSON export.
 
 pub mod buffer;
+pub mod drain;
 pub mod export;
 pub mod otlp;
 pub mod relation;
+pub mod requirer;
 pub mod setup;
 pub mod status;
 pub mod tools;
@@ -45,3 +47,5 @@ pub fn store_dispatch(charm_dir: &Path, spans: Vec<SpanData>, resource: &Resourc
     }
 }
 pub use status::{status, TraceStatus};
+pub use requirer::{CaSource, Tracing};
+pub use drain::flush;

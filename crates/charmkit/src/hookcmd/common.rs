@@ -1,0 +1,203 @@
+//! Helpers shared by the tool families: running a call and decoding what it printed.
+//!
+//! Decoding errors never quote the output: hook-tool output can hold secret values (relation
+//! data, secret content), so a [`Error::ToolOutput`] says what *kind* of JSON came back and what
+//! was expected, plus the command line with its secret arguments redacted.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{Hook, ToolCall};
+use crate::error::{Error, Result};
+
+/// A value that could not be parsed from its text form (a relation id, a status name, a port, a
+/// log level).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    what: &'static str,
+    input: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(what: &'static str, input: impl Into<String>) -> Self {
+        ParseError {
+            what,
+            input: input.into(),
+        }
+    }
+
+    /// What was being parsed, e.g. `relation id`.
+    pub fn what(&self) -> &'static str {
+        self.what
+    }
+
+    /// The text that could not be parsed.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {:?}", self.what, self.input)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// The name of a JSON value's type, for error messages that must not quote the value.
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `tool arg…` with secret arguments redacted.
+pub(crate) fn command_line(call: &ToolCall) -> String {
+    let mut s = call.tool.clone();
+    for a in call.safe_args() {
+        s.push(' ');
+        s.push_str(&a);
+    }
+    s
+}
+
+/// An [`Error::ToolOutput`] for `call`.
+pub(crate) fn bad_output(call: &ToolCall, what: impl fmt::Display) -> Error {
+    Error::tool_output(
+        call.tool.clone(),
+        format!("`{}`: {what}", command_line(call)),
+    )
+}
+
+/// Parses `out` as JSON, then as `T`; `expected` describes `T` for the error message.
+pub(crate) fn decode<T: DeserializeOwned>(
+    call: &ToolCall,
+    out: &[u8],
+    expected: &str,
+) -> Result<T> {
+    let value: Value = serde_json::from_slice(out)
+        .map_err(|e| bad_output(call, format_args!("invalid JSON ({e})")))?;
+    from_value(call, value, expected)
+}
+
+/// Converts an already-parsed JSON value to `T`.
+pub(crate) fn from_value<T: DeserializeOwned>(
+    call: &ToolCall,
+    value: Value,
+    expected: &str,
+) -> Result<T> {
+    let kind = json_kind(&value);
+    // serde's message would quote the offending value, which may be secret: keep only its kind.
+    serde_json::from_value(value).map_err(|_| {
+        bad_output(
+            call,
+            format_args!("expected {expected}, got {kind} of another shape or type"),
+        )
+    })
+}
+
+/// Whether the output is empty or only whitespace.
+pub(crate) fn is_blank(out: &[u8]) -> bool {
+    out.iter().all(u8::is_ascii_whitespace)
+}
+
+impl Hook<'_> {
+    /// Runs a call whose output does not matter.
+    pub(crate) fn exec(&self, call: &ToolCall) -> Result<()> {
+        self.run(call).map(drop)
+    }
+
+    /// Runs a call and returns its output as trimmed UTF-8 text.
+    pub(crate) fn exec_text(&self, call: &ToolCall) -> Result<String> {
+        let out = self.run(call)?;
+        let text = String::from_utf8(out).map_err(|_| bad_output(call, "output is not UTF-8"))?;
+        Ok(text.trim().to_string())
+    }
+
+    /// Runs a call and decodes its JSON output as `T`.
+    pub(crate) fn exec_json<T: DeserializeOwned>(
+        &self,
+        call: &ToolCall,
+        expected: &str,
+    ) -> Result<T> {
+        let out = self.run(call)?;
+        decode(call, &out, expected)
+    }
+
+    /// Like [`Hook::exec_json`], but empty output and JSON `null` give `None`.
+    pub(crate) fn exec_json_opt<T: DeserializeOwned>(
+        &self,
+        call: &ToolCall,
+        expected: &str,
+    ) -> Result<Option<T>> {
+        let out = self.run(call)?;
+        if is_blank(&out) {
+            return Ok(None);
+        }
+        let value: Value = decode(call, &out, expected)?;
+        if value.is_null() {
+            return Ok(None);
+        }
+        from_value(call, value, expected).map(Some)
+    }
+}
+
+/// Checks a `KEY=VALUE` key built from caller data: it must not be empty, hold `=` or whitespace,
+/// or start with `-` (it would be read as a flag).
+pub(crate) fn check_key(tool: &str, key: &str) -> Result<()> {
+    if key.is_empty()
+        || key.starts_with('-')
+        || key.contains('=')
+        || key.chars().any(char::is_whitespace)
+    {
+        return Err(Error::Usage(format!(
+            "{tool}: invalid key {key:?} (keys must be non-empty, without `=` or whitespace, and \
+             must not start with `-`)"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_error_displays_input() {
+        let e = ParseError::new("relation id", "x");
+        assert_eq!(e.to_string(), "invalid relation id: \"x\"");
+        assert_eq!(e.input(), "x");
+        assert_eq!(e.what(), "relation id");
+    }
+
+    #[test]
+    fn decode_errors_do_not_quote_output() {
+        let call = ToolCall::new("secret-get", ["--format=json", "secret:1"]);
+        let err = decode::<bool>(&call, br#""s3cret""#, "true or false").unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("a string"), "{text}");
+        let err = decode::<bool>(&call, b"s3cret", "true or false").unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        assert!(err.to_string().contains("invalid JSON"), "{err}");
+    }
+
+    #[test]
+    fn keys_are_checked() {
+        assert!(check_key("action-set", "a.b-c").is_ok());
+        for bad in ["", "-x", "a=b", "a b"] {
+            assert!(
+                matches!(check_key("action-set", bad), Err(Error::Usage(_))),
+                "{bad}"
+            );
+        }
+    }
+}

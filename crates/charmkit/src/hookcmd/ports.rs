@@ -1,0 +1,250 @@
+//! Opened ports: `open-port`, `close-port`, `opened-ports`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::common::{bad_output, ParseError};
+use super::{Hook, ToolCall};
+use crate::error::{Error, Result};
+
+/// A port's protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// `tcp`.
+    Tcp,
+    /// `udp`.
+    Udp,
+    /// `icmp` (no port number).
+    Icmp,
+}
+
+impl Protocol {
+    /// Juju's name: `tcp`, `udp`, `icmp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Icmp => "icmp",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An inclusive range of port numbers; a single port has `from == to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PortRange {
+    /// First port (1–65535).
+    pub from: u16,
+    /// Last port, `>= from`.
+    pub to: u16,
+}
+
+/// A port (or range, or ICMP) that the unit opens: `8080/tcp`, `8000-8090/udp`, `icmp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Port {
+    /// The protocol.
+    pub protocol: Protocol,
+    /// The ports: `Some` for TCP and UDP, `None` for ICMP.
+    pub range: Option<PortRange>,
+}
+
+impl Port {
+    /// One TCP port.
+    pub fn tcp(port: u16) -> Self {
+        Port::tcp_range(port, port)
+    }
+
+    /// One UDP port.
+    pub fn udp(port: u16) -> Self {
+        Port::udp_range(port, port)
+    }
+
+    /// A TCP port range.
+    pub fn tcp_range(from: u16, to: u16) -> Self {
+        Port {
+            protocol: Protocol::Tcp,
+            range: Some(PortRange { from, to }),
+        }
+    }
+
+    /// A UDP port range.
+    pub fn udp_range(from: u16, to: u16) -> Self {
+        Port {
+            protocol: Protocol::Udp,
+            range: Some(PortRange { from, to }),
+        }
+    }
+
+    /// ICMP.
+    pub fn icmp() -> Self {
+        Port {
+            protocol: Protocol::Icmp,
+            range: None,
+        }
+    }
+
+    /// Whether Juju would accept it: TCP/UDP with `1 <= from <= to`, ICMP without ports.
+    pub fn is_valid(&self) -> bool {
+        match (self.protocol, self.range) {
+            (Protocol::Icmp, None) => true,
+            (Protocol::Tcp | Protocol::Udp, Some(r)) => r.from >= 1 && r.from <= r.to,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.range {
+            None => write!(f, "{}", self.protocol),
+            Some(r) if r.from == r.to => write!(f, "{}/{}", r.from, self.protocol),
+            Some(r) => write!(f, "{}-{}/{}", r.from, r.to, self.protocol),
+        }
+    }
+}
+
+impl FromStr for Port {
+    type Err = ParseError;
+
+    /// Parses Juju's forms: `8080/tcp`, `8000-8090/udp`, `icmp`.
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let err = || ParseError::new("port", s);
+        if s == "icmp" {
+            return Ok(Port::icmp());
+        }
+        let (ports, proto) = s.split_once('/').ok_or_else(err)?;
+        let protocol = match proto {
+            "tcp" => Protocol::Tcp,
+            "udp" => Protocol::Udp,
+            _ => return Err(err()),
+        };
+        let num = |t: &str| -> Result<u16, ParseError> {
+            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(err());
+            }
+            t.parse().map_err(|_| err())
+        };
+        let (from, to) = match ports.split_once('-') {
+            Some((a, b)) => (num(a)?, num(b)?),
+            None => {
+                let p = num(ports)?;
+                (p, p)
+            }
+        };
+        let port = Port {
+            protocol,
+            range: Some(PortRange { from, to }),
+        };
+        if port.is_valid() {
+            Ok(port)
+        } else {
+            Err(err())
+        }
+    }
+}
+
+fn checked(tool: &str, port: &Port) -> Result<String> {
+    if port.is_valid() {
+        Ok(port.to_string())
+    } else {
+        Err(Error::Usage(format!("{tool}: invalid port {port:?}")))
+    }
+}
+
+impl Hook<'_> {
+    /// Opens `port` (e.g. `open-port 8080/tcp`, `open-port icmp`).
+    pub fn open_port(&self, port: &Port) -> Result<()> {
+        let p = checked("open-port", port)?;
+        self.exec(&ToolCall::new("open-port", [p]))
+    }
+
+    /// Closes `port` (e.g. `close-port 8000-8090/udp`).
+    pub fn close_port(&self, port: &Port) -> Result<()> {
+        let p = checked("close-port", port)?;
+        self.exec(&ToolCall::new("close-port", [p]))
+    }
+
+    /// The ports this unit has opened.
+    ///
+    /// Runs `opened-ports --format=json` (prints `["8080/tcp","icmp"]`).
+    pub fn opened_ports(&self) -> Result<Vec<Port>> {
+        let call = ToolCall::new("opened-ports", ["--format=json"]);
+        let ports: Vec<String> = self
+            .exec_json_opt(&call, "a list of ports")?
+            .unwrap_or_default();
+        ports
+            .iter()
+            .map(|p| p.parse().map_err(|e| bad_output(&call, e)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::mock::*;
+    use super::*;
+
+    #[test]
+    fn ports_parse_and_display() {
+        for (s, p) in [
+            ("8080/tcp", Port::tcp(8080)),
+            ("53/udp", Port::udp(53)),
+            ("8000-8090/tcp", Port::tcp_range(8000, 8090)),
+            ("icmp", Port::icmp()),
+        ] {
+            assert_eq!(s.parse::<Port>().unwrap(), p);
+            assert_eq!(p.to_string(), s);
+        }
+        for bad in [
+            "",
+            "8080",
+            "0/tcp",
+            "8080/sctp",
+            "9-8/tcp",
+            "x/tcp",
+            "70000/tcp",
+            "-1/udp",
+        ] {
+            assert!(bad.parse::<Port>().is_err(), "{bad}");
+        }
+        assert!(!Port {
+            protocol: Protocol::Icmp,
+            range: Some(PortRange { from: 1, to: 1 })
+        }
+        .is_valid());
+    }
+
+    #[test]
+    fn open_close() {
+        let (r, a) = run_with("", |h| h.open_port(&Port::tcp(8080)));
+        r.unwrap();
+        assert_eq!(a, argv(&["open-port", "8080/tcp"]));
+        let (r, a) = run_with("", |h| h.close_port(&Port::udp_range(1, 2)));
+        r.unwrap();
+        assert_eq!(a, argv(&["close-port", "1-2/udp"]));
+        let m = Mock::default();
+        assert!(matches!(
+            Hook::new(&m).open_port(&Port::tcp(0)),
+            Err(Error::Usage(_))
+        ));
+        assert!(m.calls().is_empty());
+        assert_exit_error("open-port", |h| h.open_port(&Port::icmp()));
+        assert_exit_error("close-port", |h| h.close_port(&Port::icmp()));
+    }
+
+    #[test]
+    fn opened_ports() {
+        let (r, a) = run_with(r#"["8080/tcp","icmp"]"#, |h| h.opened_ports());
+        assert_eq!(a, argv(&["opened-ports", "--format=json"]));
+        assert_eq!(r.unwrap(), vec![Port::tcp(8080), Port::icmp()]);
+        assert_exit_error("opened-ports", |h| h.opened_ports());
+        assert_bad_output("opened-ports", "[", |h| h.opened_ports());
+        let d = assert_bad_output("opened-ports", r#"["80/xyz"]"#, |h| h.opened_ports());
+        assert!(d.contains("invalid port"), "{d}");
+    }
+}

@@ -1,0 +1,332 @@
+//! Workload status: `status-set`, `status-get`, `application-version-set`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+use super::common::{bad_output, ParseError};
+use super::{Hook, ToolCall};
+use crate::error::{Error, Result};
+
+/// A Juju workload status name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StatusName {
+    /// `active`: ready and doing its job.
+    Active,
+    /// `blocked`: needs a human to act.
+    Blocked,
+    /// `maintenance`: busy with something that will finish on its own.
+    Maintenance,
+    /// `waiting`: waiting for something outside the charm (e.g. a relation).
+    Waiting,
+    /// `error`: a hook failed (set by Juju only).
+    Error,
+    /// `unknown`: nothing set yet (set by Juju only).
+    #[default]
+    Unknown,
+}
+
+impl StatusName {
+    /// Juju's lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusName::Active => "active",
+            StatusName::Blocked => "blocked",
+            StatusName::Maintenance => "maintenance",
+            StatusName::Waiting => "waiting",
+            StatusName::Error => "error",
+            StatusName::Unknown => "unknown",
+        }
+    }
+
+    /// Whether a charm may set this status with `status-set` (Juju refuses `error` and `unknown`).
+    pub fn settable(self) -> bool {
+        !matches!(self, StatusName::Error | StatusName::Unknown)
+    }
+
+    /// The rank ops uses to pick the status to show from those collected: error > blocked >
+    /// maintenance > waiting > active > unknown.
+    pub fn priority(self) -> u8 {
+        match self {
+            StatusName::Error => 5,
+            StatusName::Blocked => 4,
+            StatusName::Maintenance => 3,
+            StatusName::Waiting => 2,
+            StatusName::Active => 1,
+            StatusName::Unknown => 0,
+        }
+    }
+}
+
+impl fmt::Display for StatusName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for StatusName {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        Ok(match s {
+            "active" => StatusName::Active,
+            "blocked" => StatusName::Blocked,
+            "maintenance" => StatusName::Maintenance,
+            "waiting" => StatusName::Waiting,
+            "error" => StatusName::Error,
+            "unknown" => StatusName::Unknown,
+            _ => return Err(ParseError::new("status name", s)),
+        })
+    }
+}
+
+/// A workload status: a name and a message shown to the operator.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Status {
+    /// The status.
+    pub name: StatusName,
+    /// The message (may be empty).
+    pub message: String,
+}
+
+impl Status {
+    /// A status with `name` and `message`.
+    pub fn new(name: StatusName, message: impl Into<String>) -> Self {
+        Status {
+            name,
+            message: message.into(),
+        }
+    }
+
+    /// `active`.
+    pub fn active(message: impl Into<String>) -> Self {
+        Status::new(StatusName::Active, message)
+    }
+
+    /// `blocked`.
+    pub fn blocked(message: impl Into<String>) -> Self {
+        Status::new(StatusName::Blocked, message)
+    }
+
+    /// `maintenance`.
+    pub fn maintenance(message: impl Into<String>) -> Self {
+        Status::new(StatusName::Maintenance, message)
+    }
+
+    /// `waiting`.
+    pub fn waiting(message: impl Into<String>) -> Self {
+        Status::new(StatusName::Waiting, message)
+    }
+
+    /// `unknown`, no message: what Juju shows before a charm sets anything.
+    pub fn unknown() -> Self {
+        Status::new(StatusName::Unknown, "")
+    }
+
+    /// The rank collect-status uses (see [`StatusName::priority`]).
+    pub fn priority(&self) -> u8 {
+        self.name.priority()
+    }
+
+    /// The highest-priority status of `statuses`, the first one on ties (as ops'
+    /// `StatusBase._get_highest_priority`); `None` if there are none.
+    pub fn highest<I: IntoIterator<Item = Status>>(statuses: I) -> Option<Status> {
+        statuses.into_iter().fold(None, |best, s| match best {
+            Some(b) if b.priority() >= s.priority() => Some(b),
+            _ => Some(s),
+        })
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.message.is_empty() {
+            write!(f, "{}", self.name)
+        } else {
+            write!(f, "{}: {}", self.name, self.message)
+        }
+    }
+}
+
+/// The part of `status-get` output we read (it also has `status-data`, and `units` for an app).
+#[derive(Deserialize)]
+struct RawStatus {
+    status: String,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawAppStatus {
+    #[serde(rename = "application-status")]
+    application_status: RawStatus,
+}
+
+impl Hook<'_> {
+    /// Sets this unit's status, or with `app` the application's (leader only).
+    ///
+    /// Runs `status-set [--application] STATUS -- MESSAGE`. Only `active`, `blocked`,
+    /// `maintenance` and `waiting` can be set: others give [`Error::Usage`] without a call.
+    pub fn status_set(&self, status: &Status, app: bool) -> Result<()> {
+        if !status.name.settable() {
+            return Err(Error::Usage(format!(
+                "status-set: a charm cannot set status `{}` (only active, blocked, maintenance, \
+                 waiting)",
+                status.name
+            )));
+        }
+        let mut args = Vec::with_capacity(4);
+        if app {
+            args.push("--application".to_string());
+        }
+        args.extend([
+            status.name.as_str().to_string(),
+            "--".to_string(),
+            status.message.clone(),
+        ]);
+        self.exec(&ToolCall::new("status-set", args))
+    }
+
+    /// This unit's status, or with `app` the application's (leader only).
+    ///
+    /// Runs `status-get --format=json --include-data [--application]`, which prints
+    /// `{"message":..,"status":..,"status-data":{}}` for a unit and
+    /// `{"application-status":{"message":..,"status":..,"status-data":{},"units":{..}}}` for
+    /// the application.
+    pub fn status_get(&self, app: bool) -> Result<Status> {
+        let mut args = vec!["--format=json", "--include-data"];
+        if app {
+            args.push("--application");
+        }
+        let call = ToolCall::new("status-get", args);
+        let raw = if app {
+            self.exec_json::<RawAppStatus>(&call, "an object with `application-status`")?
+                .application_status
+        } else {
+            self.exec_json::<RawStatus>(&call, "an object with `status` and `message`")?
+        };
+        let name = raw
+            .status
+            .parse::<StatusName>()
+            .map_err(|e| bad_output(&call, e))?;
+        Ok(Status::new(name, raw.message.unwrap_or_default()))
+    }
+
+    /// Sets the workload version shown by `juju status`.
+    ///
+    /// Runs `application-version-set -- VERSION`.
+    pub fn application_version_set(&self, version: &str) -> Result<()> {
+        self.exec(&ToolCall::new("application-version-set", ["--", version]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::mock::*;
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for n in [
+            StatusName::Active,
+            StatusName::Blocked,
+            StatusName::Maintenance,
+            StatusName::Waiting,
+            StatusName::Error,
+            StatusName::Unknown,
+        ] {
+            assert_eq!(n.as_str().parse::<StatusName>().unwrap(), n);
+            assert_eq!(n.to_string(), n.as_str());
+        }
+        assert!("Active".parse::<StatusName>().is_err());
+    }
+
+    #[test]
+    fn priorities_follow_ops() {
+        let order = [
+            Status::new(StatusName::Error, ""),
+            Status::blocked(""),
+            Status::maintenance(""),
+            Status::waiting(""),
+            Status::active(""),
+            Status::unknown(),
+        ];
+        for w in order.windows(2) {
+            assert!(w[0].priority() > w[1].priority(), "{:?}", w);
+        }
+        let h = Status::highest([
+            Status::active("a"),
+            Status::waiting("w1"),
+            Status::waiting("w2"),
+        ]);
+        assert_eq!(h, Some(Status::waiting("w1")));
+        assert_eq!(Status::highest(Vec::new()), None);
+        assert_eq!(
+            Status::blocked("no relation").to_string(),
+            "blocked: no relation"
+        );
+    }
+
+    #[test]
+    fn status_set() {
+        let (r, a) = run_with("", |h| h.status_set(&Status::active("ready"), false));
+        r.unwrap();
+        assert_eq!(a, argv(&["status-set", "active", "--", "ready"]));
+        let (r, a) = run_with("", |h| h.status_set(&Status::blocked("-x"), true));
+        r.unwrap();
+        assert_eq!(
+            a,
+            argv(&["status-set", "--application", "blocked", "--", "-x"])
+        );
+        let m = Mock::default();
+        assert!(matches!(
+            Hook::new(&m).status_set(&Status::unknown(), false),
+            Err(Error::Usage(_))
+        ));
+        assert!(m.calls().is_empty());
+        assert_exit_error("status-set", |h| h.status_set(&Status::active(""), true));
+    }
+
+    #[test]
+    fn status_get_unit_and_app() {
+        let (r, a) = run_with(
+            r#"{"message":"ready","status":"active","status-data":{}}"#,
+            |h| h.status_get(false),
+        );
+        assert_eq!(a, argv(&["status-get", "--format=json", "--include-data"]));
+        assert_eq!(r.unwrap(), Status::active("ready"));
+        let out = r#"{"application-status":{"message":"","status":"waiting","status-data":{},
+            "units":{"app/0":{"message":"","status":"active","status-data":{}}}}}"#;
+        let (r, a) = run_with(out, |h| h.status_get(true));
+        assert_eq!(
+            a,
+            argv(&[
+                "status-get",
+                "--format=json",
+                "--include-data",
+                "--application"
+            ])
+        );
+        assert_eq!(r.unwrap(), Status::waiting(""));
+        assert_exit_error("status-get", |h| h.status_get(true));
+        assert_bad_output("status-get", "{", |h| h.status_get(false));
+        assert_bad_output("status-get", r#"{"status":"active"}"#, |h| {
+            h.status_get(true)
+        });
+        let d = assert_bad_output("status-get", r#"{"status":"dancing"}"#, |h| {
+            h.status_get(false)
+        });
+        assert!(d.contains("invalid status name"), "{d}");
+    }
+
+    #[test]
+    fn application_version_set() {
+        let (r, a) = run_with("", |h| h.application_version_set("1.2.3"));
+        r.unwrap();
+        assert_eq!(a, argv(&["application-version-set", "--", "1.2.3"]));
+        assert_exit_error("application-version-set", |h| {
+            h.application_version_set("1")
+        });
+    }
+}

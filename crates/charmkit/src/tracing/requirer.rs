@@ -1,0 +1,353 @@
+//! `Tracing`: one line in a charm turns on export, as `ops.tracing.Tracing` does.
+//!
+//! ```no_run
+//! # use charmkit::{Charm, Framework};
+//! # use charmkit::tracing::{Tracing, CaSource};
+//! # struct MyCharm;
+//! # impl Charm for MyCharm { fn new(fw: &mut Framework<Self>) -> charmkit::Result<Self> {
+//! Tracing::setup(fw, "charm-tracing", CaSource::Relation("receive-ca-cert"))?;
+//! # Ok(MyCharm) } }
+//! ```
+//!
+//! At charm initialisation it validates the metadata and fails loudly on misuse: the relations
+//! must be declared, as `requires`, with interfaces `tracing` / `certificate_transfer`, and
+//! `limit: 1` — only one destination can be served.
+//!
+//! It is the requirer of `tracing` v2 and `certificate_transfer` v1 (the contracts are in
+//! [`super::relation`]): as leader it writes `receivers` = `["otlp_http"]` on relation-created
+//! (and on joined/changed when missing), and `version` = `1` on the CA relation's created; a
+//! non-leader never touches its own app databag. It reconciles the destination (URL + CA bundle,
+//! stored beside the buffer for the exporter) on start, upgrade-charm and every event of either
+//! relation; these observations make such dispatches "observed".
+//!
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (a full URL) or `OTEL_EXPORTER_OTLP_ENDPOINT` (a base;
+//! `/v1/traces` is appended), per the OpenTelemetry specification, override the relation: use
+//! them to export outside Juju (a developer's machine, CI).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::event::{Event, EventKind};
+use crate::framework::{Ctx, Framework, On};
+use crate::meta::{Metadata, Role};
+use crate::model::Model;
+
+use super::buffer::{Buffer, Destination};
+use super::relation::{self, NotReady};
+
+/// Where the CA bundle for an `https` destination comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaSource<'a> {
+    /// No CA configured: `https` destinations are verified against the system roots.
+    SystemRoots,
+    /// The `certificate_transfer` v1 relation of this name.
+    Relation(&'a str),
+    /// A fixed PEM bundle.
+    Bundle(&'a str),
+}
+
+/// The environment variable naming the full OTLP/HTTP traces URL.
+pub const ENV_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+/// The environment variable naming the OTLP/HTTP base URL (`/v1/traces` is appended).
+pub const ENV_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+const OWNER: &str = "Tracing";
+
+/// The tracing library inside a charm.
+#[derive(Debug, Clone)]
+pub struct Tracing {
+    tracing_relation: String,
+    ca: Ca,
+}
+
+#[derive(Debug, Clone)]
+enum Ca {
+    System,
+    Relation(String),
+    Bundle(String),
+}
+
+fn validate(meta: &Metadata, name: &str, interface: &str) -> Result<()> {
+    let rel = meta.relation(name).ok_or_else(|| {
+        Error::Usage(format!(
+            "Tracing: relation {name:?} is not declared in the charm's metadata; add it under \
+             `requires:` with `interface: {interface}` and `limit: 1`"
+        ))
+    })?;
+    if rel.role != Role::Requires {
+        return Err(Error::Usage(format!(
+            "Tracing: relation {name:?} must be declared under `requires:` (it is a {:?})",
+            rel.role
+        )));
+    }
+    if rel.interface != interface {
+        return Err(Error::Usage(format!(
+            "Tracing: relation {name:?} must have `interface: {interface}`, not {:?}",
+            rel.interface
+        )));
+    }
+    if rel.limit != Some(1) {
+        return Err(Error::Usage(format!(
+            "Tracing: relation {name:?} must declare `limit: 1`: only one destination can be served"
+        )));
+    }
+    Ok(())
+}
+
+impl Tracing {
+    /// Validates the metadata and registers the observers. Call it from [`crate::Charm::new`].
+    pub fn setup<C: 'static>(
+        fw: &mut Framework<C>,
+        tracing_relation: &str,
+        ca: CaSource<'_>,
+    ) -> Result<Tracing> {
+        validate(fw.meta(), tracing_relation, "tracing")?;
+        let ca = match ca {
+            CaSource::SystemRoots => Ca::System,
+            CaSource::Relation(name) => {
+                validate(fw.meta(), name, "certificate_transfer")?;
+                Ca::Relation(name.to_string())
+            }
+            CaSource::Bundle(pem) => {
+                if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                    return Err(Error::Usage(
+                        "Tracing: the CA bundle holds no PEM certificate".into(),
+                    ));
+                }
+                Ca::Bundle(pem.to_string())
+            }
+        };
+        let t = Tracing {
+            tracing_relation: tracing_relation.to_string(),
+            ca,
+        };
+        let mut on: Vec<(On, &str)> = vec![
+            (On::kind(EventKind::Start), "reconcile"),
+            (On::kind(EventKind::UpgradeCharm), "reconcile"),
+        ];
+        for kind in RELATION_KINDS {
+            on.push((On::about(kind, tracing_relation), "on_tracing_relation"));
+            if let Ca::Relation(name) = &t.ca {
+                on.push((On::about(kind, name), "on_ca_relation"));
+            }
+        }
+        for (selector, handler) in on {
+            let me = t.clone();
+            fw.observe_as(OWNER, selector, handler, move |_, ctx| {
+                me.handle(ctx).map_err(Into::into)
+            });
+        }
+        Ok(t)
+    }
+
+    fn handle(&self, ctx: &mut Ctx<'_>) -> Result<()> {
+        let ev = ctx.event().clone();
+        let model = ctx.model();
+        if let Some(rel) = &ev.relation {
+            if model.is_leader()? && ev.kind() != EventKind::RelationBroken {
+                self.publish_requirer_data(model, &ev, rel)?;
+            }
+        }
+        self.reconcile(model, &ev)
+    }
+
+    /// As leader, writes our side of the relation: `receivers` on the tracing relation (on
+    /// created, and on joined/changed when missing), `version` on the CA relation (on created).
+    fn publish_requirer_data(
+        &self,
+        model: &Model,
+        ev: &Event,
+        rel: &crate::hookcmd::RelationId,
+    ) -> Result<()> {
+        let endpoint = ev.subject.as_deref().unwrap_or_default();
+        let (key, value, always) = if endpoint == self.tracing_relation {
+            (
+                "receivers",
+                relation::TRACING_RECEIVERS_VALUE,
+                ev.kind() == EventKind::RelationCreated,
+            )
+        } else if ev.kind() == EventKind::RelationCreated {
+            ("version", relation::CA_VERSION_VALUE, true)
+        } else {
+            return Ok(());
+        };
+        if !matches!(
+            ev.kind(),
+            EventKind::RelationCreated | EventKind::RelationJoined | EventKind::RelationChanged
+        ) {
+            return Ok(());
+        }
+        if !always {
+            let ours = model.app_data(rel, model.app_name())?;
+            if ours.get(key).map(String::as_str) == Some(value) {
+                return Ok(());
+            }
+        }
+        model.set_app_data(rel, &BTreeMap::from([(key.to_string(), value.to_string())]))
+    }
+
+    /// Works out the destination and stores it beside the buffer if it changed.
+    fn reconcile(&self, model: &Model, ev: &Event) -> Result<()> {
+        let charm_dir = &model.context().charm_dir;
+        let wanted = match self.destination(model, ev) {
+            Ok(d) => Some(d),
+            Err(why) => {
+                log::info!("tracing: no destination ({why}); trace data keeps buffering");
+                None
+            }
+        };
+        store_destination(charm_dir, wanted.as_ref());
+        Ok(())
+    }
+
+    /// The destination this dispatch should export to, or why there is none.
+    pub fn destination(&self, model: &Model, ev: &Event) -> std::result::Result<Destination, String> {
+        let url = match env_endpoint() {
+            Some(url) => url,
+            None => self.relation_url(model, ev)?,
+        };
+        let ca = if url.starts_with("https://") {
+            match &self.ca {
+                Ca::System => None,
+                Ca::Bundle(pem) => Some(pem.clone()),
+                Ca::Relation(name) => Some(self.relation_ca(model, ev, name)?),
+            }
+        } else {
+            None
+        };
+        Ok(Destination { url, ca })
+    }
+
+    fn relation_url(&self, model: &Model, ev: &Event) -> std::result::Result<String, String> {
+        let rel = live_relation(model, ev, &self.tracing_relation)?
+            .ok_or_else(|| format!("no {} relation", self.tracing_relation))?;
+        let app = remote_app(model, ev, &rel)?
+            .ok_or_else(|| format!("{} relation has no remote application yet", rel))?;
+        let data = model.app_data(&rel, &app).map_err(|e| e.to_string())?;
+        let endpoint = relation::otlp_http_endpoint(&data).map_err(|e: NotReady| e.to_string())?;
+        for w in &endpoint.warnings {
+            log::warn!("tracing: {w}");
+        }
+        Ok(endpoint.url)
+    }
+
+    fn relation_ca(&self, model: &Model, ev: &Event, name: &str) -> std::result::Result<String, String> {
+        let rel = live_relation(model, ev, name)?
+            .ok_or_else(|| format!("an https destination needs a CA, and there is no {name} relation"))?;
+        let app = remote_app(model, ev, &rel)?;
+        let app_data = match &app {
+            Some(a) => (*model.app_data(&rel, a).map_err(|e| e.to_string())?).clone(),
+            None => BTreeMap::new(),
+        };
+        let mut units = Vec::new();
+        if !app_data.contains_key("certificates") {
+            for u in model.relation_units(&rel).map_err(|e| e.to_string())?.iter() {
+                units.push((*model.unit_data(&rel, u).map_err(|e| e.to_string())?).clone());
+            }
+        }
+        relation::ca_bundle(&app_data, &units).map_err(|e| format!("{name}: {e}"))
+    }
+}
+
+const RELATION_KINDS: [EventKind; 5] = [
+    EventKind::RelationCreated,
+    EventKind::RelationJoined,
+    EventKind::RelationChanged,
+    EventKind::RelationDeparted,
+    EventKind::RelationBroken,
+];
+
+/// The relation on `endpoint` that is still alive in this dispatch (during relation-broken the
+/// broken one is gone; we never read its data).
+fn live_relation(
+    model: &Model,
+    ev: &Event,
+    endpoint: &str,
+) -> std::result::Result<Option<crate::hookcmd::RelationId>, String> {
+    let broken = (ev.kind() == EventKind::RelationBroken)
+        .then(|| ev.relation.as_ref().map(|r| r.id))
+        .flatten();
+    let ids = model.relation_ids(endpoint).map_err(|e| e.to_string())?;
+    Ok(ids.iter().find(|r| Some(r.id) != broken).cloned())
+}
+
+fn remote_app(
+    model: &Model,
+    ev: &Event,
+    rel: &crate::hookcmd::RelationId,
+) -> std::result::Result<Option<String>, String> {
+    if ev.relation.as_ref().map(|r| r.id) == Some(rel.id) && ev.remote_app.is_some() {
+        return Ok(ev.remote_app.clone());
+    }
+    model.relation_remote_app(rel).map_err(|e| e.to_string())
+}
+
+/// The destination from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`.
+pub fn env_endpoint() -> Option<String> {
+    endpoint_from(|k| std::env::var(k).ok())
+}
+
+/// The OpenTelemetry-spec endpoint rules over any variable lookup.
+pub fn endpoint_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let valid = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+    if let Some(u) = lookup(ENV_TRACES_ENDPOINT).map(|u| u.trim().to_string()) {
+        if valid(&u) {
+            return Some(u);
+        }
+    }
+    let base = lookup(ENV_ENDPOINT)?.trim().to_string();
+    valid(&base).then(|| format!("{}/v1/traces", base.trim_end_matches('/')))
+}
+
+/// Stores `dest` beside the buffer if it differs from what is there; logs the change once.
+fn store_destination(charm_dir: &Path, dest: Option<&Destination>) {
+    let buffer = match Buffer::open(charm_dir) {
+        Ok(b) => b,
+        Err(e) => {
+            log::warn!("tracing: cannot open the trace buffer: {e}");
+            return;
+        }
+    };
+    let current = buffer.destination().ok().flatten();
+    if current.as_ref() == dest {
+        return;
+    }
+    match buffer.set_destination(dest) {
+        Ok(()) => match dest {
+            Some(d) => log::info!(
+                "tracing: sending trace data to {}{}",
+                d.url,
+                if d.ca.is_some() { " (verified with the CA from the relation)" } else { "" }
+            ),
+            None => log::info!("tracing: destination removed; trace data keeps buffering"),
+        },
+        Err(e) => log::warn!("tracing: cannot store the destination: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_endpoint_rules() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(endpoint_from(env(&[])), None);
+        assert_eq!(
+            endpoint_from(env(&[(ENV_ENDPOINT, "http://collector:4318/")])).as_deref(),
+            Some("http://collector:4318/v1/traces")
+        );
+        assert_eq!(
+            endpoint_from(env(&[
+                (ENV_ENDPOINT, "http://a:4318"),
+                (ENV_TRACES_ENDPOINT, "https://b/custom/path")
+            ]))
+            .as_deref(),
+            Some("https://b/custom/path")
+        );
+        assert_eq!(endpoint_from(env(&[(ENV_ENDPOINT, "collector:4317")])), None);
+    }
+}

@@ -1,0 +1,164 @@
+//! Small helpers for the integration tests: a temporary charm directory wired to the test build
+//! of the charm, and stub hook tools on PATH that record every call and answer from files.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The generic stub: records `tool<US>arg<US>arg…` (and stdin for relation-set/state-set) in
+/// `$STUB_STATE/calls`, then answers from `$STUB_STATE/resp/<tool_args>` or `resp/<tool>`,
+/// or fails with `$STUB_STATE/exit.<tool>` + `stderr.<tool>`.
+const STUB: &str = r#"#!/bin/sh
+tool=${0##*/}
+S="$STUB_STATE"
+{ printf '%s' "$tool"; for a in "$@"; do printf '\037%s' "$a"; done
+  case "$tool" in relation-set|state-set) printf '\037stdin='; tr '\n' ' ' ;; esac
+  printf '\n'; } >> "$S/calls"
+if [ -f "$S/exit.$tool" ]; then cat "$S/stderr.$tool" >&2 2>/dev/null; exit "$(cat "$S/exit.$tool")"; fi
+key=$(printf '%s' "$tool $*" | tr ' /:' '___')
+if [ -f "$S/resp/$key" ]; then cat "$S/resp/$key"; exit 0; fi
+if [ -f "$S/resp/$tool" ]; then cat "$S/resp/$tool"; exit 0; fi
+case "$tool" in
+  is-leader) echo true ;;
+  relation-ids|relation-list|opened-ports|secret-ids) echo '[]' ;;
+  relation-get|action-get|config-get|state-get) echo '{}' ;;
+esac
+"#;
+
+const TOOLS: &[&str] = &[
+    "is-leader", "relation-ids", "relation-list", "relation-get", "relation-set", "config-get",
+    "status-set", "status-get", "application-version-set", "juju-log", "action-get",
+    "action-set", "action-log", "action-fail", "open-port", "close-port", "opened-ports",
+    "network-get", "goal-state", "storage-get", "storage-list", "secret-get", "secret-add",
+    "secret-set", "secret-remove", "secret-info-get", "secret-grant", "secret-revoke",
+    "secret-ids", "credential-get", "juju-reboot", "state-get", "state-set", "state-delete",
+];
+
+/// One recorded hook-tool call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub tool: String,
+    pub args: Vec<String>,
+}
+
+impl Call {
+    pub fn line(&self) -> String {
+        format!("{} {}", self.tool, self.args.join(" "))
+    }
+}
+
+/// A unit on disk: a charm directory with `dispatch`, metadata and `bin/<name>`, plus stub
+/// hook tools and their state.
+pub struct Unit {
+    pub root: tempfile::TempDir,
+    pub charm_dir: PathBuf,
+    pub stubs: PathBuf,
+    pub state: PathBuf,
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+impl Unit {
+    pub fn new() -> Unit {
+        let root = tempfile::tempdir().unwrap();
+        let charm_dir = root.path().join("charm");
+        let stubs = root.path().join("stubs");
+        let state = root.path().join("state");
+        for d in [&charm_dir.join("bin"), &stubs, &state.join("resp")] {
+            fs::create_dir_all(d).unwrap();
+        }
+        for f in ["dispatch", "charmcraft.yaml"] {
+            fs::copy(repo_root().join(f), charm_dir.join(f)).unwrap();
+        }
+        symlink(env!("CARGO_BIN_EXE_rust-starter"), charm_dir.join("bin/rust-starter")).unwrap();
+        let stub = stubs.join("stub");
+        fs::write(&stub, STUB).unwrap();
+        fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).unwrap();
+        for t in TOOLS {
+            symlink(&stub, stubs.join(t)).unwrap();
+        }
+        fs::write(state.join("calls"), "").unwrap();
+        Unit { root, charm_dir, stubs, state }
+    }
+
+    /// Sets the stub answer for an exact command line (`tool arg arg…`) or a whole tool.
+    pub fn respond(&self, command_line: &str, body: &str) {
+        let key: String = command_line
+            .chars()
+            .map(|c| if matches!(c, ' ' | '/' | ':') { '_' } else { c })
+            .collect();
+        fs::write(self.state.join("resp").join(key), body).unwrap();
+    }
+
+    /// Makes every call of `tool` fail with `status` and `stderr`.
+    pub fn fail(&self, tool: &str, status: i32, stderr: &str) {
+        fs::write(self.state.join(format!("exit.{tool}")), status.to_string()).unwrap();
+        fs::write(self.state.join(format!("stderr.{tool}")), stderr).unwrap();
+    }
+
+    /// A `./dispatch` command with the stubs first on PATH and a clean Juju environment.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(self.charm_dir.join("dispatch"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", self.stubs.display()))
+            .env("STUB_STATE", &self.state)
+            .env("HOME", self.root.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs one hook (or action) through `./dispatch`, as Juju does.
+    pub fn dispatch(&self, path: &str, extra: &[(&str, &str)]) -> Output {
+        let charm_dir = self.charm_dir.display().to_string();
+        let mut env = vec![
+            ("JUJU_DISPATCH_PATH", path),
+            ("JUJU_UNIT_NAME", "rust-starter/0"),
+            ("JUJU_MODEL_NAME", "test"),
+            ("JUJU_MODEL_UUID", "a1b2c3d4-0000-4000-8000-000000000000"),
+            ("JUJU_VERSION", "3.6.0"),
+            ("JUJU_CHARM_DIR", charm_dir.as_str()),
+        ];
+        env.extend_from_slice(extra);
+        self.command(&[], &env).output().unwrap()
+    }
+
+    /// Calls recorded since the last `take_calls`.
+    pub fn take_calls(&self) -> Vec<Call> {
+        let path = self.state.join("calls");
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, "").unwrap();
+        text.lines()
+            .map(|l| {
+                let mut parts = l.split('\u{1f}').map(String::from);
+                Call {
+                    tool: parts.next().unwrap_or_default(),
+                    args: parts.collect(),
+                }
+            })
+            .collect()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.charm_dir.join(rel)
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}
