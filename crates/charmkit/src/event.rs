@@ -115,7 +115,10 @@ const SIMPLE_HOOKS: &[(&str, EventKind)] = &[
     ("secret-rotate", EventKind::SecretRotate),
 ];
 
-const RELATION_SUFFIXES: &[(&str, EventKind)] = &[
+/// Hook-name suffixes of one family and the kinds they stand for.
+type Suffixes = &'static [(&'static str, EventKind)];
+
+const RELATION_SUFFIXES: Suffixes = &[
     ("-relation-created", EventKind::RelationCreated),
     ("-relation-joined", EventKind::RelationJoined),
     ("-relation-changed", EventKind::RelationChanged),
@@ -123,12 +126,12 @@ const RELATION_SUFFIXES: &[(&str, EventKind)] = &[
     ("-relation-broken", EventKind::RelationBroken),
 ];
 
-const STORAGE_SUFFIXES: &[(&str, EventKind)] = &[
+const STORAGE_SUFFIXES: Suffixes = &[
     ("-storage-attached", EventKind::StorageAttached),
     ("-storage-detaching", EventKind::StorageDetaching),
 ];
 
-const PEBBLE_SUFFIXES: &[(&str, EventKind)] = &[
+const PEBBLE_SUFFIXES: Suffixes = &[
     ("-pebble-ready", EventKind::PebbleReady),
     ("-pebble-custom-notice", EventKind::PebbleCustomNotice),
     ("-pebble-check-failed", EventKind::PebbleCheckFailed),
@@ -296,7 +299,7 @@ impl Event {
                 ..Event::default()
             });
         }
-        let families: [(&[(&str, EventKind)], Vec<&String>); 3] = [
+        let families: [(Suffixes, Vec<&String>); 3] = [
             (RELATION_SUFFIXES, meta.relations.keys().collect()),
             (STORAGE_SUFFIXES, meta.storages.iter().collect()),
             (PEBBLE_SUFFIXES, meta.containers.iter().collect()),
@@ -382,7 +385,10 @@ mod tests {
         for (suffix, kind) in RELATION_SUFFIXES {
             let ev = Event::from_context(&ctx(&format!("hooks/receive-ca-cert{suffix}")), &meta())
                 .unwrap();
-            assert_eq!((ev.kind(), ev.subject.as_deref()), (*kind, Some("receive-ca-cert")));
+            assert_eq!(
+                (ev.kind(), ev.subject.as_deref()),
+                (*kind, Some("receive-ca-cert"))
+            );
         }
     }
 
@@ -403,7 +409,10 @@ mod tests {
         let mut c = ctx("hooks/secret-rotate");
         c.secret_id = Some("secret:x".into());
         assert_eq!(
-            Event::from_context(&c, &meta()).unwrap().secret_id.as_deref(),
+            Event::from_context(&c, &meta())
+                .unwrap()
+                .secret_id
+                .as_deref(),
             Some("secret:x")
         );
         let ev = Event::from_context(&ctx("actions/trace-status"), &meta()).unwrap();
@@ -438,7 +447,11 @@ mod tests {
 
     #[test]
     fn events_serialize_for_deferral() {
-        let mut ev = Event::custom("tracing", "endpoint-changed", Some(serde_json::json!({"a": 1})));
+        let mut ev = Event::custom(
+            "tracing",
+            "endpoint-changed",
+            Some(serde_json::json!({"a": 1})),
+        );
         ev.relation = "db:3".parse().ok();
         let text = serde_json::to_string(&ev).unwrap();
         assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), ev);

@@ -26,8 +26,8 @@ use opentelemetry::{Context, KeyValue};
 use crate::context::JujuContext;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
-use crate::hookcmd::Status;
 use crate::hookcmd::HookTools;
+use crate::hookcmd::Status;
 use crate::meta::Metadata;
 use crate::model::Model;
 use crate::state::{Deferred, StoredState};
@@ -403,8 +403,7 @@ impl Ctx<'_> {
     /// Emits a custom event after this handler returns (handlers observe it with
     /// [`On::custom`]). The event's owner is this handler's owner.
     pub fn emit(&mut self, name: &str, payload: Option<serde_json::Value>) {
-        self.emitted
-            .push(Event::custom(self.owner, name, payload));
+        self.emitted.push(Event::custom(self.owner, name, payload));
     }
 
     /// This handler's owner's stored value `key`, if any and of type `T`.
@@ -436,7 +435,11 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Records an `exception` span event and ERROR status on `span`.
-pub(crate) fn record_exception(span: &opentelemetry::trace::SpanRef<'_>, kind: &str, message: &str) {
+pub(crate) fn record_exception(
+    span: &opentelemetry::trace::SpanRef<'_>,
+    kind: &str,
+    message: &str,
+) {
     span.add_event(
         "exception",
         vec![
@@ -470,10 +473,17 @@ pub struct DispatchReport {
 ///
 /// `tools` are the hook tools (real or fake). Spans go to the global OpenTelemetry tracer
 /// provider; the caller (the runtime, or the test harness) collects and stores them.
-pub fn dispatch<C: Charm>(ctx: JujuContext, meta: Metadata, tools: Rc<dyn HookTools>) -> DispatchReport {
+pub fn dispatch<C: Charm>(
+    ctx: JujuContext,
+    meta: Metadata,
+    tools: Rc<dyn HookTools>,
+) -> DispatchReport {
     let tracer = opentelemetry::global::tracer(crate::tracing::SCOPE);
     let root = tracer.start(crate::tracing::ROOT_SPAN);
-    let trace_id = format!("{:032x}", u128::from_be_bytes(root.span_context().trace_id().to_bytes()));
+    let trace_id = format!(
+        "{:032x}",
+        u128::from_be_bytes(root.span_context().trace_id().to_bytes())
+    );
     let cx = Context::current_with_span(root);
     let guard = cx.clone().attach();
     let event = Event::from_context(&ctx, &meta);
@@ -496,7 +506,11 @@ pub fn dispatch<C: Charm>(ctx: JujuContext, meta: Metadata, tools: Rc<dyn HookTo
     }
 }
 
-fn run_phases<C: Charm>(fw: &mut Framework<C>, event: Option<&Event>, trace_id: &str) -> Result<()> {
+fn run_phases<C: Charm>(
+    fw: &mut Framework<C>,
+    event: Option<&Event>,
+    trace_id: &str,
+) -> Result<()> {
     let mut charm = C::new(fw)?;
     fw.reemit_deferred(&mut charm)?;
     match event {

@@ -166,7 +166,12 @@ mod tests {
     fn missing_is_empty_and_corrupt_is_moved_aside() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(StoredState::load(dir.path()), StoredState::default());
-        for junk in [&b"{not json"[..], b"[1,2]", b"\xff\xfe", b"{\"deferred\": 7}"] {
+        for junk in [
+            &b"{not json"[..],
+            b"[1,2]",
+            b"\xff\xfe",
+            b"{\"deferred\": 7}",
+        ] {
             fs::write(dir.path().join(STATE_FILE), junk).unwrap();
             assert_eq!(StoredState::load(dir.path()), StoredState::default());
             assert!(dir.path().join(".charmkit-state.json.corrupt").exists());

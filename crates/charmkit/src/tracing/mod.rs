@@ -46,6 +46,6 @@ pub fn store_dispatch(charm_dir: &Path, spans: Vec<SpanData>, resource: &Resourc
         );
     }
 }
-pub use status::{status, TraceStatus};
-pub use requirer::{CaSource, Tracing};
 pub use drain::flush;
+pub use requirer::{CaSource, Tracing};
+pub use status::{status, TraceStatus};
