@@ -530,3 +530,6 @@ fn run_phases<C: Charm>(
     fw.collect_status(&mut charm)?;
     fw.commit()
 }
+
+#[cfg(test)]
+mod tests;
