@@ -715,12 +715,14 @@ impl Buffer {
     fn rename_noreplace(&self, from: &str, to: &str) -> io::Result<()> {
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         {
-            use nix::fcntl::{renameat2, RenameFlags};
+            use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
+            // Full paths, like every other file operation here (not `dir_fd`, which would point
+            // elsewhere if the directory were replaced under us).
             match renameat2(
-                &self.dir_fd,
-                from,
-                &self.dir_fd,
-                to,
+                AT_FDCWD,
+                &self.dir.join(from),
+                AT_FDCWD,
+                &self.dir.join(to),
                 RenameFlags::RENAME_NOREPLACE,
             ) {
                 Ok(()) => return Ok(()),
