@@ -473,10 +473,15 @@ pub struct DispatchReport {
 ///
 /// `tools` are the hook tools (real or fake). Spans go to the global OpenTelemetry tracer
 /// provider; the caller (the runtime, or the test harness) collects and stores them.
+///
+/// `checkpoint` is called, with whether the dispatch is observed so far, after deferred events
+/// were re-emitted (if there were any): the runtime writes the spans finished so far to the
+/// buffer there, so a hook killed later still leaves them.
 pub fn dispatch<C: Charm>(
     ctx: JujuContext,
     meta: Metadata,
     tools: Rc<dyn HookTools>,
+    checkpoint: &mut dyn FnMut(bool),
 ) -> DispatchReport {
     let tracer = opentelemetry::global::tracer(crate::tracing::SCOPE);
     let root = tracer.start(crate::tracing::ROOT_SPAN);
@@ -490,7 +495,7 @@ pub fn dispatch<C: Charm>(
     let model = Rc::new(Model::new(ctx, meta, tools));
     let state = StoredState::load(&model.context().charm_dir);
     let mut fw: Framework<C> = Framework::new(model.clone(), state);
-    let result = run_phases(&mut fw, event.as_ref(), &trace_id);
+    let result = run_phases(&mut fw, event.as_ref(), &trace_id, checkpoint);
     if let Err(e) = &result {
         log::error!("{e}");
         record_exception(&cx.span(), "error", &e.to_string());
@@ -510,9 +515,13 @@ fn run_phases<C: Charm>(
     fw: &mut Framework<C>,
     event: Option<&Event>,
     trace_id: &str,
+    checkpoint: &mut dyn FnMut(bool),
 ) -> Result<()> {
     let mut charm = C::new(fw)?;
-    fw.reemit_deferred(&mut charm)?;
+    if !fw.state.deferred.is_empty() {
+        fw.reemit_deferred(&mut charm)?;
+        checkpoint(fw.observed());
+    }
     match event {
         Some(ev) => {
             log::debug!("Emitting Juju event {}.", ev.name);

@@ -15,9 +15,7 @@ use crate::testing::{run, Relation, State, Trigger};
 fn meta() -> Metadata {
     Metadata::from_yaml(
         None,
-        Some(
-            "name: demo\nrequires:\n  db:\n    interface: pgsql\n",
-        ),
+        Some("name: demo\nrequires:\n  db:\n    interface: pgsql\n"),
         Some("options:\n  mode:\n    type: string\n    default: fast\n"),
         Some("backup:\n  description: back up\n"),
     )
@@ -54,21 +52,25 @@ impl Charm for Recorder {
             assert_eq!(ctx.event().payload, Some(json!({"n": 1})));
             note(ctx, "ready")
         });
-        fw.observe(On::about(EventKind::RelationChanged, "db"), "on_db", |_, ctx| {
-            let rel = ctx.event().relation.clone().unwrap();
-            // Read twice: Juju is asked once.
-            for _ in 0..2 {
-                let app = ctx.model().relation_remote_app(&rel)?.unwrap();
-                ctx.model().app_data(&rel, &app)?;
-                ctx.model().is_leader()?;
-            }
-            ctx.model()
-                .set_unit_data(&rel, &BTreeMap::from([("host".into(), "10.0.0.1".into())]))?;
-            // Our own write is visible to later reads in the same dispatch.
-            let mine = ctx.model().unit_data(&rel, "demo/0")?;
-            assert_eq!(mine.get("host").map(String::as_str), Some("10.0.0.1"));
-            note(ctx, "db")
-        });
+        fw.observe(
+            On::about(EventKind::RelationChanged, "db"),
+            "on_db",
+            |_, ctx| {
+                let rel = ctx.event().relation.clone().unwrap();
+                // Read twice: Juju is asked once.
+                for _ in 0..2 {
+                    let app = ctx.model().relation_remote_app(&rel)?.unwrap();
+                    ctx.model().app_data(&rel, &app)?;
+                    ctx.model().is_leader()?;
+                }
+                ctx.model()
+                    .set_unit_data(&rel, &BTreeMap::from([("host".into(), "10.0.0.1".into())]))?;
+                // Our own write is visible to later reads in the same dispatch.
+                let mine = ctx.model().unit_data(&rel, "demo/0")?;
+                assert_eq!(mine.get("host").map(String::as_str), Some("10.0.0.1"));
+                note(ctx, "db")
+            },
+        );
         fw.observe(On::action("backup"), "on_backup", |_, ctx| {
             let mut res = BTreeMap::new();
             res.insert("password".to_string(), "hunter2".to_string());
@@ -124,7 +126,10 @@ fn reads_are_cached_per_dispatch_and_writes_update_the_cache() {
     assert_eq!(out.calls_of("relation-get").count(), 2); // pg's app bag; our unit bag once
     assert_eq!(out.calls_of("relation-list").count(), 1);
     assert_eq!(
-        out.state.relations[0].local_unit_data.get("host").map(String::as_str),
+        out.state.relations[0]
+            .local_unit_data
+            .get("host")
+            .map(String::as_str),
         Some("10.0.0.1")
     );
 }
@@ -183,6 +188,7 @@ fn deferred_events_are_reemitted_in_order_before_the_next_event() {
         deferrer_seen(&out.state),
         [
             "config:wait",
+            "config:wait",
             "start:false",
             "config:wait",
             "start:false",
@@ -231,12 +237,18 @@ fn collect_status_sets_the_highest_priority_status_app_only_as_leader() {
     assert_eq!(out.error, None);
     assert_eq!(out.state.unit_status, Status::blocked("need config"));
     assert_eq!(out.state.app_status, Status::active("app ok"));
-    assert!(!out.observed, "collect-status alone does not make a dispatch observed");
+    assert!(
+        !out.observed,
+        "collect-status alone does not make a dispatch observed"
+    );
     let set: Vec<String> = out
         .calls_of("status-set")
         .map(|c| c.args.join(" "))
         .collect();
-    assert_eq!(set, ["--application active -- app ok", "blocked -- need config"]);
+    assert_eq!(
+        set,
+        ["--application active -- app ok", "blocked -- need config"]
+    );
 
     let follower = State {
         leader: false,
@@ -276,7 +288,10 @@ fn span_failed(out: &crate::testing::Output, name: &str) -> bool {
 fn handler_errors_and_panics_fail_the_hook_without_committing_state() {
     let out = run::<Failing>(&meta(), Trigger::hook("install"), leader());
     let err = out.error.clone().unwrap();
-    assert!(err.contains("Failing.store_then_fail failed on install: disk on fire"), "{err}");
+    assert!(
+        err.contains("Failing.store_then_fail failed on install: disk on fire"),
+        "{err}"
+    );
     assert_eq!(out.state.stored.get::<bool>("Failing", "written"), None);
     assert!(span_failed(&out, "install: Failing"));
     assert!(span_failed(&out, "ops.main"));
@@ -289,11 +304,12 @@ fn handler_errors_and_panics_fail_the_hook_without_committing_state() {
     assert!(out.error.clone().unwrap().contains("panicked: oh no"));
     assert!(span_failed(&out, "start: Failing"));
 
-    let mut state = leader();
-    state.unit_name = "demo/0".into();
-    let out = run::<Failing>(&meta(), Trigger::hook("stop"), state);
+    let out = crate::testing::run_with::<Failing>(&meta(), Trigger::hook("stop"), leader(), |j| {
+        j.fail("application-version-set", 2, "ERROR boom")
+    });
     let err = out.error.unwrap();
     assert!(err.contains("application-version-set"), "{err}");
+    assert!(err.contains("status 2: ERROR boom"), "{err}");
 }
 
 #[test]
@@ -326,15 +342,19 @@ fn a_failing_hook_tool_is_an_error_with_status_and_stderr() {
 #[test]
 fn spans_name_observers_and_tools_and_never_record_secret_values() {
     let mut state = leader();
-    state.relations.push(
-        Relation::new("db", 4, "pg").with_remote_unit("pg/0", [("k", "v")]),
-    );
+    state
+        .relations
+        .push(Relation::new("db", 4, "pg").with_remote_unit("pg/0", [("k", "v")]));
     let out = run::<Recorder>(&meta(), Trigger::relation("db", "changed", 4), state);
     let set = out.spans.iter().find(|s| s.name == "relation-set").unwrap();
     let text = format!("{:?}", set.attributes);
     assert!(text.contains("host"), "keys are recorded: {text}");
     assert!(!text.contains("10.0.0.1"), "values are not: {text}");
-    let obs = out.spans.iter().find(|s| s.name == "db_relation_changed: Recorder").unwrap();
+    let obs = out
+        .spans
+        .iter()
+        .find(|s| s.name == "db_relation_changed: Recorder")
+        .unwrap();
     let attr = |k: &str| {
         obs.attributes
             .iter()
@@ -349,12 +369,18 @@ fn spans_name_observers_and_tools_and_never_record_secret_values() {
     let root = out.spans.iter().find(|s| s.name == "ops.main").unwrap();
     assert_eq!(obs.parent_span_id, root.span_context.span_id());
     assert_eq!(set.parent_span_id, obs.span_context.span_id());
-    assert!(out.spans.iter().all(|s| s.span_context.trace_id() == root.span_context.trace_id()));
+    assert!(out
+        .spans
+        .iter()
+        .all(|s| s.span_context.trace_id() == root.span_context.trace_id()));
     assert!(!out.spans.iter().any(|s| s.name == "juju-log"));
 
     let out = run::<Recorder>(&meta(), Trigger::action("backup"), leader());
     assert_eq!(out.error, None);
-    assert_eq!(out.state.action_results.get("password").map(String::as_str), Some("hunter2"));
+    assert_eq!(
+        out.state.action_results.get("password").map(String::as_str),
+        Some("hunter2")
+    );
     let all = format!("{:?}", out.spans);
     assert!(!all.contains("hunter2"), "action-set values never recorded");
     assert!(all.contains("password=<redacted>"));

@@ -289,6 +289,17 @@ pub fn render_span_tree(spans: &[SpanData]) -> String {
 
 /// Runs one dispatch of `C` for `trigger` against `state`, in memory.
 pub fn run<C: Charm>(meta: &Metadata, trigger: Trigger, state: State) -> Output {
+    run_with::<C>(meta, trigger, state, |_| {})
+}
+
+/// Like [`run`], letting `setup` prepare the fake Juju first — e.g. make a tool fail
+/// ([`FakeJuju::fail`]) or answer garbage ([`FakeJuju::respond`]).
+pub fn run_with<C: Charm>(
+    meta: &Metadata,
+    trigger: Trigger,
+    state: State,
+    setup: impl FnOnce(&FakeJuju),
+) -> Output {
     let dir = match tempfile::Builder::new()
         .prefix("charmkit-harness")
         .tempdir()
@@ -308,7 +319,7 @@ pub fn run<C: Charm>(meta: &Metadata, trigger: Trigger, state: State) -> Output 
             }
         }
     };
-    run_in::<C>(dir.path(), meta, trigger, state)
+    run_in::<C>(dir.path(), meta, trigger, state, setup)
 }
 
 fn run_in<C: Charm>(
@@ -316,6 +327,7 @@ fn run_in<C: Charm>(
     meta: &Metadata,
     trigger: Trigger,
     mut state: State,
+    setup: impl FnOnce(&FakeJuju),
 ) -> Output {
     let stored = std::mem::take(&mut state.stored);
     if stored != StoredState::default() {
@@ -336,11 +348,12 @@ fn run_in<C: Charm>(
     if let Some(id) = broken {
         fake.hide_relation(id);
     }
+    setup(&fake);
     let collector = SpanCollector::start();
     let report = {
         let _sink = LogSink::install(fake.clone() as Rc<dyn HookTools>, false);
         let traced: Rc<dyn HookTools> = Rc::new(TracedTools::new(fake.clone()));
-        dispatch::<C>(ctx, meta.clone(), traced)
+        dispatch::<C>(ctx, meta.clone(), traced, &mut |_| {})
     };
     let spans = collector.take();
     drop(collector);
@@ -457,7 +470,13 @@ impl Simulation {
             let id = self.ensure_relation(endpoint, what);
             trigger.relation = Some(id);
         }
-        let out = run_in::<C>(self.dir.path(), &self.meta, trigger, self.state.clone());
+        let out = run_in::<C>(
+            self.dir.path(),
+            &self.meta,
+            trigger,
+            self.state.clone(),
+            |_| {},
+        );
         self.state = out.state.clone();
         if let Some(endpoint) = hook.strip_suffix("-relation-broken") {
             self.state.relations.retain(|r| r.endpoint != endpoint);
