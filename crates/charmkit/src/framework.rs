@@ -334,10 +334,10 @@ impl<C: 'static> Framework<C> {
             (EventKind::CollectUnitStatus, false),
         ];
         for &(kind, app) in steps {
-            if app && !self.model.is_leader()? {
+            if !self.observers.iter().any(|o| o.on.kind == kind) {
                 continue;
             }
-            if !self.observers.iter().any(|o| o.on.kind == kind) {
+            if app && !self.model.is_leader()? {
                 continue;
             }
             self.pending_statuses.clear();
