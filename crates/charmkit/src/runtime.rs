@@ -99,7 +99,12 @@ pub const TRACING_ENV: &str = "CHARMKIT_TRACING";
 
 fn tracing_disabled() -> bool {
     std::env::var(TRACING_ENV)
-        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "off" | "0" | "false"))
+        .map(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "off" | "0" | "false"
+            )
+        })
         .unwrap_or(false)
 }
 
