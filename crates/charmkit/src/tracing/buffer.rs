@@ -771,20 +771,8 @@ impl Buffer {
             .dir
             .join(TMP_DIR)
             .join(format!("{}.idx.tmp", unique_token()));
-        let res = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&bytes)?;
-            drop(f);
-            fs::rename(&tmp, self.dir.join(INDEX_FILE))
-        })();
-        if res.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        res
+        // The index is a cache (rebuilt when it looks wrong): no fsync needed.
+        crate::state::write_via(&tmp, &self.dir.join(INDEX_FILE), &bytes, false)
     }
 
     /// Takes the state under the lock: a validated (or rebuilt) index with `incoming/` adopted.
@@ -821,22 +809,8 @@ impl Buffer {
             .dir
             .join(TMP_DIR)
             .join(format!("{}.tmp", unique_token()));
-        let res = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_data()?;
-            drop(f);
-            fs::rename(&tmp, self.dir.join(name))?;
-            self.dir_fd.sync_all()
-        })();
-        if res.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        res
+        crate::state::write_via(&tmp, &self.dir.join(name), &bytes, true)?;
+        self.dir_fd.sync_all()
     }
 
     fn read_json_file<T: for<'de> Deserialize<'de>>(&self, name: &str) -> io::Result<Option<T>> {
