@@ -12,7 +12,7 @@ use crate::hookcmd::RelationId;
 use crate::meta::Metadata;
 
 /// What kind of event this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum EventKind {
     /// `install`
@@ -76,6 +76,7 @@ pub enum EventKind {
     /// The framework's collect-status step for the unit status.
     CollectUnitStatus,
     /// An event a library or the charm emits itself.
+    #[default]
     Custom,
 }
 
@@ -142,7 +143,7 @@ const PEBBLE_SUFFIXES: Suffixes = &[
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Event {
     /// The kind.
-    pub kind: Option<EventKind>,
+    pub kind: EventKind,
     /// The ops-style name: `install`, `charm_tracing_relation_changed`, `backup_action`, or a
     /// custom event's name.
     pub name: String,
@@ -200,7 +201,7 @@ impl Event {
                 .unwrap_or_else(|| format!("{kind:?}").to_lowercase()),
         };
         Event {
-            kind: Some(kind),
+            kind: kind,
             name,
             ..Event::default()
         }
@@ -209,7 +210,7 @@ impl Event {
     /// A custom event named `name` emitted by `owner` (a library or the charm), with a payload.
     pub fn custom(owner: &str, name: &str, payload: Option<serde_json::Value>) -> Self {
         Event {
-            kind: Some(EventKind::Custom),
+            kind: EventKind::Custom,
             name: name.replace('-', "_"),
             subject: Some(owner.to_string()),
             payload,
@@ -217,9 +218,9 @@ impl Event {
         }
     }
 
-    /// The kind; `Custom` for an event whose kind is unknown.
+    /// The kind.
     pub fn kind(&self) -> EventKind {
-        self.kind.unwrap_or(EventKind::Custom)
+        self.kind
     }
 
     /// Resolves the dispatch path against the metadata. `None` means an event this charm does
@@ -232,7 +233,7 @@ impl Event {
                 return None;
             }
             Event {
-                kind: Some(EventKind::Action),
+                kind: EventKind::Action,
                 name: format!("{}_action", name.replace('-', "_")),
                 subject: Some(name.to_string()),
                 action_id: ctx.action_uuid.clone(),
@@ -294,7 +295,7 @@ impl Event {
         let name = hook.replace('-', "_");
         if let Some((_, kind)) = SIMPLE_HOOKS.iter().find(|(n, _)| *n == hook) {
             return Some(Event {
-                kind: Some(*kind),
+                kind: *kind,
                 name,
                 ..Event::default()
             });
@@ -309,7 +310,7 @@ impl Event {
                 if let Some(subject) = hook.strip_suffix(suffix) {
                     if declared.iter().any(|d| d.as_str() == subject) {
                         return Some(Event {
-                            kind: Some(*kind),
+                            kind: *kind,
                             name,
                             subject: Some(subject.to_string()),
                             ..Event::default()
