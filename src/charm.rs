@@ -29,8 +29,16 @@ impl Charm for RustStarter {
         ] {
             fw.observe(kind, "reconcile", Self::reconcile);
         }
-        fw.observe(EventKind::CollectUnitStatus, "on_collect_status", Self::on_collect_status);
-        fw.observe(charmkit::On::action("trace-status"), "on_trace_status", Self::on_trace_status);
+        fw.observe(
+            EventKind::CollectUnitStatus,
+            "on_collect_status",
+            Self::on_collect_status,
+        );
+        fw.observe(
+            charmkit::On::action("trace-status"),
+            "on_trace_status",
+            Self::on_trace_status,
+        );
         Ok(RustStarter)
     }
 }
@@ -49,7 +57,10 @@ impl RustStarter {
         let tracer = opentelemetry::global::tracer("rust-starter");
         let mut span = tracer.start("render-greeting");
         let greeting = ctx.model().config_str("greeting")?.unwrap_or_default();
-        span.set_attribute(opentelemetry::KeyValue::new("greeting.length", greeting.len() as i64));
+        span.set_attribute(opentelemetry::KeyValue::new(
+            "greeting.length",
+            greeting.len() as i64,
+        ));
         let count: u64 = ctx.stored("reconciles").unwrap_or(0) + 1;
         ctx.store("reconciles", &count)?;
         span.end();
@@ -62,7 +73,10 @@ impl RustStarter {
         if greeting.trim().is_empty() {
             ctx.add_status(Status::blocked("set the `greeting` config option"));
         } else {
-            ctx.add_status(Status::active(format!("{greeting} from {}", ctx.model().unit_name())));
+            ctx.add_status(Status::active(format!(
+                "{greeting} from {}",
+                ctx.model().unit_name()
+            )));
         }
         Ok(())
     }

@@ -5,7 +5,6 @@ mod common;
 
 use common::{stderr, stdout, Call, Unit};
 
-
 fn logs(calls: &[Call]) -> Vec<String> {
     calls
         .iter()
@@ -45,28 +44,44 @@ fn lifecycle_install_start_config_relation_action() {
     assert!(out.status.success(), "{}", stderr(&out));
     let calls = unit.take_calls();
     let t = tools(&calls);
-    assert!(t.contains(&"application-version-set -- 0.1.0".to_string()), "{t:?}");
+    assert!(
+        t.contains(&"application-version-set -- 0.1.0".to_string()),
+        "{t:?}"
+    );
     assert_eq!(
         t.last().unwrap(),
         "status-set active -- hi from rust-starter/0",
         "{t:?}"
     );
     let l = logs(&calls);
-    assert!(l.iter().any(|m| m == "--log-level DEBUG -- Emitting Juju event install."), "{l:?}");
+    assert!(
+        l.iter()
+            .any(|m| m == "--log-level DEBUG -- Emitting Juju event install."),
+        "{l:?}"
+    );
     let trace_line = l
         .iter()
         .find(|m| m.contains("Starting root trace with id='"))
         .expect("root trace log line");
     let id = trace_line.split('\'').nth(1).unwrap();
     assert_eq!(id.len(), 32);
-    assert!(id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    assert!(id
+        .chars()
+        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
 
     // start: reconcile reads config once; tracing reconciles (no relation → no destination).
     let out = unit.dispatch("hooks/start", &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let t = tools(&unit.take_calls());
-    assert_eq!(t.iter().filter(|c| c.starts_with("config-get")).count(), 1, "{t:?}");
-    assert!(t.contains(&"relation-ids charm-tracing --format=json".to_string()), "{t:?}");
+    assert_eq!(
+        t.iter().filter(|c| c.starts_with("config-get")).count(),
+        1,
+        "{t:?}"
+    );
+    assert!(
+        t.contains(&"relation-ids charm-tracing --format=json".to_string()),
+        "{t:?}"
+    );
 
     // config-changed to an empty greeting blocks the unit.
     unit.respond("config-get --format=json --all", r#"{"greeting": ""}"#);
@@ -96,7 +111,10 @@ fn lifecycle_install_start_config_relation_action() {
     );
 
     // Tempo answers: the destination is the otlp_http receiver + /v1/traces.
-    unit.respond("relation-ids charm-tracing --format=json", r#"["charm-tracing:7"]"#);
+    unit.respond(
+        "relation-ids charm-tracing --format=json",
+        r#"["charm-tracing:7"]"#,
+    );
     unit.respond(
         "relation-get --format=json -r charm-tracing:7 --app - tempo",
         TRACING_APP_DATA,
@@ -123,7 +141,10 @@ fn lifecycle_install_start_config_relation_action() {
         logs(&calls)
     );
     let status = unit
-        .command(&["trace", "status", "--json"], &[("JUJU_CHARM_DIR", unit.charm_dir.to_str().unwrap())])
+        .command(
+            &["trace", "status", "--json"],
+            &[("JUJU_CHARM_DIR", unit.charm_dir.to_str().unwrap())],
+        )
         .output()
         .unwrap();
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
@@ -133,12 +154,21 @@ fn lifecycle_install_start_config_relation_action() {
     // The action reports the buffer through action-set.
     let out = unit.dispatch(
         "actions/trace-status",
-        &[("JUJU_ACTION_NAME", "trace-status"), ("JUJU_ACTION_UUID", "1")],
+        &[
+            ("JUJU_ACTION_NAME", "trace-status"),
+            ("JUJU_ACTION_UUID", "1"),
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let t = tools(&unit.take_calls());
-    let set = t.iter().find(|c| c.starts_with("action-set")).expect("action-set");
-    assert!(set.contains("destination=http://127.0.0.1:1/v1/traces"), "{set}");
+    let set = t
+        .iter()
+        .find(|c| c.starts_with("action-set"))
+        .expect("action-set");
+    assert!(
+        set.contains("destination=http://127.0.0.1:1/v1/traces"),
+        "{set}"
+    );
     assert!(set.contains("chunks="), "{set}");
     assert!(set.contains("limit-bytes=41943040"), "{set}");
 }
@@ -146,7 +176,11 @@ fn lifecycle_install_start_config_relation_action() {
 #[test]
 fn a_failing_hook_tool_fails_the_hook_with_its_stderr() {
     let unit = Unit::new();
-    unit.fail("application-version-set", 2, "ERROR cannot reach controller");
+    unit.fail(
+        "application-version-set",
+        2,
+        "ERROR cannot reach controller",
+    );
     let out = unit.dispatch("hooks/install", &[]);
     assert_eq!(out.status.code(), Some(1));
     let l = logs(&unit.take_calls());
@@ -167,7 +201,11 @@ fn invalid_json_from_a_tool_fails_cleanly() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     let l = logs(&unit.take_calls());
-    assert!(l.iter().any(|m| m.contains("config-get") && m.contains("invalid JSON")), "{l:?}");
+    assert!(
+        l.iter()
+            .any(|m| m.contains("config-get") && m.contains("invalid JSON")),
+        "{l:?}"
+    );
 }
 
 #[test]
@@ -184,7 +222,11 @@ fn malformed_environment_is_a_clear_error() {
     let unit = Unit::new();
     let out = unit.dispatch("hooks/start", &[("JUJU_RELATION_ID", "db:seven")]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("JUJU_RELATION_ID"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("JUJU_RELATION_ID"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -201,20 +243,37 @@ fn simulate_runs_the_default_deploy_sequence() {
         "hooks/update-status",
     ]
     .iter()
-    .map(|h| text.find(&format!("── {h} ──")).unwrap_or_else(|| panic!("{h} in {text}")))
+    .map(|h| {
+        text.find(&format!("── {h} ──"))
+            .unwrap_or_else(|| panic!("{h} in {text}"))
+    })
     .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]));
-    assert!(text.contains("status-set active -- hello from rust-starter/0"), "{text}");
+    assert!(
+        text.contains("status-set active -- hello from rust-starter/0"),
+        "{text}"
+    );
     assert!(text.contains("ops.main"), "span tree: {text}");
     assert!(text.contains("start: RustStarter"), "{text}");
-    assert!(text.contains("hooks/update-status ── not observed"), "{text}");
+    assert!(
+        text.contains("hooks/update-status ── not observed"),
+        "{text}"
+    );
     // Simulated data never lands in the real buffer.
-    assert!(!unit.path(".charm-tracing").exists() || {
-        let s = unit.command(&["trace", "status", "--json"], &[]).output().unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
-        v["chunks"] == 0
-    });
-    let bad = unit.command(&["simulate", "no-such-hook"], &[]).output().unwrap();
+    assert!(
+        !unit.path(".charm-tracing").exists() || {
+            let s = unit
+                .command(&["trace", "status", "--json"], &[])
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+            v["chunks"] == 0
+        }
+    );
+    let bad = unit
+        .command(&["simulate", "no-such-hook"], &[])
+        .output()
+        .unwrap();
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("no-such-hook"));
 }
@@ -223,7 +282,10 @@ fn simulate_runs_the_default_deploy_sequence() {
 fn every_dispatch_is_buffered_with_priority_by_observation() {
     let unit = Unit::new();
     for hook in ["install", "update-status", "update-status"] {
-        assert!(unit.dispatch(&format!("hooks/{hook}"), &[]).status.success());
+        assert!(unit
+            .dispatch(&format!("hooks/{hook}"), &[])
+            .status
+            .success());
     }
     let dir = unit.charm_dir.to_str().unwrap().to_string();
     let s = unit

@@ -29,12 +29,40 @@ esac
 "#;
 
 const TOOLS: &[&str] = &[
-    "is-leader", "relation-ids", "relation-list", "relation-get", "relation-set", "config-get",
-    "status-set", "status-get", "application-version-set", "juju-log", "action-get",
-    "action-set", "action-log", "action-fail", "open-port", "close-port", "opened-ports",
-    "network-get", "goal-state", "storage-get", "storage-list", "secret-get", "secret-add",
-    "secret-set", "secret-remove", "secret-info-get", "secret-grant", "secret-revoke",
-    "secret-ids", "credential-get", "juju-reboot", "state-get", "state-set", "state-delete",
+    "is-leader",
+    "relation-ids",
+    "relation-list",
+    "relation-get",
+    "relation-set",
+    "config-get",
+    "status-set",
+    "status-get",
+    "application-version-set",
+    "juju-log",
+    "action-get",
+    "action-set",
+    "action-log",
+    "action-fail",
+    "open-port",
+    "close-port",
+    "opened-ports",
+    "network-get",
+    "goal-state",
+    "storage-get",
+    "storage-list",
+    "secret-get",
+    "secret-add",
+    "secret-set",
+    "secret-remove",
+    "secret-info-get",
+    "secret-grant",
+    "secret-revoke",
+    "secret-ids",
+    "credential-get",
+    "juju-reboot",
+    "state-get",
+    "state-set",
+    "state-delete",
 ];
 
 /// One recorded hook-tool call.
@@ -75,7 +103,11 @@ impl Unit {
         for f in ["dispatch", "charmcraft.yaml"] {
             fs::copy(repo_root().join(f), charm_dir.join(f)).unwrap();
         }
-        symlink(env!("CARGO_BIN_EXE_rust-starter"), charm_dir.join("bin/rust-starter")).unwrap();
+        symlink(
+            env!("CARGO_BIN_EXE_rust-starter"),
+            charm_dir.join("bin/rust-starter"),
+        )
+        .unwrap();
         let stub = stubs.join("stub");
         fs::write(&stub, STUB).unwrap();
         fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).unwrap();
@@ -83,7 +115,12 @@ impl Unit {
             symlink(&stub, stubs.join(t)).unwrap();
         }
         fs::write(state.join("calls"), "").unwrap();
-        Unit { root, charm_dir, stubs, state }
+        Unit {
+            root,
+            charm_dir,
+            stubs,
+            state,
+        }
     }
 
     /// Sets the stub answer for an exact command line (`tool arg arg…`) or a whole tool.

@@ -111,9 +111,7 @@ impl JujuContext {
             Some(v) => Some(
                 v.parse::<RelationId>()
                     .ok()
-                    .or_else(|| {
-                        Some(RelationId::new(get("JUJU_RELATION")?, v.parse().ok()?))
-                    })
+                    .or_else(|| Some(RelationId::new(get("JUJU_RELATION")?, v.parse().ok()?)))
                     .ok_or_else(|| Error::Env {
                         var: "JUJU_RELATION_ID".into(),
                         reason: format!("expected `<endpoint>:<id>`, got {v:?}"),
@@ -276,7 +274,10 @@ mod tests {
         ("JUJU_UNIT_NAME", "rust-starter/3"),
         ("JUJU_MODEL_NAME", "dev"),
         ("JUJU_MODEL_UUID", "7f1b"),
-        ("JUJU_CHARM_DIR", "/var/lib/juju/agents/unit-rust-starter-3/charm"),
+        (
+            "JUJU_CHARM_DIR",
+            "/var/lib/juju/agents/unit-rust-starter-3/charm",
+        ),
     ];
 
     #[test]
@@ -308,10 +309,7 @@ mod tests {
             ("JUJU_HOOK_NAME", "charm-tracing-relation-changed"),
         ]);
         let c = ctx(&v).unwrap();
-        assert_eq!(
-            c.relation_id,
-            Some(RelationId::new("charm-tracing", 5))
-        );
+        assert_eq!(c.relation_id, Some(RelationId::new("charm-tracing", 5)));
         assert_eq!(
             c.storage_id,
             Some(StorageRef {
@@ -327,8 +325,10 @@ mod tests {
         assert_eq!(c.pebble_check_name.as_deref(), Some("ready"));
         // to_env round-trips.
         let env = c.to_env();
-        let m: HashMap<String, String> =
-            env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let m: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         assert_eq!(JujuContext::from_lookup(|k| m.get(k).cloned()).unwrap(), c);
     }
 
@@ -352,7 +352,10 @@ mod tests {
         assert_eq!(with("JUJU_RELATION_ID", "db:-1"), "JUJU_RELATION_ID");
         assert_eq!(with("JUJU_STORAGE_ID", "data"), "JUJU_STORAGE_ID");
         assert_eq!(with("JUJU_STORAGE_ID", "/3"), "JUJU_STORAGE_ID");
-        assert_eq!(with("JUJU_SECRET_REVISION", "seven"), "JUJU_SECRET_REVISION");
+        assert_eq!(
+            with("JUJU_SECRET_REVISION", "seven"),
+            "JUJU_SECRET_REVISION"
+        );
         let mut b = BASE.to_vec();
         b[1] = ("JUJU_UNIT_NAME", "no-slash");
         assert_eq!(env_err(&b), "JUJU_UNIT_NAME");

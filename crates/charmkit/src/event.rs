@@ -12,7 +12,7 @@ use crate::hookcmd::RelationId;
 use crate::meta::Metadata;
 
 /// What kind of event this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum EventKind {
     /// `install`
@@ -76,6 +76,7 @@ pub enum EventKind {
     /// The framework's collect-status step for the unit status.
     CollectUnitStatus,
     /// An event a library or the charm emits itself.
+    #[default]
     Custom,
 }
 
@@ -115,7 +116,10 @@ const SIMPLE_HOOKS: &[(&str, EventKind)] = &[
     ("secret-rotate", EventKind::SecretRotate),
 ];
 
-const RELATION_SUFFIXES: &[(&str, EventKind)] = &[
+/// Hook-name suffixes of one family and the kinds they stand for.
+type Suffixes = &'static [(&'static str, EventKind)];
+
+const RELATION_SUFFIXES: Suffixes = &[
     ("-relation-created", EventKind::RelationCreated),
     ("-relation-joined", EventKind::RelationJoined),
     ("-relation-changed", EventKind::RelationChanged),
@@ -123,12 +127,12 @@ const RELATION_SUFFIXES: &[(&str, EventKind)] = &[
     ("-relation-broken", EventKind::RelationBroken),
 ];
 
-const STORAGE_SUFFIXES: &[(&str, EventKind)] = &[
+const STORAGE_SUFFIXES: Suffixes = &[
     ("-storage-attached", EventKind::StorageAttached),
     ("-storage-detaching", EventKind::StorageDetaching),
 ];
 
-const PEBBLE_SUFFIXES: &[(&str, EventKind)] = &[
+const PEBBLE_SUFFIXES: Suffixes = &[
     ("-pebble-ready", EventKind::PebbleReady),
     ("-pebble-custom-notice", EventKind::PebbleCustomNotice),
     ("-pebble-check-failed", EventKind::PebbleCheckFailed),
@@ -139,7 +143,7 @@ const PEBBLE_SUFFIXES: &[(&str, EventKind)] = &[
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Event {
     /// The kind.
-    pub kind: Option<EventKind>,
+    pub kind: EventKind,
     /// The ops-style name: `install`, `charm_tracing_relation_changed`, `backup_action`, or a
     /// custom event's name.
     pub name: String,
@@ -197,7 +201,7 @@ impl Event {
                 .unwrap_or_else(|| format!("{kind:?}").to_lowercase()),
         };
         Event {
-            kind: Some(kind),
+            kind: kind,
             name,
             ..Event::default()
         }
@@ -206,7 +210,7 @@ impl Event {
     /// A custom event named `name` emitted by `owner` (a library or the charm), with a payload.
     pub fn custom(owner: &str, name: &str, payload: Option<serde_json::Value>) -> Self {
         Event {
-            kind: Some(EventKind::Custom),
+            kind: EventKind::Custom,
             name: name.replace('-', "_"),
             subject: Some(owner.to_string()),
             payload,
@@ -214,9 +218,9 @@ impl Event {
         }
     }
 
-    /// The kind; `Custom` for an event whose kind is unknown.
+    /// The kind.
     pub fn kind(&self) -> EventKind {
-        self.kind.unwrap_or(EventKind::Custom)
+        self.kind
     }
 
     /// Resolves the dispatch path against the metadata. `None` means an event this charm does
@@ -229,7 +233,7 @@ impl Event {
                 return None;
             }
             Event {
-                kind: Some(EventKind::Action),
+                kind: EventKind::Action,
                 name: format!("{}_action", name.replace('-', "_")),
                 subject: Some(name.to_string()),
                 action_id: ctx.action_uuid.clone(),
@@ -291,12 +295,12 @@ impl Event {
         let name = hook.replace('-', "_");
         if let Some((_, kind)) = SIMPLE_HOOKS.iter().find(|(n, _)| *n == hook) {
             return Some(Event {
-                kind: Some(*kind),
+                kind: *kind,
                 name,
                 ..Event::default()
             });
         }
-        let families: [(&[(&str, EventKind)], Vec<&String>); 3] = [
+        let families: [(Suffixes, Vec<&String>); 3] = [
             (RELATION_SUFFIXES, meta.relations.keys().collect()),
             (STORAGE_SUFFIXES, meta.storages.iter().collect()),
             (PEBBLE_SUFFIXES, meta.containers.iter().collect()),
@@ -306,7 +310,7 @@ impl Event {
                 if let Some(subject) = hook.strip_suffix(suffix) {
                     if declared.iter().any(|d| d.as_str() == subject) {
                         return Some(Event {
-                            kind: Some(*kind),
+                            kind: *kind,
                             name,
                             subject: Some(subject.to_string()),
                             ..Event::default()
@@ -382,7 +386,10 @@ mod tests {
         for (suffix, kind) in RELATION_SUFFIXES {
             let ev = Event::from_context(&ctx(&format!("hooks/receive-ca-cert{suffix}")), &meta())
                 .unwrap();
-            assert_eq!((ev.kind(), ev.subject.as_deref()), (*kind, Some("receive-ca-cert")));
+            assert_eq!(
+                (ev.kind(), ev.subject.as_deref()),
+                (*kind, Some("receive-ca-cert"))
+            );
         }
     }
 
@@ -403,7 +410,10 @@ mod tests {
         let mut c = ctx("hooks/secret-rotate");
         c.secret_id = Some("secret:x".into());
         assert_eq!(
-            Event::from_context(&c, &meta()).unwrap().secret_id.as_deref(),
+            Event::from_context(&c, &meta())
+                .unwrap()
+                .secret_id
+                .as_deref(),
             Some("secret:x")
         );
         let ev = Event::from_context(&ctx("actions/trace-status"), &meta()).unwrap();
@@ -438,7 +448,11 @@ mod tests {
 
     #[test]
     fn events_serialize_for_deferral() {
-        let mut ev = Event::custom("tracing", "endpoint-changed", Some(serde_json::json!({"a": 1})));
+        let mut ev = Event::custom(
+            "tracing",
+            "endpoint-changed",
+            Some(serde_json::json!({"a": 1})),
+        );
         ev.relation = "db:3".parse().ok();
         let text = serde_json::to_string(&ev).unwrap();
         assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), ev);

@@ -26,8 +26,8 @@ use opentelemetry::{Context, KeyValue};
 use crate::context::JujuContext;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
-use crate::hookcmd::Status;
 use crate::hookcmd::HookTools;
+use crate::hookcmd::Status;
 use crate::meta::Metadata;
 use crate::model::Model;
 use crate::state::{Deferred, StoredState};
@@ -334,10 +334,10 @@ impl<C: 'static> Framework<C> {
             (EventKind::CollectUnitStatus, false),
         ];
         for &(kind, app) in steps {
-            if app && !self.model.is_leader()? {
+            if !self.observers.iter().any(|o| o.on.kind == kind) {
                 continue;
             }
-            if !self.observers.iter().any(|o| o.on.kind == kind) {
+            if app && !self.model.is_leader()? {
                 continue;
             }
             self.pending_statuses.clear();
@@ -403,8 +403,7 @@ impl Ctx<'_> {
     /// Emits a custom event after this handler returns (handlers observe it with
     /// [`On::custom`]). The event's owner is this handler's owner.
     pub fn emit(&mut self, name: &str, payload: Option<serde_json::Value>) {
-        self.emitted
-            .push(Event::custom(self.owner, name, payload));
+        self.emitted.push(Event::custom(self.owner, name, payload));
     }
 
     /// This handler's owner's stored value `key`, if any and of type `T`.
@@ -436,7 +435,11 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Records an `exception` span event and ERROR status on `span`.
-pub(crate) fn record_exception(span: &opentelemetry::trace::SpanRef<'_>, kind: &str, message: &str) {
+pub(crate) fn record_exception(
+    span: &opentelemetry::trace::SpanRef<'_>,
+    kind: &str,
+    message: &str,
+) {
     span.add_event(
         "exception",
         vec![
@@ -470,17 +473,29 @@ pub struct DispatchReport {
 ///
 /// `tools` are the hook tools (real or fake). Spans go to the global OpenTelemetry tracer
 /// provider; the caller (the runtime, or the test harness) collects and stores them.
-pub fn dispatch<C: Charm>(ctx: JujuContext, meta: Metadata, tools: Rc<dyn HookTools>) -> DispatchReport {
+///
+/// `checkpoint` is called, with whether the dispatch is observed so far, after deferred events
+/// were re-emitted (if there were any): the runtime writes the spans finished so far to the
+/// buffer there, so a hook killed later still leaves them.
+pub fn dispatch<C: Charm>(
+    ctx: JujuContext,
+    meta: Metadata,
+    tools: Rc<dyn HookTools>,
+    checkpoint: &mut dyn FnMut(bool),
+) -> DispatchReport {
     let tracer = opentelemetry::global::tracer(crate::tracing::SCOPE);
     let root = tracer.start(crate::tracing::ROOT_SPAN);
-    let trace_id = format!("{:032x}", u128::from_be_bytes(root.span_context().trace_id().to_bytes()));
+    let trace_id = format!(
+        "{:032x}",
+        u128::from_be_bytes(root.span_context().trace_id().to_bytes())
+    );
     let cx = Context::current_with_span(root);
     let guard = cx.clone().attach();
     let event = Event::from_context(&ctx, &meta);
     let model = Rc::new(Model::new(ctx, meta, tools));
     let state = StoredState::load(&model.context().charm_dir);
     let mut fw: Framework<C> = Framework::new(model.clone(), state);
-    let result = run_phases(&mut fw, event.as_ref(), &trace_id);
+    let result = run_phases(&mut fw, event.as_ref(), &trace_id, checkpoint);
     if let Err(e) = &result {
         log::error!("{e}");
         record_exception(&cx.span(), "error", &e.to_string());
@@ -496,9 +511,17 @@ pub fn dispatch<C: Charm>(ctx: JujuContext, meta: Metadata, tools: Rc<dyn HookTo
     }
 }
 
-fn run_phases<C: Charm>(fw: &mut Framework<C>, event: Option<&Event>, trace_id: &str) -> Result<()> {
+fn run_phases<C: Charm>(
+    fw: &mut Framework<C>,
+    event: Option<&Event>,
+    trace_id: &str,
+    checkpoint: &mut dyn FnMut(bool),
+) -> Result<()> {
     let mut charm = C::new(fw)?;
-    fw.reemit_deferred(&mut charm)?;
+    if !fw.state.deferred.is_empty() {
+        fw.reemit_deferred(&mut charm)?;
+        checkpoint(fw.observed());
+    }
     match event {
         Some(ev) => {
             log::debug!("Emitting Juju event {}.", ev.name);
@@ -516,3 +539,6 @@ fn run_phases<C: Charm>(fw: &mut Framework<C>, event: Option<&Event>, trace_id: 
     fw.collect_status(&mut charm)?;
     fw.commit()
 }
+
+#[cfg(test)]
+mod tests;

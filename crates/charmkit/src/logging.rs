@@ -107,3 +107,56 @@ impl Log for JujuLogger {
 
     fn flush(&self) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{FakeJuju, State};
+
+    #[test]
+    fn levels_map_to_juju_levels() {
+        assert_eq!(juju_level(Level::Error), LogLevel::Error);
+        assert_eq!(juju_level(Level::Warn), LogLevel::Warning);
+        assert_eq!(juju_level(Level::Info), LogLevel::Info);
+        assert_eq!(juju_level(Level::Debug), LogLevel::Debug);
+        assert_eq!(juju_level(Level::Trace), LogLevel::Debug);
+    }
+
+    #[test]
+    fn records_go_to_this_threads_juju_log_and_chatty_dependencies_are_filtered() {
+        let fake = Rc::new(FakeJuju::new(State::default()));
+        {
+            let _sink = LogSink::install(fake.clone(), false);
+            log::error!("bad {}", 1);
+            log::warn!("careful");
+            log::info!("fyi");
+            log::debug!("detail");
+            log::debug!(target: "rustls::client", "handshake noise");
+            log::warn!(target: "ureq::unit", "a real problem");
+        }
+        // After the sink is dropped, nothing more reaches this fake.
+        log::info!("after");
+        let logs = fake.logs();
+        assert_eq!(
+            logs,
+            [
+                (LogLevel::Error, "bad 1".to_string()),
+                (LogLevel::Warning, "careful".to_string()),
+                (LogLevel::Info, "fyi".to_string()),
+                (LogLevel::Debug, "detail".to_string()),
+                (LogLevel::Warning, "a real problem".to_string()),
+            ]
+        );
+        let call = &fake.calls()[0];
+        assert_eq!(call.args, ["--log-level", "ERROR", "--", "bad 1"]);
+    }
+
+    #[test]
+    fn a_failing_juju_log_does_not_recurse_or_panic() {
+        let fake = Rc::new(FakeJuju::new(State::default()));
+        fake.fail("juju-log", 1, "ERROR no context");
+        let _sink = LogSink::install(fake.clone(), false);
+        log::error!("still fine");
+        assert_eq!(fake.calls().len(), 1, "one attempt, no recursion");
+    }
+}

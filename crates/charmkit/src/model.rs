@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use crate::context::JujuContext;
-use crate::hookcmd::RelationId;
 use crate::error::Result;
+use crate::hookcmd::RelationId;
 use crate::hookcmd::Status;
 use crate::hookcmd::{Hook, HookTools};
 use crate::meta::Metadata;
@@ -143,10 +143,7 @@ impl Model {
             return Ok(a.clone());
         }
         let a = self.hook().relation_list_app(rel)?;
-        self.cache
-            .borrow_mut()
-            .remote_app
-            .insert(rel.id, a.clone());
+        self.cache.borrow_mut().remote_app.insert(rel.id, a.clone());
         Ok(a)
     }
 

@@ -25,8 +25,8 @@ use crate::framework::{dispatch, Charm};
 use crate::hookcmd::{HookTools, ProcessTools};
 use crate::logging::LogSink;
 use crate::meta::Metadata;
-use crate::tracing::setup::SpanCollector;
 use crate::tracing::tools::TracedTools;
+use crate::tracing::DispatchTrace;
 
 /// Runs the charm: a dispatch under Juju, or the command line otherwise.
 pub fn main<C: Charm>() -> ExitCode {
@@ -77,16 +77,35 @@ fn run_dispatch<C: Charm>() -> ExitCode {
 /// One traced dispatch over `tools`; spans go to the buffer under the charm dir. Returns
 /// whether the hook succeeded.
 pub fn run_traced<C: Charm>(ctx: JujuContext, meta: Metadata, tools: Rc<dyn HookTools>) -> bool {
-    let collector = SpanCollector::start();
+    if tracing_disabled() {
+        return dispatch::<C>(ctx, meta, tools, &mut |_| {}).result.is_ok();
+    }
     let charm_dir = ctx.charm_dir.clone();
     let resource = crate::tracing::setup::resource(&ctx, &meta.name, short_type_name::<C>());
+    let mut trace = DispatchTrace::start(&charm_dir, resource);
     let traced: Rc<dyn HookTools> = Rc::new(TracedTools::new(tools));
-    let report = dispatch::<C>(ctx, meta, traced);
-    let spans = collector.take();
-    crate::tracing::store_dispatch(&charm_dir, spans, &resource, report.observed);
+    let report = dispatch::<C>(ctx, meta, traced, &mut |observed| {
+        trace.checkpoint(observed)
+    });
+    trace.finish(report.observed);
     crate::tracing::drain::report_last_export(&charm_dir);
     crate::tracing::drain::spawn_background(&charm_dir);
     report.result.is_ok()
+}
+
+/// The environment variable that turns tracing off for a unit (`off`, `0` or `false`): no
+/// spans, no buffering, no export. For benchmarks and tiny disks.
+pub const TRACING_ENV: &str = "CHARMKIT_TRACING";
+
+fn tracing_disabled() -> bool {
+    std::env::var(TRACING_ENV)
+        .map(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "off" | "0" | "false"
+            )
+        })
+        .unwrap_or(false)
 }
 
 /// The last path segment of `C`'s type name (`RustStarter`).

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -110,24 +110,33 @@ impl StoredState {
 /// Writes `data` to `path` atomically: a temp file beside it, fsync, mode 0600, rename.
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp: PathBuf = dir.join(format!(
+    let tmp = dir.join(format!(
         ".{}.tmp-{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
         std::process::id()
     ));
+    write_via(&tmp, path, data, true)
+}
+
+/// Writes `data` to `tmp` (created fresh, mode 0600), optionally fsyncs it, and renames it to
+/// `dest`; on failure the temp file is removed. A crash leaves either the old `dest` or the new.
+pub(crate) fn write_via(tmp: &Path, dest: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
     let result = (|| {
         let mut f = fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
-            .open(&tmp)?;
+            .open(tmp)?;
         f.write_all(data)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
+        if sync {
+            f.sync_data()?;
+        }
+        drop(f);
+        fs::rename(tmp, dest)
     })();
     if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        let _ = fs::remove_file(tmp);
     }
     result
 }
@@ -166,7 +175,12 @@ mod tests {
     fn missing_is_empty_and_corrupt_is_moved_aside() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(StoredState::load(dir.path()), StoredState::default());
-        for junk in [&b"{not json"[..], b"[1,2]", b"\xff\xfe", b"{\"deferred\": 7}"] {
+        for junk in [
+            &b"{not json"[..],
+            b"[1,2]",
+            b"\xff\xfe",
+            b"{\"deferred\": 7}",
+        ] {
             fs::write(dir.path().join(STATE_FILE), junk).unwrap();
             assert_eq!(StoredState::load(dir.path()), StoredState::default());
             assert!(dir.path().join(".charmkit-state.json.corrupt").exists());

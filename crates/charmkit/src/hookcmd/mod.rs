@@ -219,7 +219,11 @@ impl<'a> Hook<'a> {
         serde_json::from_slice(&out).map_err(|e| {
             Error::tool_output(
                 call.tool.clone(),
-                format!("invalid JSON from `{} {}`: {e}", call.tool, call.safe_args().join(" ")),
+                format!(
+                    "invalid JSON from `{} {}`: {e}",
+                    call.tool,
+                    call.safe_args().join(" ")
+                ),
             )
         })
     }

@@ -12,7 +12,9 @@ use super::{Hook, Redact, ToolCall};
 use crate::error::{Error, Result};
 
 /// A relation's id as Juju writes it: the local endpoint name and a number, `charm-tracing:5`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct RelationId {
     /// The local endpoint, e.g. `charm-tracing`.
     pub endpoint: String,

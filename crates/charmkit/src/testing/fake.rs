@@ -310,6 +310,8 @@ pub struct State {
     pub credentials: Option<Value>,
     /// Whether `juju-reboot` was called.
     pub reboot_requested: bool,
+    /// Stored state and deferred events (the framework's, on disk under the charm directory).
+    pub stored: crate::state::StoredState,
 }
 
 impl Default for State {
@@ -341,6 +343,7 @@ impl State {
             storages: Vec::new(),
             credentials: None,
             reboot_requested: false,
+            stored: Default::default(),
         }
     }
 

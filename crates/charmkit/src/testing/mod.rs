@@ -42,11 +42,11 @@ use std::rc::Rc;
 use opentelemetry_sdk::trace::SpanData;
 
 use crate::context::{JujuContext, StorageRef};
-use crate::hookcmd::RelationId;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::framework::{dispatch, Charm, Emitted};
 use crate::hookcmd::LogLevel;
+use crate::hookcmd::RelationId;
 use crate::hookcmd::{HookTools, ToolCall};
 use crate::logging::LogSink;
 use crate::meta::Metadata;
@@ -210,7 +210,11 @@ impl Output {
             s,
             "── {} ── {}{}",
             self.path,
-            if self.observed { "observed" } else { "not observed" },
+            if self.observed {
+                "observed"
+            } else {
+                "not observed"
+            },
             match &self.error {
                 Some(e) => format!(" — FAILED: {e}"),
                 None => String::new(),
@@ -229,7 +233,11 @@ impl Output {
             self.state.app_status.message
         );
         if !self.deferred().is_empty() {
-            let names: Vec<&str> = self.deferred().iter().map(|d| d.event.name.as_str()).collect();
+            let names: Vec<&str> = self
+                .deferred()
+                .iter()
+                .map(|d| d.event.name.as_str())
+                .collect();
             let _ = writeln!(s, "  deferred:   {}", names.join(", "));
         }
         let _ = writeln!(s, "  logs:");
@@ -246,7 +254,8 @@ impl Output {
 
 /// Renders spans as an indented tree (children in start order) with durations in ms.
 pub fn render_span_tree(spans: &[SpanData]) -> String {
-    let ids: std::collections::HashSet<_> = spans.iter().map(|s| s.span_context.span_id()).collect();
+    let ids: std::collections::HashSet<_> =
+        spans.iter().map(|s| s.span_context.span_id()).collect();
     let mut sorted: Vec<&SpanData> = spans.iter().collect();
     sorted.sort_by_key(|s| s.start_time);
     let mut out = String::new();
@@ -280,7 +289,21 @@ pub fn render_span_tree(spans: &[SpanData]) -> String {
 
 /// Runs one dispatch of `C` for `trigger` against `state`, in memory.
 pub fn run<C: Charm>(meta: &Metadata, trigger: Trigger, state: State) -> Output {
-    let dir = match tempfile::Builder::new().prefix("charmkit-harness").tempdir() {
+    run_with::<C>(meta, trigger, state, |_| {})
+}
+
+/// Like [`run`], letting `setup` prepare the fake Juju first — e.g. make a tool fail
+/// ([`FakeJuju::fail`]) or answer garbage ([`FakeJuju::respond`]).
+pub fn run_with<C: Charm>(
+    meta: &Metadata,
+    trigger: Trigger,
+    state: State,
+    setup: impl FnOnce(&FakeJuju),
+) -> Output {
+    let dir = match tempfile::Builder::new()
+        .prefix("charmkit-harness")
+        .tempdir()
+    {
         Ok(d) => d,
         Err(e) => {
             return Output {
@@ -296,7 +319,7 @@ pub fn run<C: Charm>(meta: &Metadata, trigger: Trigger, state: State) -> Output 
             }
         }
     };
-    run_in::<C>(dir.path(), meta, trigger, state)
+    run_in::<C>(dir.path(), meta, trigger, state, setup)
 }
 
 fn run_in<C: Charm>(
@@ -304,6 +327,7 @@ fn run_in<C: Charm>(
     meta: &Metadata,
     trigger: Trigger,
     mut state: State,
+    setup: impl FnOnce(&FakeJuju),
 ) -> Output {
     let stored = std::mem::take(&mut state.stored);
     if stored != StoredState::default() {
@@ -324,11 +348,12 @@ fn run_in<C: Charm>(
     if let Some(id) = broken {
         fake.hide_relation(id);
     }
+    setup(&fake);
     let collector = SpanCollector::start();
     let report = {
         let _sink = LogSink::install(fake.clone() as Rc<dyn HookTools>, false);
         let traced: Rc<dyn HookTools> = Rc::new(TracedTools::new(fake.clone()));
-        dispatch::<C>(ctx, meta.clone(), traced)
+        dispatch::<C>(ctx, meta.clone(), traced, &mut |_| {})
     };
     let spans = collector.take();
     drop(collector);
@@ -445,7 +470,13 @@ impl Simulation {
             let id = self.ensure_relation(endpoint, what);
             trigger.relation = Some(id);
         }
-        let out = run_in::<C>(self.dir.path(), &self.meta, trigger, self.state.clone());
+        let out = run_in::<C>(
+            self.dir.path(),
+            &self.meta,
+            trigger,
+            self.state.clone(),
+            |_| {},
+        );
         self.state = out.state.clone();
         if let Some(endpoint) = hook.strip_suffix("-relation-broken") {
             self.state.relations.retain(|r| r.endpoint != endpoint);
@@ -460,7 +491,13 @@ impl Simulation {
         if let Some(r) = self.state.relations.iter().find(|r| r.endpoint == endpoint) {
             return r.id;
         }
-        let id = self.state.relations.iter().map(|r| r.id + 1).max().unwrap_or(1);
+        let id = self
+            .state
+            .relations
+            .iter()
+            .map(|r| r.id + 1)
+            .max()
+            .unwrap_or(1);
         let interface = self
             .meta
             .relation(endpoint)
@@ -473,7 +510,8 @@ impl Simulation {
         };
         let mut rel = Relation::new(endpoint, id, remote_app);
         if what != "created" {
-            rel = rel.with_remote_unit(format!("{remote_app}/0"), BTreeMap::<String, String>::new());
+            rel =
+                rel.with_remote_unit(format!("{remote_app}/0"), BTreeMap::<String, String>::new());
         }
         if interface == "tracing" {
             rel = rel.with_remote_app_data(BTreeMap::from([(

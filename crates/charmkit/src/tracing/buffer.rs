@@ -416,7 +416,7 @@ impl Buffer {
                 log::warn!("trace buffer {}: fsync: {e}", self.dir.display());
             }
         }
-        st.commit()?;
+        st.commit_logged();
         Ok(out)
     }
 
@@ -562,14 +562,22 @@ impl Buffer {
 
     /// Deletes a chunk. Removing a chunk that is already gone is not an error.
     pub fn remove(&self, id: &ChunkId) -> io::Result<()> {
+        self.remove_checked(id).map(drop)
+    }
+
+    /// Like [`Buffer::remove`], but tells whether this call deleted the chunk (`false`: it was
+    /// already gone — removed, evicted, or promoted under a new id).
+    pub fn remove_checked(&self, id: &ChunkId) -> io::Result<bool> {
         let mut st = self.load(self.lock()?)?;
+        let mut deleted = false;
         if let Some((p, seq)) = st.resolve(id) {
             if st.lane(p).head != seq && st.exists(p, seq) {
                 st.mark_dirty()?;
             }
-            st.unlink_chunk(p, seq)?;
+            deleted = st.unlink_chunk(p, seq)?;
         }
-        st.commit()
+        st.commit_logged();
+        Ok(deleted)
     }
 
     /// Stores (or with `None`, forgets) the exporter's destination, owner-only.
@@ -627,7 +635,7 @@ impl Buffer {
                         ));
                     }
                     std::thread::sleep(pause.min(deadline - now));
-                    pause = (pause * 2).min(Duration::from_millis(50));
+                    pause = (pause * 2).min(Duration::from_millis(4));
                     file = f;
                 }
                 Err((_, e)) => return Err(e.into()),
@@ -707,12 +715,14 @@ impl Buffer {
     fn rename_noreplace(&self, from: &str, to: &str) -> io::Result<()> {
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         {
-            use nix::fcntl::{renameat2, RenameFlags};
+            use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
+            // Full paths, like every other file operation here (not `dir_fd`, which would point
+            // elsewhere if the directory were replaced under us).
             match renameat2(
-                &self.dir_fd,
-                from,
-                &self.dir_fd,
-                to,
+                AT_FDCWD,
+                &self.dir.join(from),
+                AT_FDCWD,
+                &self.dir.join(to),
                 RenameFlags::RENAME_NOREPLACE,
             ) {
                 Ok(()) => return Ok(()),
@@ -761,20 +771,8 @@ impl Buffer {
             .dir
             .join(TMP_DIR)
             .join(format!("{}.idx.tmp", unique_token()));
-        let res = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&bytes)?;
-            drop(f);
-            fs::rename(&tmp, self.dir.join(INDEX_FILE))
-        })();
-        if res.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        res
+        // The index is a cache (rebuilt when it looks wrong): no fsync needed.
+        crate::state::write_via(&tmp, &self.dir.join(INDEX_FILE), &bytes, false)
     }
 
     /// Takes the state under the lock: a validated (or rebuilt) index with `incoming/` adopted.
@@ -811,22 +809,8 @@ impl Buffer {
             .dir
             .join(TMP_DIR)
             .join(format!("{}.tmp", unique_token()));
-        let res = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_data()?;
-            drop(f);
-            fs::rename(&tmp, self.dir.join(name))?;
-            self.dir_fd.sync_all()
-        })();
-        if res.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        res
+        crate::state::write_via(&tmp, &self.dir.join(name), &bytes, true)?;
+        self.dir_fd.sync_all()
     }
 
     fn read_json_file<T: for<'de> Deserialize<'de>>(&self, name: &str) -> io::Result<Option<T>> {
@@ -1072,7 +1056,11 @@ impl Locked<'_> {
         if !self.dirty_on_disk {
             let mut idx = self.idx.clone();
             idx.dirty = true;
-            self.buf.write_index(&idx)?;
+            if let Err(e) = self.buf.write_index(&idx) {
+                // E.g. a full disk: deleting the index forces a rebuild just as well.
+                log::debug!("trace buffer: marking index dirty: {e}; deleting it instead");
+                remove_if_exists(&self.buf.dir.join(INDEX_FILE))?;
+            }
             self.dirty_on_disk = true;
         }
         Ok(())

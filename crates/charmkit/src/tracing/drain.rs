@@ -86,7 +86,10 @@ pub fn drain(
                         Outcome::Delivered(_) => {
                             let _ = buffer.remove(&chunk.id);
                             outcome.sent += 1;
-                            progress(&format!("sent chunk {} (priority {})", chunk.id, chunk.priority));
+                            progress(&format!(
+                                "sent chunk {} (priority {})",
+                                chunk.id, chunk.priority
+                            ));
                         }
                         Outcome::Rejected(status) => {
                             let _ = buffer.remove(&chunk.id);
@@ -140,7 +143,11 @@ pub fn flush(charm_dir: &Path, timeout: Duration) -> std::io::Result<u64> {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    eprintln!("flushing {} chunk(s) to {}", buffer.stats()?.chunks, dest.url);
+    eprintln!(
+        "flushing {} chunk(s) to {}",
+        buffer.stats()?.chunks,
+        dest.url
+    );
     let outcome = drain(&buffer, &dest, deadline, &mut |m| eprintln!("  {m}"));
     eprintln!(
         "sent {}, dropped {}, remaining {}{}",

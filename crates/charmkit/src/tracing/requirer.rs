@@ -202,7 +202,11 @@ impl Tracing {
     }
 
     /// The destination this dispatch should export to, or why there is none.
-    pub fn destination(&self, model: &Model, ev: &Event) -> std::result::Result<Destination, String> {
+    pub fn destination(
+        &self,
+        model: &Model,
+        ev: &Event,
+    ) -> std::result::Result<Destination, String> {
         let url = match env_endpoint() {
             Some(url) => url,
             None => self.relation_url(model, ev)?,
@@ -232,9 +236,15 @@ impl Tracing {
         Ok(endpoint.url)
     }
 
-    fn relation_ca(&self, model: &Model, ev: &Event, name: &str) -> std::result::Result<String, String> {
-        let rel = live_relation(model, ev, name)?
-            .ok_or_else(|| format!("an https destination needs a CA, and there is no {name} relation"))?;
+    fn relation_ca(
+        &self,
+        model: &Model,
+        ev: &Event,
+        name: &str,
+    ) -> std::result::Result<String, String> {
+        let rel = live_relation(model, ev, name)?.ok_or_else(|| {
+            format!("an https destination needs a CA, and there is no {name} relation")
+        })?;
         let app = remote_app(model, ev, &rel)?;
         let app_data = match &app {
             Some(a) => (*model.app_data(&rel, a).map_err(|e| e.to_string())?).clone(),
@@ -242,7 +252,11 @@ impl Tracing {
         };
         let mut units = Vec::new();
         if !app_data.contains_key("certificates") {
-            for u in model.relation_units(&rel).map_err(|e| e.to_string())?.iter() {
+            for u in model
+                .relation_units(&rel)
+                .map_err(|e| e.to_string())?
+                .iter()
+            {
                 units.push((*model.unit_data(&rel, u).map_err(|e| e.to_string())?).clone());
             }
         }
@@ -318,7 +332,11 @@ fn store_destination(charm_dir: &Path, dest: Option<&Destination>) {
             Some(d) => log::info!(
                 "tracing: sending trace data to {}{}",
                 d.url,
-                if d.ca.is_some() { " (verified with the CA from the relation)" } else { "" }
+                if d.ca.is_some() {
+                    " (verified with the CA from the relation)"
+                } else {
+                    ""
+                }
             ),
             None => log::info!("tracing: destination removed; trace data keeps buffering"),
         },
@@ -333,7 +351,12 @@ mod tests {
     #[test]
     fn env_endpoint_rules() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
         assert_eq!(endpoint_from(env(&[])), None);
         assert_eq!(
@@ -348,6 +371,9 @@ mod tests {
             .as_deref(),
             Some("https://b/custom/path")
         );
-        assert_eq!(endpoint_from(env(&[(ENV_ENDPOINT, "collector:4317")])), None);
+        assert_eq!(
+            endpoint_from(env(&[(ENV_ENDPOINT, "collector:4317")])),
+            None
+        );
     }
 }

@@ -77,7 +77,12 @@ impl SpanCollector {
 
     /// Takes the spans finished so far.
     pub fn take(&self) -> Vec<SpanData> {
-        COLLECTOR.with(|c| c.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default())
+        COLLECTOR.with(|c| {
+            c.borrow_mut()
+                .as_mut()
+                .map(std::mem::take)
+                .unwrap_or_default()
+        })
     }
 }
 

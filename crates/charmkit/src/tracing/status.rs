@@ -119,7 +119,9 @@ impl TraceStatus {
         );
         s += &format!(
             "destination:  {}{}\n",
-            self.destination.as_deref().unwrap_or("none (data keeps buffering)"),
+            self.destination
+                .as_deref()
+                .unwrap_or("none (data keeps buffering)"),
             if self.has_ca { " (with CA bundle)" } else { "" }
         );
         match &self.last_export {

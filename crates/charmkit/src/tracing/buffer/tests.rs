@@ -207,7 +207,7 @@ fn promote_moves_earlier_data_and_skips_gone_chunks() {
     assert_eq!(s.by_priority, BTreeMap::from([(10, 1), (50, 3)]));
     assert_eq!(s.bytes, 4 * K4);
     // The old ids are gone: promoting or removing them again does nothing.
-    assert!(b.promote(&[a.clone()], 50).unwrap().is_empty());
+    assert!(b.promote(std::slice::from_ref(&a), 50).unwrap().is_empty());
     b.remove(&a).unwrap();
     assert_eq!(b.stats().unwrap().chunks, 4);
     // Data appended after promotion at 50 goes after the promoted chunks.
@@ -496,7 +496,7 @@ fn busy_lock_stores_into_incoming_then_adopts() {
     let s = b.stats().unwrap();
     assert_eq!(s.chunks, 2);
     assert_eq!(fs::read_dir(b.dir().join(INCOMING_DIR)).unwrap().count(), 0);
-    let new = b.promote(&[id.clone()], 50).unwrap();
+    let new = b.promote(std::slice::from_ref(&id), 50).unwrap();
     assert_eq!(new.len(), 1);
     let q = b.export_queue(10).unwrap();
     assert_eq!(q[0].id, new[0]);
@@ -621,4 +621,24 @@ proptest::proptest! {
             proptest::prop_assert_eq!(files, s.chunks);
         }
     }
+}
+
+#[test]
+fn chunk_deleted_behind_our_back_is_noticed() {
+    let (_t, b) = buf(DEFAULT_LIMIT_BYTES);
+    let a = b.append(b"a", 10).unwrap();
+    let c = b.append(b"c", 10).unwrap();
+    let d = b.append(b"d", 10).unwrap();
+    // The head file missing (e.g. a crash after evicting it, before the index was written).
+    fs::remove_file(b.dir().join(format!("{a}{CHUNK_EXT}"))).unwrap();
+    let s = b.stats().unwrap();
+    assert_eq!((s.chunks, s.bytes), (2, 2 * K4));
+    // A crash in the middle of a non-head removal leaves a dirty index: rebuilt.
+    let mut idx = b.read_index().unwrap();
+    idx.dirty = true;
+    b.write_index(&idx).unwrap();
+    fs::remove_file(b.dir().join(format!("{c}{CHUNK_EXT}"))).unwrap();
+    assert_eq!(b.stats().unwrap().chunks, 1);
+    assert_eq!(ids(&b.export_queue(9).unwrap()), vec![d.to_string()]);
+    assert!(!b.read_index().unwrap().dirty);
 }

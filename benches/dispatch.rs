@@ -1,0 +1,47 @@
+//! Benchmark (not a test): a full dispatch of the reference charm through `./dispatch`, against
+//! stub hook tools, with tracing on vs off (`CHARMKIT_TRACING=off`). Runs alternate on/off
+//! after a warm-up; prints medians and min–max in milliseconds.
+//!
+//! `cargo bench --bench dispatch` (release build).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+fn stats(mut v: Vec<Duration>) -> (f64, f64, f64) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    (ms(v[v.len() / 2]), ms(v[0]), ms(v[v.len() - 1]))
+}
+
+fn main() {
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    println!("full dispatch of rust-starter through ./dispatch, stub hook tools, {runs} runs each");
+    println!("| event | tracing | median ms | min–max ms |");
+    println!("|---|---|---|---|");
+    for hook in ["update-status", "start"] {
+        let unit = common::Unit::new();
+        let path = format!("hooks/{hook}");
+        let mut on = Vec::new();
+        let mut off = Vec::new();
+        for i in 0..runs + 3 {
+            for (tracing, sink) in [("on", &mut on), ("off", &mut off)] {
+                let t = Instant::now();
+                let out = unit.dispatch(&path, &[("CHARMKIT_TRACING", tracing)]);
+                let elapsed = t.elapsed();
+                assert!(out.status.success(), "{}", common::stderr(&out));
+                if i >= 3 {
+                    sink.push(elapsed);
+                }
+            }
+        }
+        for (label, v) in [("on", on), ("off", off)] {
+            let (med, min, max) = stats(v);
+            println!("| {hook} | {label} | {med:.2} | {min:.2}–{max:.2} |");
+        }
+    }
+}
