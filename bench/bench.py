@@ -640,6 +640,30 @@ def report(bench: Bench, fws, scenarios, results, extra: dict) -> str:
             f"{fw.key} {ms(med([r.wall for r in results['3'][fw.key]]) - med([r.wall for r in results['1'][fw.key]]))} ms"
             for fw in fws) + ".\n")
 
+    # The targets, for context (figures, not assertions).
+    if {"ops", "ours"} <= {f.key for f in fws}:
+        t = []
+
+        def w(k, f="ours"):
+            return med([r.wall for r in results[k][f]]) if k in results else None
+
+        for k in ("1", "2"):
+            if k in results:
+                t.append(f"scenario {k} wall ops/ours ≥ 30×: {ratio(w(k, 'ops'), w(k))}")
+        rss = [r.maxrss_kib for k in results for r in results[k]["ours"]]
+        if rss:
+            t.append(f"our max RSS ≤ 8 MiB (ops ≈ 40 MiB): {max(rss) / 1024:.1f} MiB at most")
+        own = [med([r.wall - r.tool_time for r in results[k]["ours"] if r.tool_time is not None])
+               for k in ("1", "2") if k in results]
+        if own:
+            t.append("our own time ≤ 2 ms: " + ", ".join(
+                f"scenario {k} {ms(o)} ms" for k, o in zip([k for k in ("1", "2") if k in results], own)))
+        if "1" in results and "3" in results:
+            t.append(f"scenario 3 within 50 ms of scenario 1 (ops: +6 s): ours +{ms(w('3') - w('1'))} ms, "
+                     f"ops +{ms(w('3', 'ops') - w('1', 'ops'))} ms")
+        t.append("append time flat 10 → 10,000 chunks: see the cargo bench section")
+        L.append("**Against the issue's targets** (context, not assertions): " + "; ".join(t) + ".\n")
+
     # Export throughput
     if "4" in results:
         L.append(f"**Export of a backlog** (scenario 4: {bench.args.backlog} buffered chunks, collector up, "
