@@ -113,6 +113,35 @@ def spawn(path: str, argv: list, env: dict, cwd: str, stdout: str, stdin_data: b
     return pid, t0
 
 
+LAUNCHER: Path | None = None
+
+
+def build_launcher(dst: Path) -> Path | None:
+    """Compiles spawn.c (any C compiler: one is needed to link Rust anyway)."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        return None
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    p = subprocess.run([cc, "-O2", "-o", str(dst), str(BENCH / "spawn.c")], capture_output=True, text=True)
+    return dst if p.returncode == 0 else None
+
+
+def launch(path: str, env: dict, cwd: str, out: str, result: Path):
+    """Runs `path` through the launcher; returns (rc, t0, wall, cpu, maxrss_kib)."""
+    if LAUNCHER is None:  # fallback: spawn from here; max RSS then includes the driver's
+        pid, t0 = spawn(path, [path], env, cwd, out)
+        _, status, ru = os.wait4(pid, 0)
+        return (os.waitstatus_to_exitcode(status), t0, time.monotonic() - t0,
+                ru.ru_utime + ru.ru_stime, ru.ru_maxrss)
+    argv = [str(LAUNCHER), str(result), cwd, "/dev/null", out, path, path]
+    pid = os.posix_spawn(str(LAUNCHER), argv, env)
+    _, status, _ = os.wait4(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0 or not result.exists():
+        raise RuntimeError(f"launcher failed on {path}")
+    rc, t0, wall, ut, st, rss = result.read_text().split()
+    return int(rc), int(t0) / 1e9, int(wall) / 1e9, (int(ut) + int(st)) / 1e6, int(rss)
+
+
 def reap_background(run: Run, t0: float, deadline: float, until=None, poll: float = 0.005) -> None:
     """Reaps what the hook left behind (re-parented to us), until none is left or `deadline`.
 
@@ -178,8 +207,8 @@ def read_calls(state: Path) -> list:
     for line in log_path.read_text(errors="replace").split("\n"):
         if line.startswith("\x1e"):
             if calls:
-                argv, _ = calls[-1]
-                calls[-1] = (argv, line[1:].encode() + b"\n")
+                argv, data = calls[-1]
+                calls[-1] = (argv, (data or b"") + line[1:].encode() + b"\n")
             continue
         if line:
             calls.append((line.split("\x1f"), None))
@@ -324,12 +353,9 @@ class Juju:
         state = self.state(relation_url)
         env = self.env(fw, charm_dir, event, state)
         out = state / "output.txt"
-        pid, t0 = spawn(str(charm_dir / "dispatch"), [str(charm_dir / "dispatch")], env,
-                        str(charm_dir), str(out))
-        _, status, ru = os.wait4(pid, 0)
-        wall = time.monotonic() - t0
-        run = Run(rc=os.waitstatus_to_exitcode(status), wall=wall, cpu=ru.ru_utime + ru.ru_stime,
-                  maxrss_kib=ru.ru_maxrss, t0=t0)
+        rc, t0, wall, cpu, rss = launch(str(charm_dir / "dispatch"), env, str(charm_dir), str(out),
+                                        state / "rusage.txt")
+        run = Run(rc=rc, wall=wall, cpu=cpu, maxrss_kib=rss, t0=t0)
         if bg_wait:
             reap_background(run, t0, time.monotonic() + bg_wait, until)
         run.calls = read_calls(state)
@@ -339,23 +365,27 @@ class Juju:
         run.state = state
         return run
 
-    def replay(self, fw: Framework, charm_dir: Path, run: Run) -> float:
-        """Time to run the same hook-tool calls (argv, stdin) from here, one after the other."""
+    def replay(self, fw: Framework, charm_dir: Path, run: Run, times: int = 3) -> float:
+        """Time to run the same hook-tool calls (argv, stdin) from here, one after the other;
+        the median of `times` replays."""
         state = self.state(None)
         for f in run.state.iterdir():
-            if f.name not in ("calls.log", "output.txt"):
+            if f.name not in ("calls.log", "output.txt", "rusage.txt"):
                 shutil.copy2(f, state / f.name)
         env = self.env(fw, charm_dir, "replay", state)
-        total = 0.0
         sink = str(state / "replay-out.txt")
-        for argv, stdin in run.calls:
-            path = STUBS / argv[0]
-            if not path.exists():
-                path = STUBS / "_hooktool"
-            pid, t0 = spawn(str(path), argv, env, str(charm_dir), sink, stdin)
-            os.wait4(pid, 0)
-            total += time.monotonic() - t0
-        return total
+        totals = []
+        for _ in range(times):
+            total = 0.0
+            for argv, stdin in run.calls:
+                path = STUBS / argv[0]
+                if not path.exists():
+                    path = STUBS / "_hooktool"
+                pid, t0 = spawn(str(path), argv, env, str(charm_dir), sink, stdin)
+                os.wait4(pid, 0)
+                total += time.monotonic() - t0
+            totals.append(total)
+        return statistics.median(totals)
 
 
 # --------------------------------------------------------------------------------------------
@@ -716,6 +746,21 @@ def report(bench: Bench, fws, scenarios, results, extra: dict) -> str:
 # Profiling our dispatch
 
 
+NOFORK_DISPATCH = """#!/bin/sh
+# dispatch without forks: parameter expansion instead of $(dirname ...) and $(cd ... && pwd)
+name=rust-starter
+case $0 in */*) dir=${0%/*} ;; *) dir=. ;; esac
+case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
+for bin in "$dir/bin/$name" "$dir/target/release/$name"; do
+  if [ -x "$bin" ]; then
+    CHARMKIT_DISPATCH_DIR="$dir" exec "$bin" "$@"
+  fi
+done
+echo "dispatch: no charm binary at $dir/bin/$name or $dir/target/release/$name" >&2
+exit 1
+"""
+
+
 def profile_ours(bench: Bench, ours: Ours, tools: dict) -> str:
     out = []
     sc_event, sc_seed = "update-status", "installed"
@@ -727,6 +772,42 @@ def profile_ours(bench: Bench, ours: Ours, tools: dict) -> str:
         env = bench.juju.env(ours, d, sc_event, state)
         return d, env
 
+    # A cost model: the same dispatch with and without the dispatch script, our binary doing
+    # nothing, one hook-tool call, an empty process. Launcher-timed, interleaved, 30 rounds.
+    d, env = prepared()
+    binp = str(d / "bin" / OUR_NAME)
+    # The same dispatch script without its two command substitutions (a subshell, `dirname`).
+    nofork = d / "dispatch-nofork"
+    nofork.write_text(NOFORK_DISPATCH)
+    nofork.chmod(0o755)
+    cases = [
+        ("`./dispatch` (scenario 1, whole hook)", str(d / "dispatch"), [], env),
+        ("the same with a fork-free dispatch script (below)", str(nofork), [], env),
+        ("`bin/rust-starter` directly (no dispatch script)", binp, [], dict(env, CHARMKIT_DISPATCH_DIR=str(d))),
+        ("`bin/rust-starter help` (start + exit of our binary, prints usage)", binp, ["help"],
+         {"PATH": env["PATH"], "LANG": "C.UTF-8"}),
+        ("one hook tool: `is-leader --format=json` (stub)", str(STUBS / "is-leader"), ["--format=json"], env),
+        ("`/bin/true` (an empty process)", "/bin/true", [], env),
+    ]
+    if LAUNCHER:
+        samples = {c[0]: [] for c in cases}
+        rss = {c[0]: 0 for c in cases}
+        res = bench.work / "cost.txt"
+        for _ in range(30):
+            for label, path, extra, e in cases:
+                argv = [str(LAUNCHER), str(res), str(d), "/dev/null", str(bench.work / "cost-out.txt"), path, path, *extra]
+                pid = os.posix_spawn(str(LAUNCHER), argv, e)
+                os.wait4(pid, 0)
+                f = res.read_text().split()
+                samples[label].append(int(f[2]) / 1e9)
+                rss[label] = max(rss[label], int(f[5]))
+            reap_background(Run(0, 0, 0, 0), 0, time.monotonic() + 5)
+        out.append("Cost model (30 interleaved rounds, launcher-timed; wall ms median (min–max), max RSS):\n")
+        out.append("| what | wall ms | max RSS MiB |\n|---|---|---:|")
+        for label, *_ in cases:
+            out.append(f"| {label} | {mm(samples[label])} | {rss[label] / 1024:.1f} |")
+        out.append("")
+        out.append("The fork-free dispatch script measured above:\n\n```sh\n" + NOFORK_DISPATCH + "```\n")
     if tools.get("perf"):
         d, env = prepared()
         p = subprocess.run(["perf", "stat", "-r", "50", "-e",
@@ -785,21 +866,23 @@ def strace_timeline(f: Path) -> str:
     if not ev:
         return ""
     t0 = ev[0][1]
-    execs = {}
-    order = []
+    entries = []  # [start, end, cmd]; a later execve by the same pid ends the previous image
+    current = {}
     for pid, t, rest in ev:
         mm_ = re.match(r'execve\("([^"]+)", \[(.*?)\]', rest)
         if mm_ and "= -1" not in rest:
             argv = re.findall(r'"((?:[^"\\]|\\.)*)"', mm_.group(2))
-            execs[pid] = [t, None, " ".join(argv)[:90]]
-            order.append(pid)
-        elif rest.startswith("+++ exited") and pid in execs:
-            execs[pid][1] = t
+            argv[0] = mm_.group(1).rsplit("/", 1)[-1]
+            if pid in current:
+                current[pid][1] = t
+            current[pid] = [t, None, " ".join(argv)[:80]]
+            entries.append(current[pid])
+        elif rest.startswith("+++ exited") and pid in current:
+            current[pid][1] = t
     end = ev[-1][1]
-    lines = [f"{'start ms':>9} {'dur ms':>8}  process"]
+    lines = [f"{'start ms':>9} {'dur ms':>8}  process (exec → exit or next exec)"]
     tools_total = 0.0
-    for pid in order:
-        s, e, cmd = execs[pid]
+    for s, e, cmd in entries:
         dur = (e or end) - s
         name = cmd.split()[0].rsplit("/", 1)[-1] if cmd else "?"
         if (STUBS / name).exists():
@@ -851,6 +934,11 @@ def main(argv=None):
     args = p.parse_args(argv)
     args.argv = argv
 
+    global LAUNCHER
+    LAUNCHER = build_launcher(BENCH / ".cache" / "spawn")
+    if LAUNCHER is None:
+        log("warning: no C compiler for bench/spawn.c: spawning from Python; max RSS then "
+            "includes the driver's own (~30 MiB)")
     if not set_subreaper():
         log("warning: could not become a child subreaper; left-behind processes are not measured")
     work = Path(tempfile.mkdtemp(prefix="charmkit-bench-"))
