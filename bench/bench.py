@@ -847,7 +847,20 @@ def profile_ours(bench: Bench, ours: Ours, tools: dict) -> str:
         if f.exists() and shutil.which("callgrind_annotate"):
             ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", str(f)],
                                  capture_output=True, text=True).stdout
-            keep = [l for l in ann.splitlines() if l.strip()][:45]
+            lines = ann.splitlines()
+            # Keep the totals and the function lines, with registry/toolchain paths shortened.
+            body = [l for l in lines if re.match(r"\s*[\d,]+ \(", l)]
+            seen, keep = set(), []
+            for l in body:
+                l = re.sub(r"/root/\.cargo/registry/src/[^/]+/", "", l)
+                l = re.sub(r"/rustc/[0-9a-f]+/", "rustc:", l)
+                l = re.sub(r" \[[^\]]*\]$", "", l)
+                key = l.split(":", 1)[-1]
+                if key in seen:
+                    continue
+                seen.add(key)
+                keep.append(l[:150])
+            keep = keep[:32]
             out.append(f"`valgrind --tool=callgrind` on the binary itself (hook tools not traced; "
                        f"binary {'with symbols: ' + str(binp) if bench.args.profile_binary else 'stripped, so our own functions show as addresses'}), "
                        "inclusive instruction counts:\n")
@@ -933,6 +946,8 @@ def main(argv=None):
     p.add_argument("--keep", action="store_true", help="keep the per-run charm and state directories")
     args = p.parse_args(argv)
     args.argv = argv
+    if args.profile_binary:
+        args.profile_binary = str(Path(args.profile_binary).resolve())
 
     global LAUNCHER
     LAUNCHER = build_launcher(BENCH / ".cache" / "spawn")
