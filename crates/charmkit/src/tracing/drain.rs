@@ -65,10 +65,13 @@ pub fn drain(
         remaining: 0,
         error: None,
     };
+    // Each POST must end by the deadline: the sender's timeout is the time left when it was
+    // built, so it is rebuilt (a new connection) whenever less than that is left.
     let left = deadline.saturating_duration_since(Instant::now());
-    match Sender::new(&dest.url, dest.ca.as_deref(), left.min(REQUEST_TIMEOUT)) {
+    let mut timeout = left.min(REQUEST_TIMEOUT);
+    match Sender::new(&dest.url, dest.ca.as_deref(), timeout) {
         Err(e) => outcome.error = Some(e.to_string()),
-        Ok(sender) => {
+        Ok(mut sender) => {
             'outer: while Instant::now() < deadline {
                 let batch = match buffer.export_queue(BATCH) {
                     Ok(b) if b.is_empty() => break,
@@ -79,33 +82,50 @@ pub fn drain(
                     }
                 };
                 for chunk in batch {
-                    if Instant::now() >= deadline {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
                         break 'outer;
                     }
-                    match sender.post(&chunk.data) {
+                    if left < timeout {
+                        match Sender::new(&dest.url, dest.ca.as_deref(), left) {
+                            Ok(s) => {
+                                sender = s;
+                                timeout = left;
+                            }
+                            Err(e) => {
+                                outcome.error = Some(e.to_string());
+                                break 'outer;
+                            }
+                        }
+                    }
+                    let outcome_text = match sender.post(&chunk.data) {
                         Outcome::Delivered(_) => {
-                            let _ = buffer.remove(&chunk.id);
                             outcome.sent += 1;
-                            progress(&format!(
-                                "sent chunk {} (priority {})",
-                                chunk.id, chunk.priority
-                            ));
+                            format!("sent chunk {} (priority {})", chunk.id, chunk.priority)
                         }
                         Outcome::Rejected(status) => {
-                            let _ = buffer.remove(&chunk.id);
                             outcome.dropped += 1;
                             let msg = format!(
                                 "{} rejected chunk {} with HTTP {status}; dropped it",
                                 dest.url, chunk.id
                             );
-                            progress(&msg);
-                            outcome.error = Some(msg);
+                            outcome.error = Some(msg.clone());
+                            msg
                         }
                         Outcome::Retry(why) => {
                             progress(&format!("{why}; keeping the rest for later"));
                             outcome.error = Some(why);
                             break 'outer;
                         }
+                    };
+                    progress(&outcome_text);
+                    // A chunk that cannot be removed would be read and sent again by the next
+                    // batch: stop rather than send duplicates.
+                    if let Err(e) = buffer.remove(&chunk.id) {
+                        let msg = format!("cannot remove chunk {} from the buffer: {e}", chunk.id);
+                        progress(&msg);
+                        outcome.error = Some(msg);
+                        break 'outer;
                     }
                 }
             }

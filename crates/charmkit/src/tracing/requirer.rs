@@ -145,7 +145,8 @@ impl Tracing {
         let ev = ctx.event().clone();
         let model = ctx.model();
         if let Some(rel) = &ev.relation {
-            if model.is_leader()? && ev.kind() != EventKind::RelationBroken {
+            // relation-broken never writes: don't spend an `is-leader` call on it.
+            if ev.kind() != EventKind::RelationBroken && model.is_leader()? {
                 self.publish_requirer_data(model, &ev, rel)?;
             }
         }
