@@ -112,7 +112,10 @@ fn http_delivers_every_chunk_as_otlp() {
     let d = dest(server.url("http"), None);
     let (outcome, progress) = run(&buffer, &d, Duration::from_secs(10));
     assert_eq!(wire(&server), ["a", "b", "c"]);
-    assert_eq!((outcome.sent, outcome.dropped, outcome.remaining), (3, 0, 0));
+    assert_eq!(
+        (outcome.sent, outcome.dropped, outcome.remaining),
+        (3, 0, 0)
+    );
     assert_eq!(outcome.error, None);
     assert_eq!(outcome.url, d.url);
     assert_eq!(progress.len(), 3, "{progress:?}");
@@ -134,7 +137,11 @@ fn priority_order_on_the_wire_observed_first_oldest_first() {
         ("new-10", PRIORITY_DEFAULT),
         ("new-50", PRIORITY_OBSERVED),
     ]);
-    run(&buffer, &dest(server.url("http"), None), Duration::from_secs(10));
+    run(
+        &buffer,
+        &dest(server.url("http"), None),
+        Duration::from_secs(10),
+    );
     assert_eq!(wire(&server), ["old-50", "new-50", "old-10", "new-10"]);
 }
 
@@ -145,7 +152,10 @@ fn a_rejected_chunk_is_dropped_and_does_not_block_the_queue() {
     let d = dest(server.url("http"), None);
     let (outcome, _) = run(&buffer, &d, Duration::from_secs(10));
     assert_eq!(wire(&server), ["a", "b", "c"]);
-    assert_eq!((outcome.sent, outcome.dropped, outcome.remaining), (2, 1, 0));
+    assert_eq!(
+        (outcome.sent, outcome.dropped, outcome.remaining),
+        (2, 1, 0)
+    );
     let err = outcome.error.expect("the rejection is recorded");
     assert!(err.contains("400"), "{err}");
     assert_one_line(&err, &d.url);
@@ -163,7 +173,10 @@ fn a_server_error_keeps_the_chunk_and_stops() {
     let (outcome, _) = run(&buffer, &d, Duration::from_secs(10));
     // One attempt, not one per chunk nor ten of the same chunk.
     assert_eq!(wire(&server), ["a"]);
-    assert_eq!((outcome.sent, outcome.dropped, outcome.remaining), (0, 0, 3));
+    assert_eq!(
+        (outcome.sent, outcome.dropped, outcome.remaining),
+        (0, 0, 3)
+    );
     let err = outcome.error.expect("the failure is recorded");
     assert!(err.contains("500"), "{err}");
     assert_one_line(&err, &d.url);
@@ -393,10 +406,17 @@ fn flush_waits_for_a_running_exporter_only_until_its_timeout() {
     let server = Server::http(200);
     let (dir, buffer) = unit(&three());
     set_destination(dir.path(), Some(dest(server.url("http"), None)));
-    let held = buffer.try_lock_exporter().unwrap().expect("the lock is free");
+    let held = buffer
+        .try_lock_exporter()
+        .unwrap()
+        .expect("the lock is free");
     let start = Instant::now();
     assert_eq!(flush(dir.path(), Duration::from_millis(300)).unwrap(), 3);
-    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
     assert!(server.received().is_empty());
     drop(held);
     assert_eq!(flush(dir.path(), Duration::from_secs(10)).unwrap(), 0);

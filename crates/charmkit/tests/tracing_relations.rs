@@ -83,7 +83,10 @@ fn bag(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn local_app_data(out: &Output, id: u32) -> &BTreeMap<String, String> {
-    &out.state.relation(id).expect("relation still there").local_app_data
+    &out.state
+        .relation(id)
+        .expect("relation still there")
+        .local_app_data
 }
 
 fn line(c: &ToolCall) -> String {
@@ -98,7 +101,9 @@ fn ok(out: &Output) {
         out.render()
     );
     assert!(
-        !out.logs.iter().any(|(_, m)| m.contains("permission denied")),
+        !out.logs
+            .iter()
+            .any(|(_, m)| m.contains("permission denied")),
         "{:?}",
         out.logs
     );
@@ -196,6 +201,21 @@ fn leader_keeps_other_keys_and_rewrites_receivers_on_created_only_when_needed() 
         );
     }
 
+    // A stale value (e.g. from an older charm revision) is corrected.
+    let out = run::<Traced>(
+        &meta(),
+        Trigger::relation(TRACING, "changed", TRACING_ID),
+        unit(true).with_relation(
+            tempo(Some(DOC_RECEIVERS)).with_local_app_data([("receivers", r#"["otlp_grpc"]"#)]),
+        ),
+    );
+    ok(&out);
+    assert_eq!(relation_sets(&out).len(), 1);
+    assert_eq!(
+        local_app_data(&out, TRACING_ID),
+        &bag(&[("receivers", r#"["otlp_http"]"#)])
+    );
+
     // departed and broken never write.
     for what in ["departed", "broken"] {
         let out = run::<Traced>(
@@ -255,8 +275,7 @@ fn non_leader_never_touches_its_own_app_databag() {
         .flat_map(|what| {
             [
                 (
-                    Trigger::relation(TRACING, what, TRACING_ID)
-                        .with_departing_unit("tempo/0"),
+                    Trigger::relation(TRACING, what, TRACING_ID).with_departing_unit("tempo/0"),
                     TRACING_ID,
                 ),
                 (
@@ -266,7 +285,10 @@ fn non_leader_never_touches_its_own_app_databag() {
                 ),
             ]
         })
-        .chain([(Trigger::hook("start"), 0), (Trigger::hook("upgrade-charm"), 0)])
+        .chain([
+            (Trigger::hook("start"), 0),
+            (Trigger::hook("upgrade-charm"), 0),
+        ])
         .collect();
     for (trigger, id) in cases {
         let path = trigger.path.clone();
@@ -475,9 +497,7 @@ fn relation_broken_removes_the_destination_without_reading_the_broken_relation()
             .filter(|c| {
                 c.tool.starts_with("relation-")
                     && c.tool != "relation-ids"
-                    && c.args
-                        .iter()
-                        .any(|a| a == "charm-tracing:5" || a == "5")
+                    && c.args.iter().any(|a| a == "charm-tracing:5" || a == "5")
             })
             .map(line)
             .collect();
@@ -521,11 +541,9 @@ fn ca_relation_broken_removes_an_https_destination() {
     ok(&out);
     assert_eq!(destination(dir.path()), None);
     assert!(
-        !out.calls
-            .iter()
-            .any(|c| c.tool.starts_with("relation-")
-                && c.tool != "relation-ids"
-                && c.args.iter().any(|a| a == "receive-ca-cert:8")),
+        !out.calls.iter().any(|c| c.tool.starts_with("relation-")
+            && c.tool != "relation-ids"
+            && c.args.iter().any(|a| a == "receive-ca-cert:8")),
         "{:?}",
         out.calls
     );
@@ -703,35 +721,65 @@ fn bad_receivers() -> Vec<(String, Option<String>)> {
             s(r#"[{"protocol": {"name": "otlp_grpc", "type": "grpc"}, "url": "tempo:4317"}]"#),
         ),
         ("invalid JSON".into(), s("[{\"protocol\": ")),
-        ("truncated".into(), s(&DOC_RECEIVERS[..DOC_RECEIVERS.len() - 3])),
+        (
+            "truncated".into(),
+            s(&DOC_RECEIVERS[..DOC_RECEIVERS.len() - 3]),
+        ),
         ("trailing garbage".into(), s(&format!("{DOC_RECEIVERS} x"))),
-        ("python repr".into(), s("[{'protocol': {'name': 'otlp_http'}}]")),
-        ("lone surrogate".into(), s(&otlp_url(r#""http://\ud800:4318""#))),
+        (
+            "python repr".into(),
+            s("[{'protocol': {'name': 'otlp_http'}}]"),
+        ),
+        (
+            "lone surrogate".into(),
+            s(&otlp_url(r#""http://\ud800:4318""#)),
+        ),
         (
             "lone surrogate name".into(),
             s(r#"[{"protocol": {"name": "otlp_\udfff", "type": "http"}, "url": "http://t:4318"}]"#),
         ),
-        ("NUL in url".into(), s(&otlp_url(r#""http://t\u0000:4318""#))),
-        ("newline in url".into(), s(&otlp_url(r#""http://t:4318\n""#))),
-        ("non-ASCII host".into(), s(&otlp_url("\"http://tempö:4318\""))),
+        (
+            "NUL in url".into(),
+            s(&otlp_url(r#""http://t\u0000:4318""#)),
+        ),
+        (
+            "newline in url".into(),
+            s(&otlp_url(r#""http://t:4318\n""#)),
+        ),
+        (
+            "non-ASCII host".into(),
+            s(&otlp_url("\"http://tempö:4318\"")),
+        ),
         ("grpc scheme".into(), s(&otlp_url(r#""grpc://tempo:4317""#))),
         ("ftp scheme".into(), s(&otlp_url(r#""ftp://tempo:4318""#))),
         ("no scheme".into(), s(&otlp_url(r#""tempo:4318""#))),
-        ("upper-case scheme".into(), s(&otlp_url(r#""HTTP://tempo:4318""#))),
+        (
+            "upper-case scheme".into(),
+            s(&otlp_url(r#""HTTP://tempo:4318""#)),
+        ),
         ("empty url".into(), s(&otlp_url(r#""""#))),
         ("scheme only".into(), s(&otlp_url(r#""http://""#))),
         ("slashes only".into(), s(&otlp_url(r#""https:////""#))),
         ("query".into(), s(&otlp_url(r#""http://tempo:4318?x=1""#))),
-        ("javascript".into(), s(&otlp_url(r#""javascript:alert(1)""#))),
+        (
+            "javascript".into(),
+            s(&otlp_url(r#""javascript:alert(1)""#)),
+        ),
         ("huge url".into(), Some(otlp_url(&huge_url))),
         ("huge garbage".into(), Some("[".repeat(1 << 20))),
-        ("deeply nested".into(), Some(format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)))),
+        (
+            "deeply nested".into(),
+            Some(format!("{}{}", "[".repeat(10_000), "]".repeat(10_000))),
+        ),
         (
             "huge list".into(),
             Some(format!(
                 "[{}]",
-                vec![r#"{"protocol": {"name": "zipkin", "type": "http"}, "url": "http://z:9411"}"#; 20_000]
-                    .join(",")
+                vec![
+                    r#"{"protocol": {"name": "zipkin", "type": "http"}, "url": "http://z:9411"}"#;
+                    20_000
+                ]
+                .join(",")
             )),
         ),
     ]
@@ -808,14 +856,19 @@ fn corpus_of_bad_certificates_gives_no_https_destination() {
         "A".repeat(1 << 20)
     )])
     .unwrap();
-    let private_key = serde_json::to_string(&["-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----"]).unwrap();
+    let private_key =
+        serde_json::to_string(&["-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----"])
+            .unwrap();
     let cases: Vec<(&str, String)> = vec![
         ("empty list", "[]".into()),
         ("null", "null".into()),
         ("number", "1".into()),
         ("string", serde_json::to_string(CERT_A).unwrap()),
         ("list of numbers", "[1]".into()),
-        ("list with null", format!("[{}, null]", serde_json::to_string(CERT_A).unwrap())),
+        (
+            "list with null",
+            format!("[{}, null]", serde_json::to_string(CERT_A).unwrap()),
+        ),
         ("not PEM", r#"["hello"]"#.into()),
         ("private key", private_key),
         ("invalid JSON", "[\"-----BEGIN CERTIFICATE-----".into()),
@@ -855,4 +908,3 @@ fn corpus_of_bad_certificates_gives_no_https_destination() {
     ok(&out);
     assert!(destination(dir.path()).is_some());
 }
-

@@ -225,13 +225,24 @@ pub fn background_child(charm_dir: &Path) -> ExitCode {
     let Ok(buffer) = Buffer::open(charm_dir) else {
         return ExitCode::FAILURE;
     };
-    let Ok(Some(_lock)) = buffer.try_lock_exporter() else {
-        return ExitCode::SUCCESS; // another exporter is at work
-    };
-    if let Some(dest) = effective_destination(&buffer) {
-        drain(&buffer, &dest, deadline, &mut |_| {});
+    loop {
+        let Ok(Some(lock)) = buffer.try_lock_exporter() else {
+            return ExitCode::SUCCESS; // another exporter is at work
+        };
+        let Some(dest) = effective_destination(&buffer) else {
+            return ExitCode::SUCCESS;
+        };
+        let outcome = drain(&buffer, &dest, deadline, &mut |_| {});
+        drop(lock);
+        // A dispatch may have stored a chunk after our last read of the queue and started an
+        // exporter that found our lock still taken and left. Look again once the lock is
+        // released, so that chunk does not wait for the next dispatch. Stop if this drain
+        // stopped early (failure, deadline): the next dispatch retries.
+        let left = buffer.stats().map_or(0, |s| s.chunks);
+        if outcome.remaining > 0 || left == 0 || Instant::now() >= deadline {
+            return ExitCode::SUCCESS;
+        }
     }
-    ExitCode::SUCCESS
 }
 
 /// Logs the last export's problem, once: the next dispatch after a failed export says so in one

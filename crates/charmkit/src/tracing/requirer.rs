@@ -145,8 +145,7 @@ impl Tracing {
         let ev = ctx.event().clone();
         let model = ctx.model();
         if let Some(rel) = &ev.relation {
-            // relation-broken never writes: don't spend an `is-leader` call on it.
-            if ev.kind() != EventKind::RelationBroken && model.is_leader()? {
+            if model.is_leader()? && ev.kind() != EventKind::RelationBroken {
                 self.publish_requirer_data(model, &ev, rel)?;
             }
         }
