@@ -322,7 +322,11 @@ pub fn run_with<C: Charm>(
     run_in::<C>(dir.path(), meta, trigger, state, setup)
 }
 
-fn run_in<C: Charm>(
+/// Like [`run`], with `charm_dir` as the charm directory instead of a fresh temporary one: the
+/// stored state, the trace buffer and the exporter's destination live there, so a test can run
+/// several dispatches against one unit's disk and inspect it afterwards (e.g.
+/// `tracing::buffer::Buffer::open(charm_dir)?.destination()`).
+pub fn run_in<C: Charm>(
     charm_dir: &std::path::Path,
     meta: &Metadata,
     trigger: Trigger,

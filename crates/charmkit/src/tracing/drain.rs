@@ -65,10 +65,13 @@ pub fn drain(
         remaining: 0,
         error: None,
     };
+    // Each POST must end by the deadline: the sender's timeout is the time left when it was
+    // built, so it is rebuilt (a new connection) whenever less than that is left.
     let left = deadline.saturating_duration_since(Instant::now());
-    match Sender::new(&dest.url, dest.ca.as_deref(), left.min(REQUEST_TIMEOUT)) {
+    let mut timeout = left.min(REQUEST_TIMEOUT);
+    match Sender::new(&dest.url, dest.ca.as_deref(), timeout) {
         Err(e) => outcome.error = Some(e.to_string()),
-        Ok(sender) => {
+        Ok(mut sender) => {
             'outer: while Instant::now() < deadline {
                 let batch = match buffer.export_queue(BATCH) {
                     Ok(b) if b.is_empty() => break,
@@ -79,33 +82,50 @@ pub fn drain(
                     }
                 };
                 for chunk in batch {
-                    if Instant::now() >= deadline {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
                         break 'outer;
                     }
-                    match sender.post(&chunk.data) {
+                    if left < timeout {
+                        match Sender::new(&dest.url, dest.ca.as_deref(), left) {
+                            Ok(s) => {
+                                sender = s;
+                                timeout = left;
+                            }
+                            Err(e) => {
+                                outcome.error = Some(e.to_string());
+                                break 'outer;
+                            }
+                        }
+                    }
+                    let outcome_text = match sender.post(&chunk.data) {
                         Outcome::Delivered(_) => {
-                            let _ = buffer.remove(&chunk.id);
                             outcome.sent += 1;
-                            progress(&format!(
-                                "sent chunk {} (priority {})",
-                                chunk.id, chunk.priority
-                            ));
+                            format!("sent chunk {} (priority {})", chunk.id, chunk.priority)
                         }
                         Outcome::Rejected(status) => {
-                            let _ = buffer.remove(&chunk.id);
                             outcome.dropped += 1;
                             let msg = format!(
                                 "{} rejected chunk {} with HTTP {status}; dropped it",
                                 dest.url, chunk.id
                             );
-                            progress(&msg);
-                            outcome.error = Some(msg);
+                            outcome.error = Some(msg.clone());
+                            msg
                         }
                         Outcome::Retry(why) => {
                             progress(&format!("{why}; keeping the rest for later"));
                             outcome.error = Some(why);
                             break 'outer;
                         }
+                    };
+                    progress(&outcome_text);
+                    // A chunk that cannot be removed would be read and sent again by the next
+                    // batch: stop rather than send duplicates.
+                    if let Err(e) = buffer.remove(&chunk.id) {
+                        let msg = format!("cannot remove chunk {} from the buffer: {e}", chunk.id);
+                        progress(&msg);
+                        outcome.error = Some(msg);
+                        break 'outer;
                     }
                 }
             }
@@ -205,13 +225,24 @@ pub fn background_child(charm_dir: &Path) -> ExitCode {
     let Ok(buffer) = Buffer::open(charm_dir) else {
         return ExitCode::FAILURE;
     };
-    let Ok(Some(_lock)) = buffer.try_lock_exporter() else {
-        return ExitCode::SUCCESS; // another exporter is at work
-    };
-    if let Some(dest) = effective_destination(&buffer) {
-        drain(&buffer, &dest, deadline, &mut |_| {});
+    loop {
+        let Ok(Some(lock)) = buffer.try_lock_exporter() else {
+            return ExitCode::SUCCESS; // another exporter is at work
+        };
+        let Some(dest) = effective_destination(&buffer) else {
+            return ExitCode::SUCCESS;
+        };
+        let outcome = drain(&buffer, &dest, deadline, &mut |_| {});
+        drop(lock);
+        // A dispatch may have stored a chunk after our last read of the queue and started an
+        // exporter that found our lock still taken and left. Look again once the lock is
+        // released, so that chunk does not wait for the next dispatch. Stop if this drain
+        // stopped early (failure, deadline): the next dispatch retries.
+        let left = buffer.stats().map_or(0, |s| s.chunks);
+        if outcome.remaining > 0 || left == 0 || Instant::now() >= deadline {
+            return ExitCode::SUCCESS;
+        }
     }
-    ExitCode::SUCCESS
 }
 
 /// Logs the last export's problem, once: the next dispatch after a failed export says so in one
