@@ -199,7 +199,6 @@ pub fn spawn_background(charm_dir: &Path) {
             return;
         }
     };
-    use std::os::unix::process::CommandExt;
     let spawned = Command::new(exe)
         .arg(BACKGROUND_COMMAND)
         .env_remove("JUJU_DISPATCH_PATH")
@@ -207,7 +206,6 @@ pub fn spawn_background(charm_dir: &Path) {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .process_group(0)
         .spawn();
     if let Err(e) = spawned {
         log::warn!("tracing: cannot start the background exporter: {e}");
@@ -216,7 +214,11 @@ pub fn spawn_background(charm_dir: &Path) {
 
 /// The body of the background exporter (the hidden `__export` command).
 pub fn background_child(charm_dir: &Path) -> ExitCode {
-    let _ = nix::unistd::setsid();
+    // A new session (and so a new process group): signals to the hook's group do not reach
+    // us. We were not spawned as a group leader, so this succeeds.
+    if let Err(e) = nix::unistd::setsid() {
+        log::debug!("background exporter: setsid failed: {e}");
+    }
     std::thread::spawn(|| {
         std::thread::sleep(BACKGROUND_DEADLINE + Duration::from_secs(1));
         std::process::exit(3);

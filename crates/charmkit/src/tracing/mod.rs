@@ -80,6 +80,10 @@ impl DispatchTrace {
     /// Writes the spans finished so far as one chunk.
     pub fn checkpoint(&mut self, observed: bool) {
         let spans = self.collector.take();
+        self.write(spans, observed);
+    }
+
+    fn write(&mut self, spans: Vec<opentelemetry_sdk::trace::SpanData>, observed: bool) {
         if spans.is_empty() {
             return;
         }
@@ -95,6 +99,12 @@ impl DispatchTrace {
             Ok(_) => {}
             Err(e) => self.warn("cannot buffer trace data", e),
         }
+    }
+
+    /// Writes `spans` (collected elsewhere, e.g. by the test harness) as the dispatch's data.
+    pub fn finish_with(mut self, spans: Vec<opentelemetry_sdk::trace::SpanData>, observed: bool) {
+        self.write(spans, observed);
+        self.finish(observed);
     }
 
     /// Writes the rest, and promotes what was written at 10 if the dispatch was observed.
