@@ -185,10 +185,7 @@ pub fn flush(charm_dir: &Path, timeout: Duration) -> std::io::Result<u64> {
 
 /// Starts the background exporter if there is somewhere to send and something to send.
 /// Never fails the hook: a problem is logged at WARNING.
-pub fn spawn_background(charm_dir: &Path) {
-    let Ok(buffer) = Buffer::open(charm_dir) else {
-        return;
-    };
+pub fn spawn_background(buffer: &Buffer, charm_dir: &Path) {
     if effective_destination(&buffer).is_none() || buffer.stats().map_or(true, |s| s.chunks == 0) {
         return;
     }
@@ -249,10 +246,7 @@ pub fn background_child(charm_dir: &Path) -> ExitCode {
 
 /// Logs the last export's problem, once: the next dispatch after a failed export says so in one
 /// line (naming the URL and the status or error), then stays quiet until another export fails.
-pub fn report_last_export(charm_dir: &Path) {
-    let Ok(buffer) = Buffer::open(charm_dir) else {
-        return;
-    };
+pub fn report_last_export(buffer: &Buffer) {
     let Ok(Some(last)) = buffer.last_export() else {
         return;
     };
