@@ -65,13 +65,10 @@ pub fn drain(
         remaining: 0,
         error: None,
     };
-    // Each POST must end by the deadline: the sender's timeout is the time left when it was
-    // built, so it is rebuilt (a new connection) whenever less than that is left.
     let left = deadline.saturating_duration_since(Instant::now());
-    let mut timeout = left.min(REQUEST_TIMEOUT);
-    match Sender::new(&dest.url, dest.ca.as_deref(), timeout) {
+    match Sender::new(&dest.url, dest.ca.as_deref(), left.min(REQUEST_TIMEOUT)) {
         Err(e) => outcome.error = Some(e.to_string()),
-        Ok(mut sender) => {
+        Ok(sender) => {
             'outer: while Instant::now() < deadline {
                 let batch = match buffer.export_queue(BATCH) {
                     Ok(b) if b.is_empty() => break,
@@ -82,23 +79,12 @@ pub fn drain(
                     }
                 };
                 for chunk in batch {
+                    // Each POST must end by the deadline.
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         break 'outer;
                     }
-                    if left < timeout {
-                        match Sender::new(&dest.url, dest.ca.as_deref(), left) {
-                            Ok(s) => {
-                                sender = s;
-                                timeout = left;
-                            }
-                            Err(e) => {
-                                outcome.error = Some(e.to_string());
-                                break 'outer;
-                            }
-                        }
-                    }
-                    let outcome_text = match sender.post(&chunk.data) {
+                    let outcome_text = match sender.post_within(&chunk.data, left) {
                         Outcome::Delivered(_) => {
                             outcome.sent += 1;
                             format!("sent chunk {} (priority {})", chunk.id, chunk.priority)
