@@ -201,7 +201,7 @@ impl Event {
                 .unwrap_or_else(|| format!("{kind:?}").to_lowercase()),
         };
         Event {
-            kind: kind,
+            kind,
             name,
             ..Event::default()
         }

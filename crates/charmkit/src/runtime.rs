@@ -16,7 +16,7 @@
 //! Without it, the arguments are a command for a person: `simulate`, `trace status`,
 //! `trace dump`, `trace flush`, `help`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
 
@@ -87,9 +87,7 @@ pub fn run_traced<C: Charm>(ctx: JujuContext, meta: Metadata, tools: Rc<dyn Hook
     let report = dispatch::<C>(ctx, meta, traced, &mut |observed| {
         trace.checkpoint(observed)
     });
-    trace.finish(report.observed);
-    crate::tracing::drain::report_last_export(&charm_dir);
-    crate::tracing::drain::spawn_background(&charm_dir);
+    trace.finish_and_export(report.observed);
     report.result.is_ok()
 }
 
@@ -112,9 +110,4 @@ fn tracing_disabled() -> bool {
 pub fn short_type_name<C>() -> &'static str {
     let full = std::any::type_name::<C>();
     full.rsplit("::").next().unwrap_or(full)
-}
-
-/// Whether `path` looks like a charm root (has metadata).
-pub fn is_charm_dir(path: &Path) -> bool {
-    path.join("charmcraft.yaml").exists() || path.join("metadata.yaml").exists()
 }

@@ -232,6 +232,28 @@ impl Output {
             self.state.app_status.name.as_str(),
             self.state.app_status.message
         );
+        if !self.state.action_results.is_empty() {
+            let _ = writeln!(s, "  action results:");
+            for (k, v) in &self.state.action_results {
+                let _ = writeln!(s, "    {k}: {v}");
+            }
+        }
+        if let Some(why) = &self.state.action_failed {
+            let _ = writeln!(s, "  action failed: {why}");
+        }
+        for rel in &self.state.relations {
+            for (whose, bag) in [("app", &rel.local_app_data), ("unit", &rel.local_unit_data)] {
+                if !bag.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        "  our {whose} databag on {}:{}: {}",
+                        rel.endpoint,
+                        rel.id,
+                        serde_json::to_string(bag).unwrap_or_default()
+                    );
+                }
+            }
+        }
         if !self.deferred().is_empty() {
             let names: Vec<&str> = self
                 .deferred()
@@ -319,10 +341,23 @@ pub fn run_with<C: Charm>(
             }
         }
     };
-    run_in::<C>(dir.path(), meta, trigger, state, setup)
+    run_inner::<C>(dir.path(), meta, trigger, state, setup)
 }
 
-fn run_in<C: Charm>(
+/// Like [`run`], with `charm_dir` as the charm directory instead of a fresh temporary one: the
+/// stored state, the trace buffer and the exporter's destination live there, so a test can run
+/// several dispatches against one unit's disk and inspect it afterwards (e.g.
+/// `tracing::buffer::Buffer::open(charm_dir)?.destination()`).
+pub fn run_in<C: Charm>(
+    charm_dir: &std::path::Path,
+    meta: &Metadata,
+    trigger: Trigger,
+    state: State,
+) -> Output {
+    run_inner::<C>(charm_dir, meta, trigger, state, |_| {})
+}
+
+fn run_inner<C: Charm>(
     charm_dir: &std::path::Path,
     meta: &Metadata,
     trigger: Trigger,
@@ -470,14 +505,17 @@ impl Simulation {
             let id = self.ensure_relation(endpoint, what);
             trigger.relation = Some(id);
         }
-        let out = run_in::<C>(
-            self.dir.path(),
-            &self.meta,
-            trigger,
-            self.state.clone(),
-            |_| {},
-        );
+        let out = run_in::<C>(self.dir.path(), &self.meta, trigger, self.state.clone());
         self.state = out.state.clone();
+        // As on a real unit, the dispatch's spans go to the (simulated) unit's buffer.
+        let ctx = context_for(&Trigger::hook(""), &self.state, self.dir.path());
+        let resource = crate::tracing::setup::resource(
+            &ctx,
+            &self.meta.name,
+            crate::runtime::short_type_name::<C>(),
+        );
+        crate::tracing::DispatchTrace::start(self.dir.path(), resource)
+            .finish_with(out.spans.clone(), out.observed);
         if let Some(endpoint) = hook.strip_suffix("-relation-broken") {
             self.state.relations.retain(|r| r.endpoint != endpoint);
         }

@@ -79,33 +79,39 @@ pub fn drain(
                     }
                 };
                 for chunk in batch {
-                    if Instant::now() >= deadline {
+                    // Each POST must end by the deadline.
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
                         break 'outer;
                     }
-                    match sender.post(&chunk.data) {
+                    let outcome_text = match sender.post_within(&chunk.data, left) {
                         Outcome::Delivered(_) => {
-                            let _ = buffer.remove(&chunk.id);
                             outcome.sent += 1;
-                            progress(&format!(
-                                "sent chunk {} (priority {})",
-                                chunk.id, chunk.priority
-                            ));
+                            format!("sent chunk {} (priority {})", chunk.id, chunk.priority)
                         }
                         Outcome::Rejected(status) => {
-                            let _ = buffer.remove(&chunk.id);
                             outcome.dropped += 1;
                             let msg = format!(
                                 "{} rejected chunk {} with HTTP {status}; dropped it",
                                 dest.url, chunk.id
                             );
-                            progress(&msg);
-                            outcome.error = Some(msg);
+                            outcome.error = Some(msg.clone());
+                            msg
                         }
                         Outcome::Retry(why) => {
                             progress(&format!("{why}; keeping the rest for later"));
                             outcome.error = Some(why);
                             break 'outer;
                         }
+                    };
+                    progress(&outcome_text);
+                    // A chunk that cannot be removed would be read and sent again by the next
+                    // batch: stop rather than send duplicates.
+                    if let Err(e) = buffer.remove(&chunk.id) {
+                        let msg = format!("cannot remove chunk {} from the buffer: {e}", chunk.id);
+                        progress(&msg);
+                        outcome.error = Some(msg);
+                        break 'outer;
                     }
                 }
             }
@@ -165,11 +171,8 @@ pub fn flush(charm_dir: &Path, timeout: Duration) -> std::io::Result<u64> {
 
 /// Starts the background exporter if there is somewhere to send and something to send.
 /// Never fails the hook: a problem is logged at WARNING.
-pub fn spawn_background(charm_dir: &Path) {
-    let Ok(buffer) = Buffer::open(charm_dir) else {
-        return;
-    };
-    if effective_destination(&buffer).is_none() || buffer.stats().map_or(true, |s| s.chunks == 0) {
+pub fn spawn_background(buffer: &Buffer, charm_dir: &Path) {
+    if effective_destination(buffer).is_none() || buffer.stats().map_or(true, |s| s.chunks == 0) {
         return;
     }
     let exe = match std::env::current_exe() {
@@ -179,7 +182,6 @@ pub fn spawn_background(charm_dir: &Path) {
             return;
         }
     };
-    use std::os::unix::process::CommandExt;
     let spawned = Command::new(exe)
         .arg(BACKGROUND_COMMAND)
         .env_remove("JUJU_DISPATCH_PATH")
@@ -187,7 +189,6 @@ pub fn spawn_background(charm_dir: &Path) {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .process_group(0)
         .spawn();
     if let Err(e) = spawned {
         log::warn!("tracing: cannot start the background exporter: {e}");
@@ -196,7 +197,11 @@ pub fn spawn_background(charm_dir: &Path) {
 
 /// The body of the background exporter (the hidden `__export` command).
 pub fn background_child(charm_dir: &Path) -> ExitCode {
-    let _ = nix::unistd::setsid();
+    // A new session (and so a new process group): signals to the hook's group do not reach
+    // us. We were not spawned as a group leader, so this succeeds.
+    if let Err(e) = nix::unistd::setsid() {
+        log::debug!("background exporter: setsid failed: {e}");
+    }
     std::thread::spawn(|| {
         std::thread::sleep(BACKGROUND_DEADLINE + Duration::from_secs(1));
         std::process::exit(3);
@@ -205,21 +210,29 @@ pub fn background_child(charm_dir: &Path) -> ExitCode {
     let Ok(buffer) = Buffer::open(charm_dir) else {
         return ExitCode::FAILURE;
     };
-    let Ok(Some(_lock)) = buffer.try_lock_exporter() else {
-        return ExitCode::SUCCESS; // another exporter is at work
-    };
-    if let Some(dest) = effective_destination(&buffer) {
-        drain(&buffer, &dest, deadline, &mut |_| {});
+    loop {
+        let Ok(Some(lock)) = buffer.try_lock_exporter() else {
+            return ExitCode::SUCCESS; // another exporter is at work
+        };
+        let Some(dest) = effective_destination(&buffer) else {
+            return ExitCode::SUCCESS;
+        };
+        let outcome = drain(&buffer, &dest, deadline, &mut |_| {});
+        drop(lock);
+        // A dispatch may have stored a chunk after our last read of the queue and started an
+        // exporter that found our lock still taken and left. Look again once the lock is
+        // released, so that chunk does not wait for the next dispatch. Stop if this drain
+        // stopped early (failure, deadline): the next dispatch retries.
+        let left = buffer.stats().map_or(0, |s| s.chunks);
+        if outcome.remaining > 0 || left == 0 || Instant::now() >= deadline {
+            return ExitCode::SUCCESS;
+        }
     }
-    ExitCode::SUCCESS
 }
 
 /// Logs the last export's problem, once: the next dispatch after a failed export says so in one
 /// line (naming the URL and the status or error), then stays quiet until another export fails.
-pub fn report_last_export(charm_dir: &Path) {
-    let Ok(buffer) = Buffer::open(charm_dir) else {
-        return;
-    };
+pub fn report_last_export(buffer: &Buffer) {
     let Ok(Some(last)) = buffer.last_export() else {
         return;
     };

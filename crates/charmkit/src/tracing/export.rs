@@ -196,11 +196,24 @@ impl Sender {
 
     /// POSTs `body` with `Content-Type: application/json` and classifies the result.
     pub fn post(&self, body: &[u8]) -> Outcome {
-        let response = self
+        self.post_inner(body, None)
+    }
+
+    /// Like [`Sender::post`], but this request must finish within `timeout` (if shorter than
+    /// the sender's own): how a drain keeps its deadline without a new connection.
+    pub fn post_within(&self, body: &[u8], timeout: Duration) -> Outcome {
+        self.post_inner(body, Some(timeout))
+    }
+
+    fn post_inner(&self, body: &[u8], timeout: Option<Duration>) -> Outcome {
+        let mut request = self
             .agent
             .post(&self.url)
-            .header("Content-Type", "application/json")
-            .send(body);
+            .header("Content-Type", "application/json");
+        if let Some(t) = timeout {
+            request = request.config().timeout_global(Some(t)).build();
+        }
+        let response = request.send(body);
         let mut response = match response {
             Ok(r) => r,
             Err(e) => return Outcome::Retry(format!("POST {}: {}", self.url, one_line(&e))),

@@ -80,6 +80,10 @@ impl DispatchTrace {
     /// Writes the spans finished so far as one chunk.
     pub fn checkpoint(&mut self, observed: bool) {
         let spans = self.collector.take();
+        self.write(spans, observed);
+    }
+
+    fn write(&mut self, spans: Vec<opentelemetry_sdk::trace::SpanData>, observed: bool) {
         if spans.is_empty() {
             return;
         }
@@ -97,9 +101,31 @@ impl DispatchTrace {
         }
     }
 
+    /// Writes `spans` (collected elsewhere, e.g. by the test harness) as the dispatch's data.
+    pub fn finish_with(mut self, spans: Vec<opentelemetry_sdk::trace::SpanData>, observed: bool) {
+        self.write(spans, observed);
+        self.finish(observed);
+    }
+
+    /// Writes the rest, promotes what was written at 10 if the dispatch was observed, then
+    /// reports the last export's problem (once) and hands the buffer to the background exporter.
+    pub fn finish_and_export(mut self, observed: bool) {
+        self.checkpoint(observed);
+        self.promote_if(observed);
+        let charm_dir = self.charm_dir.clone();
+        if let Some(buffer) = self.buffer() {
+            drain::report_last_export(buffer);
+            drain::spawn_background(buffer, &charm_dir);
+        }
+    }
+
     /// Writes the rest, and promotes what was written at 10 if the dispatch was observed.
     pub fn finish(mut self, observed: bool) {
         self.checkpoint(observed);
+        self.promote_if(observed);
+    }
+
+    fn promote_if(&mut self, observed: bool) {
         if observed && !self.written_low.is_empty() {
             let ids = std::mem::take(&mut self.written_low);
             if let Some(buffer) = self.buffer() {

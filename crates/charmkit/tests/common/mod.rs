@@ -2,6 +2,7 @@
 //! rcgen-made PKI.
 #![allow(dead_code)]
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
@@ -47,6 +48,18 @@ struct Shared {
     handshakes: Arc<Mutex<Vec<Handshake>>>,
     connections: Arc<AtomicUsize>,
     status: Arc<AtomicU16>,
+    script: Arc<Mutex<VecDeque<Step>>>,
+}
+
+/// What a scripted server does with one request (after recording it).
+#[derive(Debug, Clone, Copy)]
+pub enum Step {
+    /// Answer with this status.
+    Status(u16),
+    /// Wait, then answer with this status.
+    After(Duration, u16),
+    /// Never answer (hold the connection for a minute).
+    Hang,
 }
 
 /// A server on 127.0.0.1 running in background threads for the rest of the test process.
@@ -64,6 +77,13 @@ impl Server {
     /// HTTPS with the given rustls server configuration.
     pub fn https(status: u16, config: Arc<ServerConfig>) -> Server {
         Self::start(status, Some(config))
+    }
+
+    /// Plain HTTP, answering requests by the steps of `script`, in order, then with `then`.
+    pub fn scripted(script: Vec<Step>, then: u16) -> Server {
+        let server = Self::start(then, None);
+        server.shared.script.lock().unwrap().extend(script);
+        server
     }
 
     /// Accepts TCP connections and never reads or answers.
@@ -209,7 +229,19 @@ fn serve<S: Read + Write>(stream: S, sh: &Shared) {
             headers,
             body,
         });
-        let status = sh.status.load(Ordering::SeqCst);
+        let step = sh.script.lock().unwrap().pop_front();
+        let status = match step {
+            None => sh.status.load(Ordering::SeqCst),
+            Some(Step::Status(s)) => s,
+            Some(Step::After(pause, s)) => {
+                std::thread::sleep(pause);
+                s
+            }
+            Some(Step::Hang) => {
+                std::thread::sleep(Duration::from_secs(60));
+                return;
+            }
+        };
         let text = format!("status {status}\n");
         let answer = format!(
             "HTTP/1.1 {status} Whatever\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{text}",

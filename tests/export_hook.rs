@@ -1,0 +1,338 @@
+//! Export from the real charm binary, run through `./dispatch` as Juju runs it (stub hook tools),
+//! against collectors on 127.0.0.1:
+//!
+//! - a hook never waits for the collector, even one that accepts TCP and never answers;
+//! - the detached background exporter delivers the data after the hook and empties the buffer;
+//! - overlapping dispatches never send the same chunk twice;
+//! - `dispatch trace flush --timeout S`: exit 0 when all is sent, non-zero when data remains.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use charmkit::tracing::buffer::{Buffer, Destination};
+use common::{stderr, Unit};
+
+/// A minimal OTLP/HTTP collector: records every POST body, answers `status` after `delay`.
+struct Collector {
+    addr: SocketAddr,
+    bodies: Arc<Mutex<Vec<Vec<u8>>>>,
+    status: Arc<AtomicU16>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl Collector {
+    fn start(status: u16, delay: Duration) -> Collector {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = Collector {
+            addr: listener.local_addr().unwrap(),
+            bodies: Arc::default(),
+            status: Arc::new(AtomicU16::new(status)),
+            connections: Arc::default(),
+        };
+        let (bodies, st, conns) = (c.bodies.clone(), c.status.clone(), c.connections.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                conns.fetch_add(1, Ordering::SeqCst);
+                let (bodies, st) = (bodies.clone(), st.clone());
+                std::thread::spawn(move || serve(stream, &bodies, &st, delay));
+            }
+        });
+        c
+    }
+
+    /// Accepts TCP connections, never reads, never answers.
+    fn silent() -> Collector {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = Collector {
+            addr: listener.local_addr().unwrap(),
+            bodies: Arc::default(),
+            status: Arc::default(),
+            connections: Arc::default(),
+        };
+        let conns = c.connections.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                conns.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        c
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/v1/traces", self.addr)
+    }
+
+    fn bodies(&self) -> Vec<Vec<u8>> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: TcpStream, bodies: &Mutex<Vec<Vec<u8>>>, status: &AtomicU16, delay: Duration) {
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut len = 0usize;
+        let mut first = true;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                if first {
+                    continue;
+                }
+                break;
+            }
+            first = false;
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        bodies.lock().unwrap().push(body);
+        std::thread::sleep(delay);
+        let status = status.load(Ordering::SeqCst);
+        let answer = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n");
+        if reader.get_mut().write_all(answer.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+fn buffer(unit: &Unit) -> Buffer {
+    Buffer::open(&unit.charm_dir).unwrap()
+}
+
+fn set_destination(unit: &Unit, url: &str) {
+    buffer(unit)
+        .set_destination(Some(&Destination {
+            url: url.to_string(),
+            ca: None,
+        }))
+        .unwrap();
+}
+
+fn chunks(unit: &Unit) -> u64 {
+    buffer(unit).stats().unwrap().chunks
+}
+
+/// Polls `cond` every 50 ms for up to `limit`; returns whether it became true.
+fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn timed_dispatch(unit: &Unit, hook: &str) -> Duration {
+    let start = Instant::now();
+    let out = unit.dispatch(hook, &[]);
+    let elapsed = start.elapsed();
+    assert!(out.status.success(), "{hook}: {}", stderr(&out));
+    elapsed
+}
+
+#[test]
+fn the_hook_never_waits_for_a_collector_that_never_answers() {
+    let unit = Unit::new();
+    // Warm-up and baseline: no destination, nothing is exported.
+    timed_dispatch(&unit, "hooks/install");
+    let baseline = timed_dispatch(&unit, "hooks/update-status");
+
+    let silent = Collector::silent();
+    set_destination(&unit, &silent.url());
+    let mut worst = Duration::ZERO;
+    for _ in 0..3 {
+        worst = worst.max(timed_dispatch(&unit, "hooks/update-status"));
+    }
+    println!(
+        "update-status: {baseline:?} with no destination, at worst {worst:?} with a collector \
+         that never answers"
+    );
+    assert!(worst < Duration::from_secs(1), "{worst:?}");
+    // The exporter did start (in the background) and is stuck on the collector, not the hook.
+    assert!(
+        eventually(Duration::from_secs(5), || silent
+            .connections
+            .load(Ordering::SeqCst)
+            > 0),
+        "no exporter ever connected"
+    );
+    assert!(chunks(&unit) >= 4, "nothing may be lost: {}", chunks(&unit));
+}
+
+#[test]
+fn the_background_exporter_delivers_and_empties_the_buffer() {
+    let unit = Unit::new();
+    let collector = Collector::start(200, Duration::ZERO);
+    set_destination(&unit, &collector.url());
+    let took = timed_dispatch(&unit, "hooks/install");
+    println!("install with a working collector: {took:?}");
+    assert!(
+        eventually(Duration::from_secs(10), || !collector.bodies().is_empty()
+            && chunks(&unit) == 0),
+        "delivered {} chunk(s), {} left",
+        collector.bodies().len(),
+        chunks(&unit)
+    );
+    let bodies = collector.bodies();
+    assert_eq!(bodies.len(), 1);
+    let req = charmkit::tracing::otlp::decode(&bodies[0]).expect("OTLP/JSON");
+    let names: Vec<&str> = req.resource_spans[0]
+        .scope_spans
+        .iter()
+        .flat_map(|s| &s.spans)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert!(names.contains(&"ops.main"), "{names:?}");
+    assert!(names.contains(&"install: RustStarter"), "{names:?}");
+    let last = buffer(&unit)
+        .last_export()
+        .unwrap()
+        .expect("outcome recorded");
+    assert_eq!((last.sent, last.remaining), (1, 0));
+    assert_eq!(last.error, None);
+}
+
+#[test]
+fn overlapping_dispatches_never_send_a_chunk_twice() {
+    let unit = Unit::new();
+    // A slow collector, and a backlog, so the exporters of the dispatches overlap.
+    let collector = Collector::start(200, Duration::from_millis(20));
+    let b = buffer(&unit);
+    for i in 0..30 {
+        b.append(format!(r#"{{"resourceSpans":[],"n":{i}}}"#).as_bytes(), 10)
+            .unwrap();
+    }
+    set_destination(&unit, &collector.url());
+    let unit = Arc::new(unit);
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let unit = unit.clone();
+            std::thread::spawn(move || {
+                let hook = if i % 2 == 0 {
+                    "hooks/update-status"
+                } else {
+                    "hooks/config-changed"
+                };
+                assert!(unit.dispatch(hook, &[]).status.success());
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let expected = 30 + 4;
+    assert!(
+        eventually(Duration::from_secs(12), || chunks(&unit) == 0
+            && collector.bodies().len() >= expected),
+        "{} chunk(s) left, {} received",
+        chunks(&unit),
+        collector.bodies().len()
+    );
+    // Let any straggler finish, then count.
+    std::thread::sleep(Duration::from_millis(300));
+    let bodies = collector.bodies();
+    let mut seen: BTreeMap<&[u8], usize> = BTreeMap::new();
+    for body in &bodies {
+        *seen.entry(body.as_slice()).or_default() += 1;
+    }
+    let twice: Vec<String> = seen
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(b, n)| format!("{n}x {}", String::from_utf8_lossy(&b[..b.len().min(60)])))
+        .collect();
+    assert!(twice.is_empty(), "sent more than once: {twice:?}");
+    assert_eq!(bodies.len(), expected);
+}
+
+#[test]
+fn trace_flush_exits_zero_when_everything_is_sent() {
+    let unit = Unit::new();
+    let collector = Collector::start(200, Duration::ZERO);
+    let b = buffer(&unit);
+    for i in 0..3 {
+        b.append(format!(r#"{{"resourceSpans":[],"n":{i}}}"#).as_bytes(), 50)
+            .unwrap();
+    }
+    set_destination(&unit, &collector.url());
+    let out = unit
+        .command(&["trace", "flush", "--timeout", "10"], &[])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(chunks(&unit), 0);
+    assert_eq!(collector.bodies().len(), 3);
+    assert!(
+        err.contains(&format!("flushing 3 chunk(s) to {}", collector.url())),
+        "{err}"
+    );
+    assert_eq!(err.matches("sent chunk").count(), 3, "{err}");
+    assert!(err.contains("sent 3, dropped 0, remaining 0"), "{err}");
+}
+
+#[test]
+fn trace_flush_exits_non_zero_when_data_remains() {
+    let unit = Unit::new();
+    let collector = Collector::start(500, Duration::ZERO);
+    let b = buffer(&unit);
+    for i in 0..3 {
+        b.append(format!(r#"{{"resourceSpans":[],"n":{i}}}"#).as_bytes(), 10)
+            .unwrap();
+    }
+    set_destination(&unit, &collector.url());
+    let out = unit
+        .command(&["trace", "flush", "--timeout", "5"], &[])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(chunks(&unit), 3);
+    assert_eq!(collector.bodies().len(), 1, "one attempt, then stop");
+    assert!(err.contains("HTTP 500"), "{err}");
+    assert!(err.contains(&collector.url()), "{err}");
+    assert!(err.contains("3 chunk(s) remain in the buffer"), "{err}");
+
+    // A collector that never answers: flush gives up by its timeout, non-zero.
+    let silent = Collector::silent();
+    set_destination(&unit, &silent.url());
+    let start = Instant::now();
+    let out = unit
+        .command(&["trace", "flush", "--timeout", "0.5"], &[])
+        .output()
+        .unwrap();
+    let elapsed = start.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert_eq!(chunks(&unit), 3);
+
+    // A bad --timeout is a usage error.
+    let out = unit
+        .command(&["trace", "flush", "--timeout", "soon"], &[])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
+}
