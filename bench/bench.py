@@ -456,7 +456,12 @@ class Bench:
         cache = BENCH / ".cache" / f"backlog-{fw.key}-{fw.cache_key}-{want}"
         if cache.exists() and not self.args.no_cache:
             d = copy_dir(self.seed(fw, "installed"), dst)
+            made = cache / "made.json"
+            if made.exists():
+                self.notes.append(json.loads(made.read_text())["note"] + " (cached)")
             for f in cache.iterdir():
+                if f.name == "made.json":
+                    continue
                 target = d / f.name
                 if target.is_dir():
                     shutil.rmtree(target)
@@ -490,8 +495,9 @@ class Bench:
                 f"({time.monotonic() - t0:.0f} s)")
             if done > 3 * want:
                 raise RuntimeError(f"{fw.key}: buffer does not grow ({have} chunks after {done} dispatches)")
-        self.notes.append(f"{fw.key}: backlog of {have} chunks made by {done} unobserved "
-                          f"update-status dispatches ({jobs} in parallel) in {time.monotonic() - t0:.0f} s")
+        note = (f"{fw.key}: backlog of {have} chunks made by {done} unobserved update-status "
+                f"dispatches ({jobs} in parallel) in {time.monotonic() - t0:.0f} s")
+        self.notes.append(note)
         # Cache the buffer (and unit state) for the next run of the benchmark.
         tmp = cache.with_name(cache.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -500,6 +506,7 @@ class Bench:
             f = d / name
             if f.exists():
                 (shutil.copytree if f.is_dir() else shutil.copy2)(f, tmp / name)
+        (tmp / "made.json").write_text(json.dumps({"note": note}))
         shutil.rmtree(cache, ignore_errors=True)
         tmp.rename(cache)
         return d
@@ -622,7 +629,8 @@ def report(bench: Bench, fws, scenarios, results, extra: dict) -> str:
     if "ours" in [f.key for f in fws]:
         ours = [f for f in fws if f.key == "ours"][0]
         L.append(f"- Our release binary: {ours.size / 1024 / 1024:.2f} MiB ({ours.size} bytes, stripped)")
-    L.append(f"- Command: `bench/run.sh {' '.join(bench.args.argv)}`".replace("`bench/run.sh `", "`bench/run.sh`"))
+    cmd = os.environ.get("BENCH_CMDLINE") or ("bench/bench.py " + " ".join(bench.args.argv))
+    L.append(f"- Command: `{cmd.strip()}`")
     L.append("")
     L.append("Each framework is dispatched against the same stub hook tools (`bench/stubs/`, dash "
              "scripts) and the same fake `JUJU_*` context, alternating A B / B A after warm-up. "

@@ -73,4 +73,5 @@ if [ -n "$symbols" ] && command -v cargo >/dev/null 2>&1; then
   fi
 fi
 
-exec "$venv/bin/python" "$bench/bench.py" "${args[@]}"
+export BENCH_CMDLINE="bench/run.sh $*"
+exec "$venv/bin/python" "$bench/bench.py" ${args[@]+"${args[@]}"}
