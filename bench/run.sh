@@ -6,7 +6,7 @@
 #   - our release binary (cargo build --release --locked; a no-op when it is up to date),
 #   - perf, strace and valgrind for the profile (apt-get, when root; skipped if unavailable),
 # and writes bench/results.md. BENCH_NO_BUILD=1 skips the cargo build; BENCH_NO_APT=1 the
-# apt-get installs. --symbols also builds an unstripped copy of ours (bench/.target-prof) so the
+# apt-get installs (a missing binary then means ops only). --symbols also builds an unstripped copy of ours (bench/.target-prof) so the
 # callgrind profile names our functions (a second release build: minutes).
 set -euo pipefail
 bench=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
@@ -57,7 +57,9 @@ fi
 
 # 3. Our release binary.
 bin=$root/target/release/rust-starter
-if [ -z "${BENCH_NO_BUILD:-}" ] || [ ! -x "$bin" ]; then
+if [ -n "${BENCH_NO_BUILD:-}" ]; then
+  [ -x "$bin" ] || say "BENCH_NO_BUILD set and no $bin: ours is skipped"
+else
   if command -v cargo >/dev/null 2>&1; then
     say "cargo build --release --locked"
     cargo build --release --locked || say "the build failed: ours is skipped unless an older $bin exists"
