@@ -1009,6 +1009,9 @@ def main(argv=None):
         bench.notes.append(f"scenario 3 runs capped at {h} per framework (an ops dispatch there takes ~6 s)")
     results = {}
     t_start = time.monotonic()
+    load0 = os.getloadavg()
+    if load0[0] > 0.5:
+        log(f"warning: load average {load0[0]:.2f} before the run: other work on this machine will show in the figures")
     try:
         for sc in scenarios:
             results[sc.key] = bench.run_scenario(fws, sc)
@@ -1028,7 +1031,9 @@ def main(argv=None):
             cb = cargo_bench()
             extra["Buffer append time (cargo bench)"] = cb or (
                 "`crates/charmkit/benches/buffer.rs` does not exist yet: not run.")
-        bench.notes.append(f"total benchmark time {time.monotonic() - t_start:.0f} s")
+        bench.notes.append(f"total benchmark time {time.monotonic() - t_start:.0f} s; 1-min load average "
+                           f"{load0[0]:.2f} before, {os.getloadavg()[0]:.2f} after (this benchmark alone adds ~1; "
+                           "more means other work shared the CPUs)")
         text = report(bench, fws, scenarios, results, extra)
     finally:
         kill_leftovers()
