@@ -34,8 +34,9 @@
 //! length rounded up to 4 KiB (at least 4 KiB). The newest chunk is never evicted by its own append.
 //! Promotion (10 → 50) renames `p10-x` to `p50-<next of 50>`: the promoted chunk ranks as the
 //! newest of priority 50 (ops keeps its original age; the difference only matters for the order of
-//! eviction among priority-50 chunks). Cost per append: a temp write + fsync, a rename, a directory
-//! fsync, a few `stat`s to validate the index, reading an (almost always empty) `incoming/`
+//! eviction among priority-50 chunks). Cost per append: a temp write (+ fsync for observed data), a
+//! rename (+ a directory fsync for observed data), a few `stat`s to validate the index, reading an
+//! (almost always empty) `incoming/`
 //! directory, and an index rewrite; none of it depends on how many chunks are stored (the head walk
 //! over holes is amortised: the head only moves forward).
 //!
@@ -50,13 +51,18 @@
 //!
 //! # Crash safety
 //!
-//! - Data is written to `tmp/`, `fsync`ed, then renamed into place with no-replace semantics
-//!   (`renameat2(RENAME_NOREPLACE)`, or `link` + `unlink`), then the directory is `fsync`ed. A
-//!   chunk file therefore either does not exist or is complete; a `kill -9` leaves at most a temp
+//! - Data is written to `tmp/`, then renamed into place with no-replace semantics
+//!   (`renameat2(RENAME_NOREPLACE)`, or `link` + `unlink`). A chunk file therefore either does not
+//!   exist or is complete as far as any process can see; a `kill -9` leaves at most a temp
 //!   file, which the next [`Buffer::open`] deletes once its writer's pid is gone (or it is an hour
 //!   old). A chunk is never overwritten, so a stale index cannot destroy data.
-//! - Once [`Buffer::append`] has returned `Ok`, the chunk is in place (and durable); only eviction
-//!   or [`Buffer::remove`] deletes it.
+//! - Power loss is a different matter, and there priority decides: observed data (priority 50) is
+//!   `fsync`ed before the rename and the directory after it, and a promotion fsyncs the chunk it
+//!   promotes; unobserved data (priority 10) is not, which saves ~0.7 ms of every unobserved
+//!   dispatch. After a power loss such a chunk may be missing, or torn — its header's length and
+//!   CRC-32 catch that, and it is skipped and deleted like any corrupt chunk.
+//! - Once [`Buffer::append`] has returned `Ok`, the chunk is in place; only eviction or
+//!   [`Buffer::remove`] deletes it.
 //! - A full disk (ENOSPC) fails the temp write; the temp file is deleted and the error returned.
 //!   Failing to rewrite the index is only logged: the next lock holder notices and rebuilds it.
 //! - Nothing here panics on what it reads from disk; errors are `io::Error`s for the caller to log.
@@ -323,10 +329,15 @@ impl Buffer {
     }
 
     /// Stores `data` at `priority`, evicting older lower-priority data if over the cap; returns
-    /// the new chunk's id. When this returns `Ok`, the chunk is complete and durable. If the lock
-    /// cannot be had in time the chunk is stored without it (see the module docs).
+    /// the new chunk's id. When this returns `Ok`, the chunk is complete: a `kill -9` from here
+    /// on cannot lose or tear it. Observed data (priority ≥ [`PRIORITY_OBSERVED`]) is also
+    /// durable against power loss (file and directory fsynced); unobserved data skips the two
+    /// fsyncs (~0.7 ms of every unobserved dispatch) — after a power loss such a chunk may be
+    /// missing or torn, and a torn one is detected by its checksum and skipped. If the lock cannot
+    /// be had in time the chunk is stored without it (see the module docs).
     pub fn append(&self, data: &[u8], priority: u8) -> io::Result<ChunkId> {
-        let (tmp_name, token) = self.write_temp(data)?;
+        let durable = priority >= PRIORITY_OBSERVED;
+        let (tmp_name, token) = self.write_temp(data, durable)?;
         let guard = match self.lock() {
             Ok(g) => g,
             Err(e) if e.kind() == io::ErrorKind::TimedOut => {
@@ -344,7 +355,7 @@ impl Buffer {
                 return Err(e);
             }
         };
-        let seq = match st.place(&tmp_name, priority) {
+        let seq = match st.place(&tmp_name, priority, durable) {
             Ok(seq) => seq,
             Err(e) => {
                 let _ = fs::remove_file(self.dir.join(&tmp_name));
@@ -382,6 +393,12 @@ impl Buffer {
             };
             if st.lane(p).head != seq {
                 st.mark_dirty()?;
+            }
+            if priority >= PRIORITY_OBSERVED && p < PRIORITY_OBSERVED {
+                // It was written without fsync; observed data is durable.
+                if let Err(e) = File::open(self.chunk_path(p, seq)).and_then(|f| f.sync_data()) {
+                    log::warn!("trace buffer {}: fsync: {e}", self.dir.display());
+                }
             }
             let mut placed = None;
             for _ in 0..3 {
@@ -643,7 +660,7 @@ impl Buffer {
         }
     }
 
-    fn write_temp(&self, data: &[u8]) -> io::Result<(String, String)> {
+    fn write_temp(&self, data: &[u8], durable: bool) -> io::Result<(String, String)> {
         let token = unique_token();
         let name = format!("{TMP_DIR}/{token}.tmp");
         let path = self.dir.join(&name);
@@ -657,7 +674,10 @@ impl Buffer {
                 .mode(0o600)
                 .open(&path)?;
             self.write_payload(&mut f, &buf)?;
-            f.sync_data()
+            if durable {
+                f.sync_data()?;
+            }
+            Ok(())
         })();
         match res {
             Ok(()) => Ok((name, token)),
@@ -979,15 +999,17 @@ impl Locked<'_> {
     }
 
     /// Renames the temp file into the next sequence of `p`; returns that sequence.
-    fn place(&mut self, tmp_name: &str, p: u8) -> io::Result<u64> {
+    fn place(&mut self, tmp_name: &str, p: u8, durable: bool) -> io::Result<u64> {
         let len = fs::symlink_metadata(self.buf.dir.join(tmp_name))?.len();
         let mut rebuilt = false;
         loop {
             let seq = self.lane(p).next;
             match self.buf.rename_noreplace(tmp_name, &chunk_name(p, seq)) {
                 Ok(()) => {
-                    if let Err(e) = self.buf.dir_fd.sync_all() {
-                        log::warn!("trace buffer {}: fsync: {e}", self.buf.dir.display());
+                    if durable {
+                        if let Err(e) = self.buf.dir_fd.sync_all() {
+                            log::warn!("trace buffer {}: fsync: {e}", self.buf.dir.display());
+                        }
                     }
                     self.add(p, seq, charged_bytes(data_len(len)));
                     return Ok(seq);
@@ -1220,7 +1242,7 @@ impl Locked<'_> {
                 remove_if_exists(&self.buf.dir.join(&from))?;
                 continue;
             }
-            let seq = self.place(&from, p)?;
+            let seq = self.place(&from, p, p >= PRIORITY_OBSERVED)?;
             let stem = name.trim_end_matches(CHUNK_EXT).to_owned();
             self.idx.aliases.push((stem, format!("p{p}-{seq:012}")));
             newest = Some((p, seq));
