@@ -795,6 +795,7 @@ def profile_ours(bench: Bench, ours: Ours, tools: dict) -> str:
     nofork = d / "dispatch-nofork"
     nofork.write_text(NOFORK_DISPATCH)
     nofork.chmod(0o755)
+    forks = "$(" in (d / "dispatch").read_text() or "`" in (d / "dispatch").read_text()
     cases = [
         ("`./dispatch` (scenario 1, whole hook)", str(d / "dispatch"), [], env),
         ("the same with a fork-free dispatch script (below)", str(nofork), [], env),
@@ -804,6 +805,8 @@ def profile_ours(bench: Bench, ours: Ours, tools: dict) -> str:
         ("one hook tool: `is-leader --format=json` (stub)", str(STUBS / "is-leader"), ["--format=json"], env),
         ("`/bin/true` (an empty process)", "/bin/true", [], env),
     ]
+    if not forks:  # the dispatch script already has no command substitution
+        cases.pop(1)
     if LAUNCHER:
         samples = {c[0]: [] for c in cases}
         rss = {c[0]: 0 for c in cases}
@@ -823,17 +826,24 @@ def profile_ours(bench: Bench, ours: Ours, tools: dict) -> str:
             out.append(f"| {label} | {mm(samples[label])} | {rss[label] / 1024:.1f} |")
         out.append("")
         md = {label: statistics.median(v) for label, v in samples.items()}
-        whole, nof, direct, helpt, tool, empty = (md[c[0]] for c in cases)
-        n = bench.s1_calls or 0
+        vals = [md[c[0]] for c in cases]
+        if forks:
+            whole, nof, direct, helpt, tool, empty = vals
+            subst = f" ({ms(whole - nof)} ms of it are its command substitutions)"
+        else:
+            whole, direct, helpt, tool, empty = vals
+            subst = " (it has no command substitution)"
+        n = int(bench.s1_calls or 0)
         if n:
             rest = direct - helpt - n * tool
             out.append(
                 f"Reading it (medians): of the {ms(whole)} ms hook, the `dispatch` script costs "
-                f"{ms(whole - direct)} ms ({ms(whole - nof)} ms of it are its two command substitutions); "
+                f"{ms(whole - direct)} ms{subst}; "
                 f"starting and ending our binary {ms(helpt)} ms (an empty process: {ms(empty)} ms); "
                 f"{n} hook-tool calls ≈ {n} × {ms(tool)} = {ms(n * tool)} ms; everything else our binary does "
                 f"(metadata, spans, buffer append with its fsyncs, spawning and reading the tools) ≈ {ms(rest)} ms.\n")
-        out.append("The fork-free dispatch script measured above:\n\n```sh\n" + NOFORK_DISPATCH + "```\n")
+        if forks:
+            out.append("The fork-free dispatch script measured above:\n\n```sh\n" + NOFORK_DISPATCH + "```\n")
     if tools.get("perf"):
         d, env = prepared()
         p = subprocess.run(["perf", "stat", "-r", "50", "-e",
@@ -1032,8 +1042,9 @@ def main(argv=None):
             extra["Buffer append time (cargo bench)"] = cb or (
                 "`crates/charmkit/benches/buffer.rs` does not exist yet: not run.")
         bench.notes.append(f"total benchmark time {time.monotonic() - t_start:.0f} s; 1-min load average "
-                           f"{load0[0]:.2f} before, {os.getloadavg()[0]:.2f} after (this benchmark alone adds ~1; "
-                           "more means other work shared the CPUs)")
+                           f"{load0[0]:.2f} at the start of the measurements (after run.sh's builds), "
+                           f"{os.getloadavg()[0]:.2f} at the end (this benchmark alone adds ~1; more means "
+                           "other work shared the CPUs)")
         text = report(bench, fws, scenarios, results, extra)
     finally:
         kill_leftovers()
