@@ -344,6 +344,12 @@ class Juju:
             "JUJU_AGENT_SOCKET_NETWORK": "unix",
             "JUJU_AGENT_SOCKET_ADDRESS": "@/var/lib/juju/agents/unit-bench-0/agent.socket",
         }
+        m = re.match(r"(.+)-relation-(created|joined|changed|departed|broken)$", event)
+        if m:  # relation events: the relation, the remote app and unit
+            e.update(JUJU_RELATION=m.group(1), JUJU_RELATION_ID=f"{m.group(1)}:1",
+                     JUJU_REMOTE_APP="tempo", JUJU_REMOTE_UNIT="tempo/0")
+            if m.group(2) == "departed":
+                e["JUJU_DEPARTING_UNIT"] = "tempo/0"
         e.update(fw.env())
         return e
 
@@ -419,6 +425,7 @@ class Bench:
         self.seeds: dict = {}
         self.notes: list = []
         self.s1_calls = None
+        self.bad_status: set = set()
 
     def url(self, target):
         return {None: None, "collector": self.collector.url, "blackhole": self.blackhole.url}[target]
@@ -531,6 +538,10 @@ class Bench:
             left = fw.buffer_count(d)
             r.export = dict(snap, left=left, backlog=self.args.backlog)
         self.check(fw, r, f"scenario {sc.key}")
+        want = f"active hello from {UNIT}"
+        if r.status != want and (fw.key, sc.key) not in self.bad_status:
+            self.bad_status.add((fw.key, sc.key))
+            self.notes.append(f"{fw.key}, scenario {sc.key}: unit status {r.status!r}, expected {want!r}")
         r.tool_time = self.juju.replay(fw, d, r)
         if sc.target == "blackhole":
             # What the hook left behind (our exporter, stuck on the black hole): count, end it.
