@@ -471,7 +471,7 @@ fn https_without_a_ca_yet_gives_no_destination() {
 #[test]
 fn relation_broken_removes_the_destination_without_reading_the_broken_relation() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_ok(
+    run_ok(
         dir.path(),
         Trigger::relation(TRACING, "changed", TRACING_ID),
         unit(true).with_relation(tempo(Some(DOC_RECEIVERS))),
@@ -516,7 +516,7 @@ fn ca_relation_broken_removes_an_https_destination() {
     let state = unit(true)
         .with_relation(tempo(Some(HTTPS_RECEIVERS)))
         .with_relation(ca_relation(&[("certificates", &certs)]));
-    let out = run_ok(
+    run_ok(
         dir.path(),
         Trigger::relation(CA, "changed", CA_ID),
         state.clone(),
