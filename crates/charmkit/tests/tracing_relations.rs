@@ -140,6 +140,13 @@ fn relation_sets(out: &Output) -> Vec<String> {
 
 // ----- 1. our side of the contracts --------------------------------------------------------
 
+/// One dispatch of the test charm against `dir`, which must succeed.
+fn run_ok(dir: &Path, trigger: Trigger, state: State) -> Output {
+    let out = run_in::<Traced>(dir, &meta(), trigger, state);
+    ok(&out);
+    out
+}
+
 #[test]
 fn leader_publishes_receivers_on_created_joined_changed() {
     for what in ["created", "joined", "changed"] {
@@ -323,13 +330,11 @@ fn non_leader_never_touches_its_own_app_databag() {
 #[test]
 fn non_leader_still_gets_its_destination() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_in::<Traced>(
+    let out = run_ok(
         dir.path(),
-        &meta(),
         Trigger::relation(TRACING, "changed", TRACING_ID),
         unit(false).with_relation(tempo(Some(DOC_RECEIVERS))),
     );
-    ok(&out);
     assert_eq!(own_app_databag_calls(&out), Vec::<String>::new());
     assert_eq!(
         destination(dir.path()),
@@ -352,13 +357,11 @@ fn doc_databag_gives_the_http_destination() {
     ] {
         let path = trigger.path.clone();
         let dir = tempfile::tempdir().unwrap();
-        let out = run_in::<Traced>(
+        let out = run_ok(
             dir.path(),
-            &meta(),
             trigger,
             unit(true).with_relation(tempo(Some(DOC_RECEIVERS))),
         );
-        ok(&out);
         assert!(out.observed, "{path}");
         assert_eq!(
             destination(dir.path()),
@@ -381,13 +384,11 @@ fn doc_databag_gives_the_http_destination() {
 #[test]
 fn unobserved_events_leave_the_destination_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_in::<Traced>(
+    let out = run_ok(
         dir.path(),
-        &meta(),
         Trigger::hook("update-status"),
         unit(true).with_relation(tempo(Some(DOC_RECEIVERS))),
     );
-    ok(&out);
     assert!(!out.observed);
     assert!(out.calls_of("relation-get").next().is_none());
     assert_eq!(destination(dir.path()), None);
@@ -457,13 +458,11 @@ fn https_without_a_ca_yet_gives_no_destination() {
                 ca: Some(certs.clone()),
             }))
             .unwrap();
-        let out = run_in::<Traced>(
+        let out = run_ok(
             dir.path(),
-            &meta(),
             Trigger::relation(TRACING, "changed", TRACING_ID),
             state,
         );
-        ok(&out);
         assert_eq!(destination(dir.path()), None, "{what}");
         assert_eq!(no_destination_lines(&out), 1, "{what}: {:?}", out.logs);
     }
@@ -472,23 +471,19 @@ fn https_without_a_ca_yet_gives_no_destination() {
 #[test]
 fn relation_broken_removes_the_destination_without_reading_the_broken_relation() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_in::<Traced>(
+    run_ok(
         dir.path(),
-        &meta(),
         Trigger::relation(TRACING, "changed", TRACING_ID),
         unit(true).with_relation(tempo(Some(DOC_RECEIVERS))),
     );
-    ok(&out);
     assert!(destination(dir.path()).is_some());
 
     for leader in [true, false] {
-        let out = run_in::<Traced>(
+        let out = run_ok(
             dir.path(),
-            &meta(),
             Trigger::relation(TRACING, "broken", TRACING_ID),
             unit(leader).with_relation(tempo(Some(DOC_RECEIVERS))),
         );
-        ok(&out);
         assert!(out.observed);
         assert_eq!(destination(dir.path()), None, "leader={leader}");
         let touching: Vec<String> = out
@@ -521,24 +516,16 @@ fn ca_relation_broken_removes_an_https_destination() {
     let state = unit(true)
         .with_relation(tempo(Some(HTTPS_RECEIVERS)))
         .with_relation(ca_relation(&[("certificates", &certs)]));
-    let out = run_in::<Traced>(
+    run_ok(
         dir.path(),
-        &meta(),
         Trigger::relation(CA, "changed", CA_ID),
         state.clone(),
     );
-    ok(&out);
     assert_eq!(
         destination(dir.path()).and_then(|d| d.ca).as_deref(),
         Some(CERT_A)
     );
-    let out = run_in::<Traced>(
-        dir.path(),
-        &meta(),
-        Trigger::relation(CA, "broken", CA_ID),
-        state,
-    );
-    ok(&out);
+    let out = run_ok(dir.path(), Trigger::relation(CA, "broken", CA_ID), state);
     assert_eq!(destination(dir.path()), None);
     assert!(
         !out.calls.iter().any(|c| c.tool.starts_with("relation-")
@@ -798,13 +785,11 @@ fn corpus_of_bad_receivers_gives_no_destination_and_one_line() {
                     ca: None,
                 }))
                 .unwrap();
-            let out = run_in::<Traced>(
+            let out = run_ok(
                 dir.path(),
-                &meta(),
                 Trigger::relation(TRACING, "changed", TRACING_ID),
                 unit(leader).with_relation(tempo(value.as_deref())),
             );
-            ok(&out);
             assert_eq!(destination(dir.path()), None, "{what} (leader={leader})");
             assert_eq!(
                 no_destination_lines(&out),
