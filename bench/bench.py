@@ -743,7 +743,7 @@ def report(bench: Bench, fws, scenarios, results, extra: dict) -> str:
             lefts = [r.export["left"] for r in rs if r.export["left"] is not None]
             L.append(f"| {fw.key} | {med([r.export['chunks'] for r in rs]):.0f} | {med([r.export['spans'] for r in rs]):.0f} "
                      f"| {med([r.export['bytes'] for r in rs]):.0f} | {mm(ts)} "
-                     f"| {med(rates) or 0:.0f} | {med(lefts) if lefts else '?'} | {', '.join(mimes) or '–'} |")
+                     f"| {med(rates) or 0:.0f} | {f'{med(lefts):.0f}' if lefts else '?'} | {', '.join(mimes) or '–'} |")
         L.append("")
 
     # Hook-tool calls
