@@ -1,5 +1,5 @@
 //! Benchmark (not a test): a full dispatch of the reference charm through `./dispatch`, against
-//! stub hook tools, with tracing on vs off (`CHARMKIT_TRACING=off`). Runs alternate on/off
+//! stub hook tools, with tracing on vs off (`CHARMKIT_TRACING=off`). Runs alternate A B / B A
 //! after a warm-up; prints medians and min–max in milliseconds.
 //!
 //! `cargo bench --bench dispatch` (release build).
@@ -29,7 +29,14 @@ fn main() {
         let mut on = Vec::new();
         let mut off = Vec::new();
         for i in 0..runs + 3 {
-            for (tracing, sink) in [("on", &mut on), ("off", &mut off)] {
+            // A B / B A: neither setting always runs first.
+            let order = if i % 2 == 0 {
+                ["on", "off"]
+            } else {
+                ["off", "on"]
+            };
+            for tracing in order {
+                let sink = if tracing == "on" { &mut on } else { &mut off };
                 let t = Instant::now();
                 let out = unit.dispatch(&path, &[("CHARMKIT_TRACING", tracing)]);
                 let elapsed = t.elapsed();
