@@ -413,15 +413,13 @@ fn https_with_ca_gives_the_sorted_bundle() {
         if let Some(v) = version {
             ca_data.push(("version", v));
         }
-        let out = run_in::<Traced>(
+        let out = run_ok(
             dir.path(),
-            &meta(),
             trigger,
             unit(true)
                 .with_relation(tempo(Some(HTTPS_RECEIVERS)))
                 .with_relation(ca_relation(&ca_data)),
         );
-        ok(&out);
         assert_eq!(destination(dir.path()), want, "{path}");
         assert!(out.observed, "{path}");
     }
@@ -546,15 +544,13 @@ fn a_second_tracing_relation_would_not_be_read_when_broken() {
             "receivers",
             r#"[{"protocol": {"name": "otlp_http", "type": "http"}, "url": "http://tempo2:4318"}]"#,
         )]);
-    let out = run_in::<Traced>(
+    run_ok(
         dir.path(),
-        &meta(),
         Trigger::relation(TRACING, "broken", TRACING_ID),
         unit(true)
             .with_relation(tempo(Some(DOC_RECEIVERS)))
             .with_relation(other),
     );
-    ok(&out);
     assert_eq!(
         destination(dir.path()).map(|d| d.url).as_deref(),
         Some("http://tempo2:4318/v1/traces")
@@ -827,8 +823,7 @@ fn corpus_of_bad_provider_shapes_gives_no_destination() {
     ];
     for (what, state) in states {
         let dir = tempfile::tempdir().unwrap();
-        let out = run_in::<Traced>(dir.path(), &meta(), Trigger::hook("start"), state);
-        ok(&out);
+        let out = run_ok(dir.path(), Trigger::hook("start"), state);
         assert_eq!(destination(dir.path()), None, "{what}");
         assert_eq!(no_destination_lines(&out), 1, "{what}: {:?}", out.logs);
     }
@@ -863,15 +858,13 @@ fn corpus_of_bad_certificates_gives_no_https_destination() {
     ];
     for (what, value) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let out = run_in::<Traced>(
+        let out = run_ok(
             dir.path(),
-            &meta(),
             Trigger::relation(CA, "changed", CA_ID),
             unit(true)
                 .with_relation(tempo(Some(HTTPS_RECEIVERS)))
                 .with_relation(ca_relation(&[("certificates", &value)])),
         );
-        ok(&out);
         assert_eq!(destination(dir.path()), None, "{what}");
         assert_eq!(no_destination_lines(&out), 1, "{what}: {:?}", out.logs);
         assert!(
@@ -882,14 +875,12 @@ fn corpus_of_bad_certificates_gives_no_https_destination() {
     }
     // The same huge bundle, valid in shape, is accepted (no size limit on CAs).
     let dir = tempfile::tempdir().unwrap();
-    let out = run_in::<Traced>(
+    run_ok(
         dir.path(),
-        &meta(),
         Trigger::relation(CA, "changed", CA_ID),
         unit(true)
             .with_relation(tempo(Some(HTTPS_RECEIVERS)))
             .with_relation(ca_relation(&[("certificates", &huge)])),
     );
-    ok(&out);
     assert!(destination(dir.path()).is_some());
 }
