@@ -375,7 +375,7 @@ impl<C: 'static> Framework<C> {
 /// framework.
 pub struct Ctx<'a> {
     event: &'a Event,
-    model: &'a Rc<Model>,
+    model: &'a Model,
     state: &'a mut StoredState,
     owner: &'a str,
     deferred: bool,
