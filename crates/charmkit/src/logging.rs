@@ -6,7 +6,8 @@
 //! records go to stderr. Because the sink is per thread, the test harness can run dispatches in
 //! parallel tests and each captures its own logs.
 //!
-//! Levels: ERROR → `ERROR`, WARN → `WARNING`, INFO → `INFO`, DEBUG and TRACE → `DEBUG`.
+//! Levels: ERROR → `ERROR`, WARN → `WARNING`, INFO → `INFO`, DEBUG and TRACE → `DEBUG` (the
+//! `From<log::Level>` conversion of [`LogLevel`]).
 //! Records from our HTTP/TLS dependencies (`ureq`, `rustls`, `opentelemetry*`) are passed on only
 //! at WARN and above: each `juju-log` is a process, and they are chatty.
 
@@ -63,16 +64,6 @@ fn is_dependency(target: &str) -> bool {
         .any(|p| target.starts_with(p))
 }
 
-/// The juju-log level for a `log` level.
-pub fn juju_level(level: Level) -> LogLevel {
-    match level {
-        Level::Error => LogLevel::Error,
-        Level::Warn => LogLevel::Warning,
-        Level::Info => LogLevel::Info,
-        Level::Debug | Level::Trace => LogLevel::Debug,
-    }
-}
-
 impl Log for JujuLogger {
     fn enabled(&self, m: &Metadata<'_>) -> bool {
         m.level() <= Level::Debug && (m.level() <= Level::Warn || !is_dependency(m.target()))
@@ -91,7 +82,7 @@ impl Log for JujuLogger {
         let to_stderr = match &sink {
             None => true,
             Some((tools, also_stderr)) => {
-                if let Err(e) = Hook::new(&**tools).juju_log(juju_level(record.level()), &msg) {
+                if let Err(e) = Hook::new(&**tools).juju_log(LogLevel::from(record.level()), &msg) {
                     let _ = writeln!(std::io::stderr(), "juju-log failed ({e}); message was:");
                     true
                 } else {
@@ -115,11 +106,11 @@ mod tests {
 
     #[test]
     fn levels_map_to_juju_levels() {
-        assert_eq!(juju_level(Level::Error), LogLevel::Error);
-        assert_eq!(juju_level(Level::Warn), LogLevel::Warning);
-        assert_eq!(juju_level(Level::Info), LogLevel::Info);
-        assert_eq!(juju_level(Level::Debug), LogLevel::Debug);
-        assert_eq!(juju_level(Level::Trace), LogLevel::Debug);
+        assert_eq!(LogLevel::from(Level::Error), LogLevel::Error);
+        assert_eq!(LogLevel::from(Level::Warn), LogLevel::Warning);
+        assert_eq!(LogLevel::from(Level::Info), LogLevel::Info);
+        assert_eq!(LogLevel::from(Level::Debug), LogLevel::Debug);
+        assert_eq!(LogLevel::from(Level::Trace), LogLevel::Debug);
     }
 
     #[test]
