@@ -342,10 +342,7 @@ impl<C: 'static> Framework<C> {
             }
             self.pending_statuses.clear();
             self.emit(charm, &Event::of(kind))?;
-            let best = std::mem::take(&mut self.pending_statuses)
-                .into_iter()
-                .reduce(|a, b| if b.priority() > a.priority() { b } else { a });
-            if let Some(status) = best {
+            if let Some(status) = Status::highest(std::mem::take(&mut self.pending_statuses)) {
                 if app {
                     self.model.set_app_status(&status)?;
                 } else {
