@@ -9,6 +9,11 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 use crate::hookcmd::RelationId;
 
+/// The application of a unit name (`tempo/0` → `tempo`); `None` if it has no `/`.
+pub fn app_of(unit: &str) -> Option<&str> {
+    unit.rsplit_once('/').map(|(app, _)| app)
+}
+
 /// A storage reference from `JUJU_STORAGE_ID`: `data/0` → name + 0.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StorageRef {
@@ -190,9 +195,7 @@ impl JujuContext {
 
     /// The application name: the unit name before the `/`.
     pub fn app_name(&self) -> &str {
-        self.unit_name
-            .rsplit_once('/')
-            .map_or(self.unit_name.as_str(), |(a, _)| a)
+        app_of(&self.unit_name).unwrap_or(&self.unit_name)
     }
 
     /// The unit number: the unit name after the `/`.

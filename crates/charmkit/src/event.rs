@@ -259,8 +259,8 @@ impl Event {
                 ev.remote_app = ctx.remote_app.clone().or_else(|| {
                     ctx.remote_unit
                         .as_deref()
-                        .and_then(|u| u.rsplit_once('/'))
-                        .map(|(a, _)| a.to_string())
+                        .and_then(crate::context::app_of)
+                        .map(String::from)
                 });
                 ev.remote_unit = ctx.remote_unit.clone();
                 ev.departing_unit = ctx.departing_unit.clone();

@@ -349,7 +349,7 @@ impl State {
 
     /// The application's name (the unit name before `/`).
     pub fn app_name(&self) -> &str {
-        self.unit_name.split('/').next().unwrap_or(&self.unit_name)
+        crate::context::app_of(&self.unit_name).unwrap_or(&self.unit_name)
     }
 
     /// Sets leadership.
