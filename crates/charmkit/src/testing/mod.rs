@@ -407,17 +407,24 @@ fn run_inner<C: Charm>(
     }
 }
 
-fn context_for(trigger: &Trigger, state: &State, charm_dir: &std::path::Path) -> JujuContext {
-    let hook = trigger.hook_name();
-    let mut ctx = JujuContext {
-        dispatch_path: trigger.path.clone(),
-        hook_name: trigger.path.starts_with("hooks/").then(|| hook.to_string()),
+/// The context every dispatch of the unit in `state` shares: model, unit, charm directory.
+fn unit_context(state: &State, charm_dir: &std::path::Path) -> JujuContext {
+    JujuContext {
         model_name: "test-model".into(),
         model_uuid: "00000000-0000-4000-8000-000000000000".into(),
         unit_name: state.unit_name.clone(),
         version: Some("3.6.0".into()),
         charm_dir: charm_dir.to_path_buf(),
         ..JujuContext::default()
+    }
+}
+
+fn context_for(trigger: &Trigger, state: &State, charm_dir: &std::path::Path) -> JujuContext {
+    let hook = trigger.hook_name();
+    let mut ctx = JujuContext {
+        dispatch_path: trigger.path.clone(),
+        hook_name: trigger.path.starts_with("hooks/").then(|| hook.to_string()),
+        ..unit_context(state, charm_dir)
     };
     if trigger.path.starts_with("actions/") {
         ctx.action_name = Some(hook.to_string());
@@ -508,7 +515,7 @@ impl Simulation {
         let out = run_in::<C>(self.dir.path(), &self.meta, trigger, self.state.clone());
         self.state = out.state.clone();
         // As on a real unit, the dispatch's spans go to the (simulated) unit's buffer.
-        let ctx = context_for(&Trigger::hook(""), &self.state, self.dir.path());
+        let ctx = unit_context(&self.state, self.dir.path());
         let resource = crate::tracing::setup::resource(
             &ctx,
             &self.meta.name,
