@@ -169,10 +169,11 @@ pub fn flush(charm_dir: &Path, timeout: Duration) -> std::io::Result<u64> {
     Ok(outcome.remaining)
 }
 
-/// Starts the background exporter if there is somewhere to send and something to send.
-/// Never fails the hook: a problem is logged at WARNING.
+/// Starts the background exporter if there is somewhere to send. The caller has just stored
+/// data in `buffer`, so there is something to send. Never fails the hook: a problem is logged at
+/// WARNING.
 pub fn spawn_background(buffer: &Buffer, charm_dir: &Path) {
-    if effective_destination(buffer).is_none() || buffer.stats().map_or(true, |s| s.chunks == 0) {
+    if effective_destination(buffer).is_none() {
         return;
     }
     let exe = match std::env::current_exe() {

@@ -41,6 +41,7 @@ pub struct DispatchTrace {
     charm_dir: PathBuf,
     buffer: Option<Buffer>,
     written_low: Vec<ChunkId>,
+    stored_any: bool,
     warned: bool,
 }
 
@@ -53,6 +54,7 @@ impl DispatchTrace {
             charm_dir: charm_dir.to_path_buf(),
             buffer: None,
             written_low: Vec::new(),
+            stored_any: false,
             warned: false,
         }
     }
@@ -95,8 +97,12 @@ impl DispatchTrace {
         let data = otlp::encode(spans, &self.resource);
         let Some(buffer) = self.buffer() else { return };
         match buffer.append(&data, priority) {
-            Ok(id) if !observed => self.written_low.push(id),
-            Ok(_) => {}
+            Ok(id) => {
+                self.stored_any = true;
+                if !observed {
+                    self.written_low.push(id);
+                }
+            }
             Err(e) => self.warn("cannot buffer trace data", e),
         }
     }
@@ -112,10 +118,12 @@ impl DispatchTrace {
     pub fn finish_and_export(mut self, observed: bool) {
         self.checkpoint(observed);
         self.promote_if(observed);
-        let charm_dir = self.charm_dir.clone();
+        let (charm_dir, stored_any) = (self.charm_dir.clone(), self.stored_any);
         if let Some(buffer) = self.buffer() {
             drain::report_last_export(buffer);
-            drain::spawn_background(buffer, &charm_dir);
+            if stored_any {
+                drain::spawn_background(buffer, &charm_dir);
+            }
         }
     }
 
