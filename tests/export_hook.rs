@@ -190,8 +190,10 @@ fn the_background_exporter_delivers_and_empties_the_buffer() {
     let took = timed_dispatch(&unit, "hooks/install");
     println!("install with a working collector: {took:?}");
     assert!(
+        // The exporter removes a delivered chunk before it records the outcome: wait for both.
         eventually(Duration::from_secs(10), || !collector.bodies().is_empty()
-            && chunks(&unit) == 0),
+            && chunks(&unit) == 0
+            && matches!(buffer(&unit).last_export(), Ok(Some(_)))),
         "delivered {} chunk(s), {} left",
         collector.bodies().len(),
         chunks(&unit)
