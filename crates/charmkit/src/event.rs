@@ -303,7 +303,7 @@ impl Event {
         let families: [(Suffixes, Vec<&String>); 3] = [
             (RELATION_SUFFIXES, meta.relations.keys().collect()),
             (STORAGE_SUFFIXES, meta.storages.iter().collect()),
-            (PEBBLE_SUFFIXES, meta.containers.iter().collect()),
+            (PEBBLE_SUFFIXES, meta.containers.keys().collect()),
         ];
         for (suffixes, declared) in families {
             for (suffix, kind) in suffixes {
@@ -332,7 +332,7 @@ mod tests {
         let mut m = Metadata {
             name: "rust-starter".into(),
             storages: vec!["data".into()],
-            containers: vec!["web".into()],
+            containers: [("web".to_string(), Default::default())].into(),
             ..Metadata::default()
         };
         for (name, iface) in [
