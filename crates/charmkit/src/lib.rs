@@ -56,6 +56,7 @@ pub mod hookcmd;
 pub mod logging;
 pub mod meta;
 pub mod model;
+pub mod pebble;
 pub mod runtime;
 pub mod state;
 pub mod testing;

@@ -1,0 +1,198 @@
+//! Changes: what Pebble does asynchronously (service actions, exec), and waiting for them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value as Json};
+
+use super::client::{with_query, Client};
+use super::error::Error;
+use super::godur;
+use super::Result;
+
+/// A change's id (Pebble's ids are strings of digits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChangeId(pub String);
+
+impl fmt::Display for ChangeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The status of a change or a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeStatus {
+    /// Not started.
+    Do,
+    /// Running.
+    Doing,
+    /// Finished successfully.
+    Done,
+    /// Aborted.
+    Abort,
+    /// Being undone.
+    Undo,
+    /// Undoing.
+    Undoing,
+    /// Undone.
+    Undone,
+    /// Held.
+    Hold,
+    /// Failed.
+    Error,
+    /// Waiting.
+    Wait,
+    /// A status this client does not know.
+    #[serde(untagged)]
+    Other(String),
+}
+
+/// A task's progress.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskProgress {
+    /// What is being counted.
+    #[serde(default)]
+    pub label: String,
+    /// Done so far.
+    #[serde(default)]
+    pub done: u64,
+    /// In total.
+    #[serde(default)]
+    pub total: u64,
+}
+
+/// One task of a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Task {
+    /// Its id.
+    pub id: String,
+    /// Its kind, e.g. `start`, `exec`.
+    pub kind: String,
+    /// A one-line summary, e.g. `Start service "web"`.
+    pub summary: String,
+    /// Its status.
+    pub status: ChangeStatus,
+    /// Its log lines (`<time> INFO …`, `<time> ERROR …`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<String>,
+    /// Its progress.
+    #[serde(default)]
+    pub progress: TaskProgress,
+    /// When it was created (RFC 3339).
+    pub spawn_time: String,
+    /// When it finished (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_time: Option<String>,
+    /// Data it exposes (exec's `exit-code`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, Json>,
+}
+
+/// A change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Change {
+    /// Its id.
+    pub id: ChangeId,
+    /// Its kind, e.g. `start`, `replan`, `exec`.
+    pub kind: String,
+    /// A one-line summary.
+    pub summary: String,
+    /// Its status.
+    pub status: ChangeStatus,
+    /// Its tasks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<Task>,
+    /// Whether it has finished (successfully or not).
+    pub ready: bool,
+    /// Pebble's error when it failed (`cannot perform the following tasks: …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub err: Option<String>,
+    /// When it was created (RFC 3339).
+    pub spawn_time: String,
+    /// When it finished (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_time: Option<String>,
+    /// Data it exposes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, Json>,
+}
+
+impl Change {
+    /// `Ok(self)` unless it failed, then [`Error::Change`].
+    pub fn into_result(self) -> Result<Change> {
+        if self.status == ChangeStatus::Error || self.err.is_some() {
+            Err(Error::Change(Box::new(self)))
+        } else {
+            Ok(self)
+        }
+    }
+}
+
+/// Which changes [`Client::changes`] lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ChangeSelect {
+    /// Those still running (Pebble's default).
+    #[default]
+    InProgress,
+    /// Those finished.
+    Ready,
+    /// All.
+    All,
+}
+
+impl ChangeSelect {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChangeSelect::InProgress => "in-progress",
+            ChangeSelect::Ready => "ready",
+            ChangeSelect::All => "all",
+        }
+    }
+}
+
+impl Client {
+    /// One change, as it is now.
+    pub fn change(&self, id: &ChangeId) -> Result<Change> {
+        self.get(&format!("/v1/changes/{}", super::client::encode(&id.0)))
+    }
+
+    /// The changes `select` picks, only those concerning `service` when given.
+    pub fn changes(&self, select: ChangeSelect, service: Option<&str>) -> Result<Vec<Change>> {
+        let path = with_query(
+            "/v1/changes",
+            &[
+                ("select", select.as_str().to_owned()),
+                ("for", service.unwrap_or_default().to_owned()),
+            ],
+        );
+        self.get(&path)
+    }
+
+    /// Waits until the change is ready, for at most `timeout` (Pebble answers 504 then:
+    /// [`Error::is_timeout`]). A failed change is returned as it is; see
+    /// [`Change::into_result`].
+    pub fn wait_change(&self, id: &ChangeId, timeout: Duration) -> Result<Change> {
+        // Pebble's wait blocks forever without a timeout: always send one.
+        let timeout = timeout.max(Duration::from_millis(1));
+        let path = format!(
+            "/v1/changes/{}/wait?timeout={}",
+            super::client::encode(&id.0),
+            godur::format(timeout)
+        );
+        self.get(&path)
+    }
+
+    /// Aborts a change that is not finished yet; returns it.
+    pub fn abort_change(&self, id: &ChangeId) -> Result<Change> {
+        self.post(
+            &format!("/v1/changes/{}", super::client::encode(&id.0)),
+            &json!({"action": "abort"}),
+        )
+    }
+}

@@ -1,0 +1,180 @@
+//! Pebble's JSON envelopes (`internals/daemon/response.go`), read and written.
+
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value as Json};
+
+use super::error::Error;
+use super::transport::Response;
+use super::Result;
+
+/// A decoded envelope: `sync` or `async` (errors become [`Error::Api`]).
+#[derive(Debug)]
+pub(crate) struct Envelope {
+    /// The `change` id of an async reply.
+    pub change: Option<String>,
+    /// The `result`.
+    pub result: Json,
+}
+
+impl Envelope {
+    /// The result, decoded as `T`.
+    pub fn decode<T: DeserializeOwned>(self, request: &str) -> Result<T> {
+        serde_json::from_value(self.result).map_err(|e| Error::protocol(request, e))
+    }
+}
+
+/// Reads Pebble's envelope from `response`. An `error` envelope is an [`Error::Api`]; a `sync`
+/// envelope with an error status (health's 502) is a result like any other.
+pub(crate) fn parse(request: &str, response: &Response) -> Result<Envelope> {
+    let v: Json = serde_json::from_slice(&response.body).map_err(|e| {
+        Error::protocol(
+            request,
+            format!(
+                "HTTP {} with a body that is not JSON ({e}): {}",
+                response.status,
+                preview(&response.body)
+            ),
+        )
+    })?;
+    match v.get("type").and_then(Json::as_str) {
+        Some("sync") | Some("async") => Ok(Envelope {
+            change: v.get("change").and_then(Json::as_str).map(str::to_owned),
+            result: v.get("result").cloned().unwrap_or(Json::Null),
+        }),
+        Some("error") => Err(api_error(request, response.status, &v)),
+        _ => Err(Error::protocol(
+            request,
+            format!("HTTP {} without an envelope type", response.status),
+        )),
+    }
+}
+
+/// The error in `response` (an error envelope, or whatever came with an error status).
+pub(crate) fn error_of(request: &str, response: &Response) -> Error {
+    match serde_json::from_slice::<Json>(&response.body) {
+        Ok(v) if v.get("type").and_then(Json::as_str) == Some("error") => {
+            api_error(request, response.status, &v)
+        }
+        _ => Error::Api {
+            request: request.to_owned(),
+            status_code: response.status,
+            kind: None,
+            message: preview(&response.body),
+        },
+    }
+}
+
+fn api_error(request: &str, status: u16, v: &Json) -> Error {
+    let result = v.get("result");
+    let field = |k: &str| {
+        result
+            .and_then(|r| r.get(k))
+            .and_then(Json::as_str)
+            .map(str::to_owned)
+    };
+    Error::Api {
+        request: request.to_owned(),
+        status_code: v
+            .get("status-code")
+            .and_then(Json::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or(status),
+        kind: field("kind").filter(|k| !k.is_empty()),
+        message: field("message").unwrap_or_default(),
+    }
+}
+
+fn preview(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    text.trim().chars().take(200).collect()
+}
+
+/// Go's `http.StatusText` for the codes Pebble answers with.
+pub(crate) fn status_text(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        202 => "Accepted",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+/// A `sync` envelope (as Pebble writes it: `type`, `status-code`, `status`, `result`).
+pub(crate) fn sync(status: u16, result: Json) -> Json {
+    let mut v = json!({"type": "sync", "status-code": status, "status": status_text(status)});
+    if !result.is_null() {
+        v["result"] = result;
+    }
+    v
+}
+
+/// An `async` envelope for `change`.
+pub(crate) fn async_(change: &str, result: Json) -> Json {
+    let mut v = json!({"type": "async", "status-code": 202, "status": "Accepted", "change": change});
+    if !result.is_null() {
+        v["result"] = result;
+    }
+    v
+}
+
+/// An `error` envelope (`kind` omitted when empty, `message` always present).
+pub(crate) fn error(status: u16, kind: Option<&str>, message: &str) -> Json {
+    let mut result = json!({ "message": message });
+    if let Some(k) = kind.filter(|k| !k.is_empty()) {
+        result["kind"] = json!(k);
+    }
+    json!({"type": "error", "status-code": status, "status": status_text(status), "result": result})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, body: Json) -> Response {
+        Response {
+            status,
+            content_type: "application/json".into(),
+            body: serde_json::to_vec(&body).unwrap(),
+        }
+    }
+
+    #[test]
+    fn envelopes_round_trip() {
+        let e = parse("GET /v1/x", &resp(200, sync(200, json!([1])))).unwrap();
+        assert_eq!(e.result, json!([1]));
+        let e = parse("POST /v1/x", &resp(202, async_("7", Json::Null))).unwrap();
+        assert_eq!(e.change.as_deref(), Some("7"));
+        // Health's 502 is still a sync envelope with a result.
+        let e = parse("GET /v1/health", &resp(502, sync(502, json!({"healthy": false}))));
+        assert_eq!(e.unwrap().result, json!({"healthy": false}));
+        let err = parse(
+            "GET /v1/y",
+            &resp(404, error(404, Some("not-found"), "cannot find")),
+        )
+        .unwrap_err();
+        assert!(err.is_not_found());
+        assert_eq!(
+            err.to_string(),
+            "Pebble GET /v1/y: cannot find (HTTP 404, kind not-found)"
+        );
+        // Pebble omits an empty kind.
+        assert_eq!(error(400, None, "m")["result"], json!({"message": "m"}));
+        let err = parse(
+            "GET /v1/z",
+            &Response {
+                status: 502,
+                content_type: "text/html".into(),
+                body: b"<html>bad gateway</html>".to_vec(),
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Protocol { .. }), "{err}");
+    }
+}
