@@ -34,6 +34,7 @@
 //! ```
 
 pub mod fake;
+pub mod pebble;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
