@@ -5,6 +5,8 @@ pub mod buffer;
 pub mod drain;
 pub mod export;
 pub mod otlp;
+pub mod pebble;
+pub mod propagate;
 pub mod relation;
 pub mod requirer;
 pub mod setup;
