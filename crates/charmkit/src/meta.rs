@@ -1485,7 +1485,10 @@ assumes:
                 "name: x\nassumes:\n  - none-of: [k8s-api]\n",
                 "assumes.0: expected `any-of` or `all-of`, found \"none-of\"",
             ),
-            ("name: x\nassumes: k8s-api\n", "assumes: expected a list, found a string"),
+            (
+                "name: x\nassumes: k8s-api\n",
+                "assumes: expected a list, found a string",
+            ),
         ] {
             let (_, _, _, msg) = meta_err(md(yaml));
             assert_eq!(msg, message, "{yaml}");

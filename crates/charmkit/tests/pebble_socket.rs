@@ -45,7 +45,9 @@ fn missing_socket_is_a_connection_error_and_cannot_connect() {
     assert!(!client.can_connect());
     let err = client.system_info().unwrap_err();
     assert!(err.is_connection(), "{err:?}");
-    assert!(err.to_string().contains("/nonexistent/charmkit/pebble.socket"));
+    assert!(err
+        .to_string()
+        .contains("/nonexistent/charmkit/pebble.socket"));
 }
 
 #[test]
@@ -57,13 +59,24 @@ fn layers_plan_services_and_a_failing_start() {
     let layer = Layer::from_yaml(LAYER).unwrap();
     client.add_layer("base", &layer, false).unwrap();
     let err = client.add_layer("base", &layer, false).unwrap_err();
-    assert!(matches!(err, Error::Api { status_code: 400, .. }), "{err:?}");
-    assert!(err.to_string().contains(r#"layer "base" already exists"#), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Api {
+                status_code: 400,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(r#"layer "base" already exists"#),
+        "{err}"
+    );
     // Combine merges into the existing layer.
-    let extra = Layer::from_yaml(
-        "services:\n  web:\n    override: merge\n    environment: {MODE: prod}\n",
-    )
-    .unwrap();
+    let extra =
+        Layer::from_yaml("services:\n  web:\n    override: merge\n    environment: {MODE: prod}\n")
+            .unwrap();
     client.add_layer("base", &extra, true).unwrap();
     let plan = client.plan().unwrap();
     assert_eq!(plan.services["web"].command, "/bin/web --port 8080");
@@ -79,18 +92,20 @@ fn layers_plan_services_and_a_failing_start() {
         ServiceStatus::Inactive
     );
     // A second replan has nothing to do.
-    assert_eq!(client.replan_services().unwrap().summary, "Replan - no services");
+    assert_eq!(
+        client.replan_services().unwrap().summary,
+        "Replan - no services"
+    );
     client.restart_services(&["web"]).unwrap();
     client.stop_services(&["web"]).unwrap();
-    assert_eq!(fake.container().service_status("web"), ServiceStatus::Inactive);
+    assert_eq!(
+        fake.container().service_status("web"),
+        ServiceStatus::Inactive
+    );
 
     // Unknown service: Pebble's 400 and wording.
     let err = client.stop_services(&["nope"]).unwrap_err();
-    assert_eq!(
-        err.kind(),
-        None,
-        "no kind for a plain bad request: {err:?}"
-    );
+    assert_eq!(err.kind(), None, "no kind for a plain bad request: {err:?}");
     assert!(
         err.to_string()
             .contains(r#"cannot stop services: service "nope" does not exist"#),
@@ -207,7 +222,10 @@ fn files_push_pull_list_make_dir_remove() {
     client.push("/etc/app/config.bin", &data, &opts).unwrap();
     assert_eq!(client.pull("/etc/app/config.bin").unwrap(), data);
     let entry = fake.container().files["/etc/app/config.bin"].clone();
-    assert_eq!((entry.permissions, entry.user_id, entry.group_id), (0o600, 1000, 1000));
+    assert_eq!(
+        (entry.permissions, entry.user_id, entry.group_id),
+        (0o600, 1000, 1000)
+    );
 
     // Pull of a missing file: the per-item not-found error.
     let err = client.pull("/etc/app/missing").unwrap_err();
@@ -231,11 +249,18 @@ fn files_push_pull_list_make_dir_remove() {
         .push("/tmp/y", "y", &FileOptions::default().user("ghost"))
         .unwrap_err();
     assert_eq!(err.kind(), Some("generic-file-error"));
-    assert!(err.to_string().contains("user: unknown user ghost"), "{err}");
+    assert!(
+        err.to_string().contains("user: unknown user ghost"),
+        "{err}"
+    );
     let err = client
         .push("relative", "y", &FileOptions::default())
         .unwrap_err();
-    assert!(err.to_string().contains(r#"paths must be absolute, got "relative""#), "{err}");
+    assert!(
+        err.to_string()
+            .contains(r#"paths must be absolute, got "relative""#),
+        "{err}"
+    );
 
     // List, exists, is_dir.
     let listed = client.list_files("/etc/app", None, false).unwrap();
@@ -245,9 +270,21 @@ fn files_push_pull_list_make_dir_remove() {
     assert_eq!(listed[0].size, Some(200_000));
     assert_eq!(listed[0].mode(), 0o600);
     assert_eq!(listed[0].user, "app");
-    assert!(client.list_files("/etc/app", Some("*.txt"), false).unwrap().is_empty());
+    assert!(client
+        .list_files("/etc/app", Some("*.txt"), false)
+        .unwrap()
+        .is_empty());
     let err = client.list_files("/etc/none", None, false).unwrap_err();
-    assert!(matches!(err, Error::Api { status_code: 404, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Api {
+                status_code: 404,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(client.exists("/etc/app/config.bin").unwrap());
     assert!(!client.exists("/etc/app/nothing").unwrap());
     assert!(client.is_dir("/etc/app").unwrap());
@@ -259,9 +296,17 @@ fn files_push_pull_list_make_dir_remove() {
     let err = client
         .make_dir("/var/lib/app/data", &FileOptions::default())
         .unwrap_err();
-    assert!(err.to_string().contains("mkdir /var/lib/app/data: file exists"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("mkdir /var/lib/app/data: file exists"),
+        "{err}"
+    );
     let err = client.remove_path("/etc/app", false).unwrap_err();
-    assert!(err.to_string().contains("remove /etc/app: directory not empty"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("remove /etc/app: directory not empty"),
+        "{err}"
+    );
     client.remove_path("/etc/app", true).unwrap();
     assert!(!client.exists("/etc/app/config.bin").unwrap());
     let err = client.remove_path("/etc/app", false).unwrap_err();
@@ -306,7 +351,9 @@ fn exec_with_stdin_output_exit_codes_and_errors() {
     assert_eq!(ran.timeout.as_deref(), Some("5s"));
 
     // Non-zero exit: Error::Exec with both streams.
-    let err = client.exec(&["false"], &ExecOptions::default()).unwrap_err();
+    let err = client
+        .exec(&["false"], &ExecOptions::default())
+        .unwrap_err();
     let Error::Exec {
         exit_code,
         stdout,
@@ -316,19 +363,30 @@ fn exec_with_stdin_output_exit_codes_and_errors() {
     else {
         panic!("expected an exec error, got {err:?}")
     };
-    assert_eq!((*exit_code, &stdout[..], &stderr[..]), (3, &b"partial"[..], &b"it failed"[..]));
-    assert!(err.to_string().contains("exited with code 3: it failed"), "{err}");
+    assert_eq!(
+        (*exit_code, &stdout[..], &stderr[..]),
+        (3, &b"partial"[..], &b"it failed"[..])
+    );
+    assert!(
+        err.to_string().contains("exited with code 3: it failed"),
+        "{err}"
+    );
 
     // Combined stderr goes into stdout.
-    let mut combined = ExecOptions::default();
-    combined.combine_stderr = true;
+    let combined = ExecOptions {
+        combine_stderr: true,
+        ..Default::default()
+    };
     let out = client.exec(&["cat"], &combined).unwrap();
     assert_eq!(out.stdout, b"echoed\na warning\n");
     assert!(out.stderr.is_empty());
 
     // A command Pebble cannot find.
     let err = client.exec(&["nope"], &ExecOptions::default()).unwrap_err();
-    assert!(err.to_string().contains(r#"cannot find executable "nope""#), "{err}");
+    assert!(
+        err.to_string().contains(r#"cannot find executable "nope""#),
+        "{err}"
+    );
 }
 
 #[test]
@@ -336,8 +394,12 @@ fn notices_signals_and_protocol_errors() {
     let container = Container::new("web").with_layer("base", Layer::from_yaml(LAYER).unwrap());
     let (_dir, fake, _server, client) = serve(container);
     let data = BTreeMap::from([("path".to_string(), "/etc/x".to_string())]);
-    let id = client.notify("example.com/config-changed", &data, None).unwrap();
-    let again = client.notify("example.com/config-changed", &data, None).unwrap();
+    let id = client
+        .notify("example.com/config-changed", &data, None)
+        .unwrap();
+    let again = client
+        .notify("example.com/config-changed", &data, None)
+        .unwrap();
     assert_eq!(id, again);
     let n = client.notice(&id).unwrap();
     assert_eq!(n.occurrences, 2);
@@ -349,14 +411,30 @@ fn notices_signals_and_protocol_errors() {
         ..Default::default()
     };
     assert_eq!(client.notices(&filter).unwrap().len(), 1);
-    let err = client.notify("not a key", &BTreeMap::new(), None).unwrap_err();
-    assert!(err.to_string().contains(r#"invalid key "not a key""#), "{err}");
+    let err = client
+        .notify("not a key", &BTreeMap::new(), None)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(r#"invalid key "not a key""#),
+        "{err}"
+    );
     assert!(client.notice("99").unwrap_err().is_not_found());
 
     // Signals go to running services only.
     let err = client.send_signal("SIGHUP", &["web"]).unwrap_err();
-    assert!(matches!(err, Error::Api { status_code: 500, .. }), "{err:?}");
-    assert!(err.to_string().contains(r#"cannot send signal to "web": service is not running"#));
+    assert!(
+        matches!(
+            err,
+            Error::Api {
+                status_code: 500,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err
+        .to_string()
+        .contains(r#"cannot send signal to "web": service is not running"#));
     client.replan_services().unwrap();
     client.send_signal("SIGHUP", &["web"]).unwrap();
     assert_eq!(fake.container().signals, [("SIGHUP".into(), "web".into())]);
@@ -371,5 +449,8 @@ fn notices_signals_and_protocol_errors() {
     assert_eq!(v["result"]["message"], "invalid API endpoint requested");
     assert_eq!(v["type"], "error");
     // Every call was answered by the socket server.
-    assert!(fake.requests().iter().any(|r| r.path.starts_with("/v1/notices")));
+    assert!(fake
+        .requests()
+        .iter()
+        .any(|r| r.path.starts_with("/v1/notices")));
 }

@@ -110,7 +110,10 @@ impl Client {
         let path = with_query(
             "/v1/checks",
             &[
-                ("level", level.map(|l| l.as_str().to_owned()).unwrap_or_default()),
+                (
+                    "level",
+                    level.map(|l| l.as_str().to_owned()).unwrap_or_default(),
+                ),
                 ("names", names(checks)),
             ],
         );
@@ -128,10 +131,8 @@ impl Client {
     }
 
     fn checks_action(&self, action: &str, checks: &[&str]) -> Result<Vec<String>> {
-        let changed: Changed = self.post(
-            "/v1/checks",
-            &json!({"action": action, "checks": checks}),
-        )?;
+        let changed: Changed =
+            self.post("/v1/checks", &json!({"action": action, "checks": checks}))?;
         Ok(changed.changed)
     }
 }

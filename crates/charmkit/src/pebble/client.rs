@@ -173,6 +173,9 @@ mod tests {
             ),
             "/v1/files?action=read&path=/tmp/a%20b%26c"
         );
-        assert_eq!(with_query("/v1/services", &[("names", String::new())]), "/v1/services");
+        assert_eq!(
+            with_query("/v1/services", &[("names", String::new())]),
+            "/v1/services"
+        );
     }
 }

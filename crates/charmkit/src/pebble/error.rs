@@ -77,12 +77,25 @@ impl Error {
 
     /// Whether Pebble said the thing does not exist (kind `not-found`, or HTTP 404).
     pub fn is_not_found(&self) -> bool {
-        self.kind() == Some("not-found") || matches!(self, Error::Api { status_code: 404, .. })
+        self.kind() == Some("not-found")
+            || matches!(
+                self,
+                Error::Api {
+                    status_code: 404,
+                    ..
+                }
+            )
     }
 
     /// Whether this is Pebble running out of time waiting for a change (HTTP 504).
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Api { status_code: 504, .. })
+        matches!(
+            self,
+            Error::Api {
+                status_code: 504,
+                ..
+            }
+        )
     }
 
     /// Whether Pebble could not be reached at all.
@@ -102,7 +115,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Connection { socket, source } => {
-                write!(f, "cannot connect to Pebble at {}: {source}", socket.display())
+                write!(
+                    f,
+                    "cannot connect to Pebble at {}: {source}",
+                    socket.display()
+                )
             }
             Error::Api {
                 request,

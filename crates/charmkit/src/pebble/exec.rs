@@ -167,11 +167,17 @@ fn would_block(e: &tungstenite::Error) -> bool {
 
 /// Sends stdin on `ws` while reading stdout from it, so neither side stalls on a full buffer:
 /// reads are bounded by a short timeout while there is stdin left to send.
-fn pump_stdio(ws: &mut WebSocket, stdin: &[u8], out: &mut Vec<u8>) -> std::result::Result<(), String> {
+fn pump_stdio(
+    ws: &mut WebSocket,
+    stdin: &[u8],
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), String> {
     const CHUNK: usize = 32 * 1024;
     let mut chunks = stdin.chunks(CHUNK);
     let mut sent_end = false;
-    let _ = ws.get_ref().set_read_timeout(Some(Duration::from_millis(20)));
+    let _ = ws
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_millis(20)));
     while !sent_end {
         let msg = match chunks.next() {
             Some(c) => Message::Binary(c.to_vec().into()),
@@ -193,7 +199,8 @@ fn pump_stdio(ws: &mut WebSocket, stdin: &[u8], out: &mut Vec<u8>) -> std::resul
                             .map_err(|e| e.to_string())?;
                     }
                     if !sent_end {
-                        ws.send(Message::Text(END.into())).map_err(|e| e.to_string())?;
+                        ws.send(Message::Text(END.into()))
+                            .map_err(|e| e.to_string())?;
                     }
                     return Ok(());
                 }

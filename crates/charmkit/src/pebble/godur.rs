@@ -129,7 +129,10 @@ mod tests {
         assert_eq!(parse("1m30s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse("0").unwrap(), Duration::ZERO);
         assert_eq!(parse("x").unwrap_err(), "time: invalid duration \"x\"");
-        assert_eq!(parse("10").unwrap_err(), "time: missing unit in duration \"10\"");
+        assert_eq!(
+            parse("10").unwrap_err(),
+            "time: missing unit in duration \"10\""
+        );
         assert_eq!(
             parse("3d").unwrap_err(),
             "time: unknown unit \"d\" in duration \"3d\""

@@ -54,8 +54,8 @@ pub use error::Error;
 pub use exec::{ExecOptions, ExecOutput};
 pub use files::{FileInfo, FileOptions, FileType};
 pub use layer::{
-    Check, ExecCheck, HttpCheck, Layer, LogTarget, Override, Plan, Service, ServiceAction,
-    Startup, TcpCheck,
+    Check, ExecCheck, HttpCheck, Layer, LogTarget, Override, Plan, Service, ServiceAction, Startup,
+    TcpCheck,
 };
 pub use notices::{Notice, NoticeType, NoticesFilter};
 pub use services::{ServiceInfo, ServiceStatus};

@@ -55,12 +55,7 @@ pub fn boundary() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "charmkit{:032x}{:016x}{:08x}",
-        nanos,
-        n,
-        std::process::id()
-    )
+    format!("charmkit{:032x}{:016x}{:08x}", nanos, n, std::process::id())
 }
 
 /// The `Content-Type` of a form with `boundary`.
@@ -166,7 +161,10 @@ pub fn parse(body: &[u8], boundary: &str) -> Result<Vec<Part>, String> {
             return Ok(parts);
         }
         let line_end = find(body, b"\r\n", pos).ok_or("multipart: truncated delimiter line")?;
-        if !body[pos..line_end].iter().all(|b| *b == b' ' || *b == b'\t') {
+        if !body[pos..line_end]
+            .iter()
+            .all(|b| *b == b' ' || *b == b'\t')
+        {
             return Err("multipart: garbage after a boundary".into());
         }
         let headers_start = line_end + 2;
@@ -310,7 +308,11 @@ mod tests {
     #[test]
     fn refuses_malformed_bodies() {
         assert!(parse(b"nothing", "XYZ").is_err());
-        assert!(parse(b"--XYZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end", "XYZ").is_err());
+        assert!(parse(
+            b"--XYZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end",
+            "XYZ"
+        )
+        .is_err());
         assert!(parse(b"--XYZ\r\nbroken header\r\n\r\nx\r\n--XYZ--", "XYZ").is_err());
     }
 }

@@ -103,7 +103,14 @@ impl Client {
                 ("types", types.join(",")),
                 ("keys", filter.keys.join(",")),
                 ("after", filter.after.clone().unwrap_or_default()),
-                ("users", if filter.all_users { "all".into() } else { String::new() }),
+                (
+                    "users",
+                    if filter.all_users {
+                        "all".into()
+                    } else {
+                        String::new()
+                    },
+                ),
             ],
         );
         self.get(&path)

@@ -94,7 +94,8 @@ impl Client {
         } else {
             json!(services)
         };
-        let (id, _) = self.post_async("/v1/services", &json!({"action": action, "services": list}))?;
+        let (id, _) =
+            self.post_async("/v1/services", &json!({"action": action, "services": list}))?;
         Ok(ChangeId(id))
     }
 

@@ -47,7 +47,10 @@ impl Client {
         let path = with_query(
             "/v1/health",
             &[
-                ("level", level.map(|l| l.as_str().to_owned()).unwrap_or_default()),
+                (
+                    "level",
+                    level.map(|l| l.as_str().to_owned()).unwrap_or_default(),
+                ),
                 ("names", names(checks)),
             ],
         );

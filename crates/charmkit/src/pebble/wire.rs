@@ -117,7 +117,8 @@ pub(crate) fn sync(status: u16, result: Json) -> Json {
 
 /// An `async` envelope for `change`.
 pub(crate) fn async_(change: &str, result: Json) -> Json {
-    let mut v = json!({"type": "async", "status-code": 202, "status": "Accepted", "change": change});
+    let mut v =
+        json!({"type": "async", "status-code": 202, "status": "Accepted", "change": change});
     if !result.is_null() {
         v["result"] = result;
     }
@@ -152,7 +153,10 @@ mod tests {
         let e = parse("POST /v1/x", &resp(202, async_("7", Json::Null))).unwrap();
         assert_eq!(e.change.as_deref(), Some("7"));
         // Health's 502 is still a sync envelope with a result.
-        let e = parse("GET /v1/health", &resp(502, sync(502, json!({"healthy": false}))));
+        let e = parse(
+            "GET /v1/health",
+            &resp(502, sync(502, json!({"healthy": false}))),
+        );
         assert_eq!(e.unwrap().result, json!({"healthy": false}));
         let err = parse(
             "GET /v1/y",

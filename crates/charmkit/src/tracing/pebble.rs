@@ -162,7 +162,11 @@ mod tests {
         let client = Client::with_transport(Arc::new(TracedTransport::new(fake.clone(), "web")));
         let collector = SpanCollector::start();
         client
-            .push("/etc/secret.conf", "password=hunter2", &FileOptions::default())
+            .push(
+                "/etc/secret.conf",
+                "password=hunter2",
+                &FileOptions::default(),
+            )
             .unwrap();
         let err = client.pull("/etc/missing").unwrap_err();
         assert!(err.is_not_found());
@@ -173,8 +177,14 @@ mod tests {
         let names: Vec<String> = spans.iter().map(|s| s.name.to_string()).collect();
         assert_eq!(names[0], "pebble POST /v1/files");
         assert_eq!(names[1], "pebble GET /v1/files");
-        assert!(names.contains(&"pebble POST /v1/exec".to_string()), "{names:?}");
-        assert!(names.contains(&"pebble GET /v1/tasks/1/websocket/stdio".to_string()), "{names:?}");
+        assert!(
+            names.contains(&"pebble POST /v1/exec".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"pebble GET /v1/tasks/1/websocket/stdio".to_string()),
+            "{names:?}"
+        );
         let last = spans.last().unwrap();
         assert_eq!(last.name, "pebble POST /v1/services");
         assert!(matches!(last.status, Status::Error { .. }));
@@ -185,7 +195,10 @@ mod tests {
             assert!(!dump.contains(secret), "{secret} leaked into a span");
         }
         // Exec ran with TRACEPARENT of its span; the charm's own variable is kept.
-        let exec_span = spans.iter().find(|s| s.name == "pebble POST /v1/exec").unwrap();
+        let exec_span = spans
+            .iter()
+            .find(|s| s.name == "pebble POST /v1/exec")
+            .unwrap();
         let record = &fake.container().exec_history[0];
         assert_eq!(record.environment["TOKEN"], "s3cret");
         assert_eq!(

@@ -63,11 +63,17 @@ mod tests {
         let cx = Context::current_with_span(span);
         let out = {
             let _guard = cx.clone().attach();
-            command("sh").args(["-c", "printf %s \"$TRACEPARENT\""]).output().unwrap()
+            command("sh")
+                .args(["-c", "printf %s \"$TRACEPARENT\""])
+                .output()
+                .unwrap()
         };
         cx.span().end();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
-        assert!(expected.starts_with("00-") && expected.ends_with("-01"), "{expected}");
+        assert!(
+            expected.starts_with("00-") && expected.ends_with("-01"),
+            "{expected}"
+        );
         assert_eq!(collector.take().len(), 1);
         // Outside any span, nothing is set.
         let out = command("sh")

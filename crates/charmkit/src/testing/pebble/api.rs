@@ -552,7 +552,12 @@ fn post_services(shared: &Shared, body: &[u8]) -> Response {
                 .filter(|(_, s)| s.startup == Some(Startup::Enabled))
                 .map(|(n, _)| n.clone())
                 .collect();
-            to_start.extend(changed.iter().filter(|n| plan.services.contains_key(*n)).cloned());
+            to_start.extend(
+                changed
+                    .iter()
+                    .filter(|n| plan.services.contains_key(*n))
+                    .cloned(),
+            );
             to_start.sort();
             to_start.dedup();
             (Ok(changed), plan::start_order(&plan, &to_start))
@@ -577,10 +582,16 @@ fn post_services(shared: &Shared, body: &[u8]) -> Response {
         let mut t = task(&mut d, "stop", format!("Stop service {name:?}"));
         match d.container.service_status(name) {
             ServiceStatus::Active | ServiceStatus::Backoff => {}
-            _ if !d.started_with.contains_key(name) => {
-                log(&mut t, "INFO", &format!("Service {name:?} has never been started."))
-            }
-            _ => log(&mut t, "INFO", &format!("Service {name:?} already stopped.")),
+            _ if !d.started_with.contains_key(name) => log(
+                &mut t,
+                "INFO",
+                &format!("Service {name:?} has never been started."),
+            ),
+            _ => log(
+                &mut t,
+                "INFO",
+                &format!("Service {name:?} already stopped."),
+            ),
         }
         d.container
             .service_statuses
@@ -599,7 +610,11 @@ fn post_services(shared: &Shared, body: &[u8]) -> Response {
         }
         let status = d.container.service_status(name);
         if status == ServiceStatus::Active && !stops.contains(name) {
-            log(&mut t, "INFO", &format!("Service {name:?} already started."));
+            log(
+                &mut t,
+                "INFO",
+                &format!("Service {name:?} already started."),
+            );
             finish_task(&mut t, true);
         } else if let Some(f) = d.container.start_failures.get(name).cloned() {
             let on_failure = plan.services[name]
@@ -608,7 +623,11 @@ fn post_services(shared: &Shared, body: &[u8]) -> Response {
                 .and_then(|v| v.and_then(|v| v.as_str().map(str::to_owned)))
                 .unwrap_or_else(|| "restart".into());
             if !f.output.is_empty() {
-                log(&mut t, "INFO", &format!("Most recent service output:\n{}", f.output));
+                log(
+                    &mut t,
+                    "INFO",
+                    &format!("Most recent service output:\n{}", f.output),
+                );
             }
             log(
                 &mut t,
@@ -648,7 +667,11 @@ fn post_services(shared: &Shared, body: &[u8]) -> Response {
         } else {
             names[0].clone()
         };
-        let count = if action == "restart" { starts.len() } else { all.len() };
+        let count = if action == "restart" {
+            starts.len()
+        } else {
+            all.len()
+        };
         if count == 1 {
             format!("{} service {first:?}", title(action))
         } else {
@@ -670,10 +693,37 @@ struct SignalsPayload {
 }
 
 const SIGNALS: &[&str] = &[
-    "SIGABRT", "SIGALRM", "SIGBUS", "SIGCHLD", "SIGCONT", "SIGFPE", "SIGHUP", "SIGILL", "SIGINT",
-    "SIGIO", "SIGKILL", "SIGPIPE", "SIGPROF", "SIGPWR", "SIGQUIT", "SIGSEGV", "SIGSTKFLT",
-    "SIGSTOP", "SIGSYS", "SIGTERM", "SIGTRAP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG",
-    "SIGUSR1", "SIGUSR2", "SIGVTALRM", "SIGWINCH", "SIGXCPU", "SIGXFSZ",
+    "SIGABRT",
+    "SIGALRM",
+    "SIGBUS",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGFPE",
+    "SIGHUP",
+    "SIGILL",
+    "SIGINT",
+    "SIGIO",
+    "SIGKILL",
+    "SIGPIPE",
+    "SIGPROF",
+    "SIGPWR",
+    "SIGQUIT",
+    "SIGSEGV",
+    "SIGSTKFLT",
+    "SIGSTOP",
+    "SIGSYS",
+    "SIGTERM",
+    "SIGTRAP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGUSR1",
+    "SIGUSR2",
+    "SIGVTALRM",
+    "SIGWINCH",
+    "SIGXCPU",
+    "SIGXFSZ",
 ];
 
 fn post_signals(shared: &Shared, body: &[u8]) -> Response {
@@ -689,7 +739,9 @@ fn post_signals(shared: &Shared, body: &[u8]) -> Response {
     let mut errors = Vec::new();
     for name in &services {
         if d.container.service_status(name) != ServiceStatus::Active {
-            errors.push(format!("cannot send signal to {name:?}: service is not running"));
+            errors.push(format!(
+                "cannot send signal to {name:?}: service is not running"
+            ));
         } else if !SIGNALS.contains(&p.signal.as_str()) {
             errors.push(format!(
                 "cannot send signal to {name:?}: invalid signal name {:?}",
@@ -842,8 +894,16 @@ fn get_notices(shared: &Shared, q: &Query) -> Response {
         }
     }
     let types = q.list("types");
-    let known = ["custom", "change-update", "warning", "check-failed", "check-recovered"];
-    if types.iter().any(|t| !known.contains(&t.as_str())) && types.iter().all(|t| !known.contains(&t.as_str())) {
+    let known = [
+        "custom",
+        "change-update",
+        "warning",
+        "check-failed",
+        "check-recovered",
+    ];
+    if types.iter().any(|t| !known.contains(&t.as_str()))
+        && types.iter().all(|t| !known.contains(&t.as_str()))
+    {
         return sync(json!([]));
     }
     let keys = q.list("keys");
@@ -914,8 +974,11 @@ struct NoticePayload {
 fn valid_custom_key(key: &str) -> bool {
     let word = |s: &str| {
         !s.is_empty()
-            && s.split('-')
-                .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+            && s.split('-').all(|w| {
+                !w.is_empty()
+                    && w.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            })
     };
     let Some((domain, path)) = key.split_once('/') else {
         return false;
@@ -975,7 +1038,10 @@ fn post_notices(shared: &Shared, body: &[u8]) -> Response {
         Some(i) => {
             let n = &mut d.container.notices[i];
             n.occurrences += 1;
-            let repeat = match (repeat_after, humantime::parse_rfc3339_weak(&n.last_repeated)) {
+            let repeat = match (
+                repeat_after,
+                humantime::parse_rfc3339_weak(&n.last_repeated),
+            ) {
                 (Some(r), Ok(last)) => std::time::SystemTime::now() > last + r,
                 _ => true,
             };

@@ -198,10 +198,19 @@ impl Container {
     /// With a file (its parent directories created).
     pub fn with_file(mut self, path: &str, data: impl Into<Vec<u8>>) -> Container {
         let mut parent = String::new();
-        for comp in path.split('/').filter(|c| !c.is_empty()).collect::<Vec<_>>().split_last().map(|(_, p)| p.to_vec()).unwrap_or_default() {
+        for comp in path
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .collect::<Vec<_>>()
+            .split_last()
+            .map(|(_, p)| p.to_vec())
+            .unwrap_or_default()
+        {
             parent.push('/');
             parent.push_str(comp);
-            self.files.entry(parent.clone()).or_insert_with(FsEntry::dir);
+            self.files
+                .entry(parent.clone())
+                .or_insert_with(FsEntry::dir);
         }
         self.files.insert(path.into(), FsEntry::file(data));
         self

@@ -176,8 +176,17 @@ pub(crate) fn post(shared: &Shared, body: &[u8]) -> pebble::Response {
 
 /// Checks a websocket request (`/v1/tasks/<task>/websocket/<id>`) as Pebble does, before the
 /// upgrade: `Err` is the error reply.
-pub(crate) fn check_websocket(shared: &Shared, path: &str) -> Result<(String, String), pebble::Response> {
-    let segs: Vec<&str> = path.split('?').next().unwrap_or_default().trim_start_matches('/').split('/').collect();
+pub(crate) fn check_websocket(
+    shared: &Shared,
+    path: &str,
+) -> Result<(String, String), pebble::Response> {
+    let segs: Vec<&str> = path
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .split('/')
+        .collect();
     let ["v1", "tasks", task, "websocket", id] = segs.as_slice() else {
         return Err(api::error(404, "invalid API endpoint requested"));
     };
@@ -192,7 +201,9 @@ pub(crate) fn check_websocket(shared: &Shared, path: &str) -> Result<(String, St
         return Err(api::error(404, format!("cannot find task {task:?}")));
     };
     let Some(e) = d.executions.get(*task) else {
-        return Err(bad_request(format!("{kind:?} tasks do not have websockets")));
+        return Err(bad_request(format!(
+            "{kind:?} tasks do not have websockets"
+        )));
     };
     let slot = match *id {
         "control" => &e.control,
@@ -316,15 +327,17 @@ fn run(shared: &Arc<Shared>, task: &str) {
 
 /// Reads until the peer's close, so the close handshake completes.
 fn drain(mut ws: WebSocket) {
-    let _ = ws.get_ref().set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let _ = ws
+        .get_ref()
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)));
     while ws.read().is_ok() {}
 }
 
 /// The in-memory websocket: a socket pair, the server end upgraded on its own thread.
 pub(crate) fn connect_in_memory(shared: &Arc<Shared>, path: &str) -> pebble::Result<WebSocket> {
     let request = format!("GET {}", path.split('?').next().unwrap_or_default());
-    let (task, id) = check_websocket(shared, path)
-        .map_err(|resp| pebble::wire::error_of(&request, &resp))?;
+    let (task, id) =
+        check_websocket(shared, path).map_err(|resp| pebble::wire::error_of(&request, &resp))?;
     let (client, server) = UnixStream::pair().map_err(|e| pebble::Error::Connection {
         socket: path.into(),
         source: e,

@@ -201,9 +201,7 @@ fn mkdir_all(
         cur.push_str(comp);
         match c.files.get(&cur).map(|e| &e.kind) {
             Some(FsKind::Directory) => {}
-            Some(FsKind::File(_)) => {
-                return Err(generic(format!("mkdir {cur}: not a directory")))
-            }
+            Some(FsKind::File(_)) => return Err(generic(format!("mkdir {cur}: not a directory"))),
             None => {
                 let e = entry(c, FsKind::Directory, perm, owner);
                 c.files.insert(cur.clone(), e);
@@ -254,9 +252,9 @@ fn read(shared: &Shared, paths: &[String]) -> Response {
         } else {
             stat(&d.container, &clean(path)).and_then(|e| match &e.kind {
                 FsKind::File(data) => Ok(data.clone()),
-                FsKind::Directory => Err(generic(format!(
-                    "can only read a regular file: {path:?}"
-                ))),
+                FsKind::Directory => {
+                    Err(generic(format!("can only read a regular file: {path:?}")))
+                }
             })
         };
         match outcome {
@@ -339,7 +337,11 @@ fn list(shared: &Shared, path: &str, pattern: &str, itself: bool) -> Response {
     let entries: Vec<(String, &FsEntry)> = if e.kind != FsKind::Directory || itself {
         vec![(path.to_owned(), e)]
     } else {
-        let prefix = if path == "/" { "/".to_owned() } else { format!("{path}/") };
+        let prefix = if path == "/" {
+            "/".to_owned()
+        } else {
+            format!("{path}/")
+        };
         c.files
             .iter()
             .filter(|(p, _)| p.starts_with(&prefix) && p.len() > prefix.len())
@@ -355,9 +357,7 @@ fn list(shared: &Shared, path: &str, pattern: &str, itself: bool) -> Response {
             match glob(&pattern, &name) {
                 Ok(true) => {}
                 Ok(false) => continue,
-                Err(()) => {
-                    return error_kind(400, "generic-file-error", "syntax error in pattern")
-                }
+                Err(()) => return error_kind(400, "generic-file-error", "syntax error in pattern"),
             }
         }
         let modified = humantime::parse_rfc3339_weak(&e.last_modified)
@@ -445,7 +445,12 @@ struct WritePayload {
 /// `POST /v1/files`: multipart write, or JSON make-dirs / remove.
 pub(crate) fn post(shared: &Shared, req: &Request) -> Response {
     let ct = req.content_type.clone().unwrap_or_default();
-    let media = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     match media.as_str() {
         "multipart/form-data" => {
             let boundary = multipart::boundary_of(&ct).unwrap_or_default();
@@ -502,7 +507,10 @@ fn write(shared: &Shared, body: &[u8], boundary: &str) -> Response {
     let mut errors: std::collections::BTreeMap<String, Option<FsError>> = Default::default();
     for part in &parts[1..] {
         if part.name != "files" {
-            return bad_request(format!(r#"field name must be "files", got {:?}"#, part.name));
+            return bad_request(format!(
+                r#"field name must be "files", got {:?}"#,
+                part.name
+            ));
         }
         let path = part.filename.clone().unwrap_or_default();
         let Some(info) = payload.files.iter().find(|f| f.path == path) else {
@@ -540,7 +548,9 @@ fn write_file(c: &mut Container, item: &WriteItem, data: &[u8]) -> Result<(), Fs
     let temp = format!("{}/{}.*~", parent(&path).trim_end_matches('/'), base(&path));
     walk(c, "open", &path).map_err(|e| FsError {
         kind: e.kind,
-        message: e.message.replace(&format!("open {path}"), &format!("open {temp}")),
+        message: e
+            .message
+            .replace(&format!("open {path}"), &format!("open {temp}")),
     })?;
     match c.files.get(&parent(&path)).map(|e| &e.kind) {
         Some(FsKind::Directory) => {}

@@ -8,7 +8,7 @@
 //! notices — answering the same HTTP requests with the same envelopes, status codes and error
 //! wording as Pebble v1.32 (`internals/daemon/api*.go`). It is used two ways:
 //!
-//! - in memory: [`FakePebble`] is a [`Transport`](crate::pebble::Transport), so
+//! - in memory: [`FakePebble`] is a [`Transport`], so
 //!   [`FakePebble::client`] gives a [`Client`] that never touches a socket (exec's websockets
 //!   run over an in-process socket pair);
 //! - over a real unix socket: [`FakePebble::serve`] listens where a charm expects Pebble.

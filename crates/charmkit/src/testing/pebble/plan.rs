@@ -12,7 +12,15 @@ fn merge_service(s: &mut Service, o: &Service) {
     macro_rules! take_opt {
         ($($f:ident),*) => {$(if o.$f.is_some() { s.$f = o.$f.clone(); })*};
     }
-    take_str!(summary, description, command, user, group, working_dir, workload);
+    take_str!(
+        summary,
+        description,
+        command,
+        user,
+        group,
+        working_dir,
+        workload
+    );
     take_opt!(startup, user_id, group_id, on_success, on_failure);
     take_opt!(backoff_delay, backoff_factor, backoff_limit, kill_delay);
     s.after.extend(o.after.iter().cloned());

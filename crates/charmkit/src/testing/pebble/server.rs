@@ -154,7 +154,10 @@ fn websocket(shared: &Arc<Shared>, request: tiny_http::Request, path: &str) {
         Err(resp) => return respond(request, resp),
     };
     let Some(key) = header(&request, "Sec-WebSocket-Key") else {
-        return respond(request, api::bad_request("websocket: missing Sec-WebSocket-Key"));
+        return respond(
+            request,
+            api::bad_request("websocket: missing Sec-WebSocket-Key"),
+        );
     };
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     let reply = tiny_http::Response::empty(101).with_header(
