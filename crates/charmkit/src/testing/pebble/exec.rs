@@ -139,10 +139,10 @@ pub(crate) fn post(shared: &Shared, body: &[u8]) -> pebble::Response {
         p.working_dir.clone()
     };
     let summary = format!("Execute command {:?}", p.command[0]);
-    let mut task = api::task(&mut d, "exec", summary.clone());
+    let mut task = super::changes::task(&mut d, "exec", summary.clone());
     task.status = ChangeStatus::Doing;
     let task_id = task.id.clone();
-    let change = api::add_change(&mut d, "exec", summary, vec![task]);
+    let change = super::changes::add_change(&mut d, "exec", summary, vec![task]);
     let record = ExecRecord {
         command: p.command.clone(),
         environment: env.clone(),
@@ -317,9 +317,9 @@ fn run(shared: &Arc<Shared>, task: &str) {
         for t in change.tasks.iter_mut() {
             t.data
                 .insert("exit-code".into(), Json::from(result.exit_code));
-            api::finish_task(t, true);
+            super::changes::finish_task(t, true);
         }
-        api::settle(change);
+        super::changes::settle(change);
     }
     drop(d);
     shared.changed.notify_all();

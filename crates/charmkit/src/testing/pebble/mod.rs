@@ -41,11 +41,15 @@
 //! ```
 
 mod api;
+mod changes;
+mod checks;
 mod container;
 mod exec;
 mod files;
+mod notices;
 mod plan;
 mod server;
+mod services;
 
 use std::collections::BTreeMap;
 use std::io;
