@@ -1,0 +1,95 @@
+//! The fake storage tools: `storage-list`, `storage-get`, as juju's `storage-list.go` and
+//! `storage-get.go` answer them.
+
+use serde_json::json;
+
+use super::jujuc::{
+    check_empty, go_quote, parse, parse_plain, write, Fail, Format, Out, Takes, OUTPUT,
+};
+use super::FakeJuju;
+use crate::hookcmd::ToolCall;
+
+/// `names.IsValidStorage`: `<name>/<number>`, the name as a charm storage name.
+fn is_valid_storage_id(id: &str) -> bool {
+    match id.rsplit_once('/') {
+        Some((name, n)) => {
+            name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !name.ends_with('-')
+                && !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+impl FakeJuju {
+    pub(super) fn storage_list(&self, call: &ToolCall) -> Out {
+        let p = parse_plain(&call.args, &OUTPUT)?;
+        let fmt = p.format(Format::Smart)?;
+        let name = p.args.first();
+        if !p.args.is_empty() {
+            check_empty(&p.args[1..])?;
+        }
+        let st = self.state.borrow();
+        let ids: Vec<&str> = st
+            .storages
+            .iter()
+            .map(|s| s.id.as_str())
+            .filter(|id| {
+                name.map_or(true, |n| {
+                    id.rsplit_once('/').map(|(s, _)| s) == Some(n.as_str())
+                })
+            })
+            .collect();
+        Ok(write(fmt, &json!(ids)))
+    }
+
+    pub(super) fn storage_get(&self, call: &ToolCall) -> Out {
+        let p = parse(
+            &call.args,
+            &[OUTPUT[0], OUTPUT[1], ("s", Takes::Value)],
+            &|name, v| {
+                if name != "s" {
+                    return Ok(());
+                }
+                if !is_valid_storage_id(v) {
+                    return Err(format!("invalid storage ID {}", go_quote(v)));
+                }
+                if self.state.borrow().storages.iter().any(|s| s.id == v) {
+                    Ok(())
+                } else {
+                    Err(format!("storage {} not found", go_quote(v)))
+                }
+            },
+        )?;
+        let fmt = p.format(Format::Smart)?;
+        // Juju defaults -s to the storage of a storage hook; the fake has no hook storage.
+        let Some(id) = p.get("s") else {
+            return Err(Fail::usage("no storage instance specified"));
+        };
+        let key = p.args.first();
+        if !p.args.is_empty() {
+            check_empty(&p.args[1..])?;
+        }
+        let st = self.state.borrow();
+        let storage = st
+            .storages
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| Fail::usage("no storage instance specified"))?;
+        let attrs = json!({"kind": storage.kind, "location": storage.location});
+        match key {
+            None => Ok(write(fmt, &attrs)),
+            Some(k) => match attrs.get(k) {
+                Some(v) => Ok(write(fmt, v)),
+                None => Err(Fail::run(format_args!(
+                    "invalid storage attribute {}",
+                    go_quote(k)
+                ))),
+            },
+        }
+    }
+}

@@ -1,0 +1,544 @@
+//! Tests of the fake Juju through the typed bindings.
+
+use super::*;
+
+const APP_SECRET: &str = "secret:cj9sk5ufltq4c6e0a8ng";
+const REMOTE_BARE: &str = "d0ckcn6fltq4c6e0a900";
+const REMOTE_SECRET: &str = "secret:d0ckcn6fltq4c6e0a900";
+use crate::hookcmd::{SecretOptions, SecretRefresh};
+
+fn rid() -> RelationId {
+    RelationId::new("charm-tracing", 5)
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    string_map(pairs.iter().copied())
+}
+
+fn state(leader: bool) -> State {
+    State::new("rust-starter/0")
+        .with_leader(leader)
+        .with_relation(
+            Relation::new("charm-tracing", 5, "tempo")
+                .with_remote_app_data([("receivers", "[]")])
+                .with_remote_unit("tempo/0", [("ingress", "10.0.0.1")])
+                .with_remote_unit("tempo/1", Vec::<(String, String)>::new()),
+        )
+}
+
+/// The exit status and stderr of a HookTool error.
+fn exit<T: std::fmt::Debug>(r: Result<T>) -> (i32, String) {
+    match r {
+        Err(Error::HookTool { status, stderr, .. }) => (status.unwrap_or(-1), stderr),
+        other => panic!("expected a HookTool error, got {other:?}"),
+    }
+}
+
+#[test]
+fn leadership() {
+    assert!(FakeJuju::new(state(true)).hook().is_leader().unwrap());
+    assert!(!FakeJuju::new(state(false)).hook().is_leader().unwrap());
+    assert_eq!(State::default().app_name(), "charm");
+    assert_eq!(state(true).app_name(), "rust-starter");
+}
+
+#[test]
+fn relation_round_trip_as_leader() {
+    let juju = FakeJuju::new(state(true));
+    let h = juju.hook();
+    assert_eq!(h.relation_ids("charm-tracing").unwrap(), vec![rid()]);
+    assert!(h.relation_ids("receive-ca-cert").unwrap().is_empty());
+    assert_eq!(h.relation_list(&rid()).unwrap(), vec!["tempo/0", "tempo/1"]);
+    assert_eq!(
+        h.relation_list_app(&rid()).unwrap().as_deref(),
+        Some("tempo")
+    );
+    assert_eq!(
+        h.relation_get(&rid(), "tempo", true).unwrap(),
+        map(&[("receivers", "[]")])
+    );
+    assert_eq!(
+        h.relation_get_key(&rid(), "ingress", "tempo/0", false)
+            .unwrap()
+            .as_deref(),
+        Some("10.0.0.1")
+    );
+    assert_eq!(
+        h.relation_get_key(&rid(), "nope", "tempo/0", false)
+            .unwrap(),
+        None
+    );
+
+    h.relation_set(
+        &rid(),
+        true,
+        &map(&[("receivers", r#"["otlp_http"]"#), ("x", "1")]),
+    )
+    .unwrap();
+    h.relation_set(&rid(), true, &map(&[("x", ""), ("y", "2")]))
+        .unwrap();
+    assert_eq!(
+        h.relation_get(&rid(), "rust-starter", true).unwrap(),
+        map(&[("receivers", r#"["otlp_http"]"#), ("y", "2")])
+    );
+    h.relation_set(&rid(), false, &map(&[("addr", "10.1.1.1")]))
+        .unwrap();
+    assert_eq!(
+        h.relation_get_key(&rid(), "addr", "rust-starter/0", false)
+            .unwrap()
+            .as_deref(),
+        Some("10.1.1.1")
+    );
+    let out = juju.into_state();
+    let rel = out.relation(5).unwrap();
+    assert_eq!(rel.local_app_data["y"], "2");
+    assert_eq!(rel.local_unit_data["addr"], "10.1.1.1");
+}
+
+#[test]
+fn non_leader_cannot_touch_own_app_databag() {
+    let juju = FakeJuju::new(state(false));
+    let h = juju.hook();
+    let denied = (1, "ERROR permission denied".to_string());
+    assert_eq!(
+        exit(h.relation_set(&rid(), true, &map(&[("k", "v")]))),
+        denied
+    );
+    assert_eq!(exit(h.relation_get(&rid(), "rust-starter", true)), denied);
+    assert_eq!(
+        exit(h.relation_get_key(&rid(), "k", "rust-starter", true)),
+        denied
+    );
+    // The remote app's databag and our unit's are fine.
+    h.relation_get(&rid(), "tempo", true).unwrap();
+    h.relation_set(&rid(), false, &map(&[("k", "v")])).unwrap();
+    assert!(juju.state().relations[0].local_app_data.is_empty());
+}
+
+#[test]
+fn unknown_relation_and_unit() {
+    let juju = FakeJuju::new(state(true));
+    let h = juju.hook();
+    let (code, err) = exit(h.relation_get(&RelationId::new("charm-tracing", 9), "tempo", true));
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "ERROR invalid value \"charm-tracing:9\" for flag -r: relation not found"
+    );
+    // jujuc reads only the number after the last `:`.
+    assert_eq!(
+        h.relation_list(&RelationId::new("db", 5)).unwrap(),
+        vec!["tempo/0", "tempo/1"]
+    );
+    let call = ToolCall::new("relation-list", ["--relation", "x"]);
+    assert_eq!(
+        exit(juju.run(&call)),
+        (
+            2,
+            "ERROR invalid value \"x\" for flag --relation: invalid relation id".into()
+        )
+    );
+    let (code, err) = exit(h.relation_get(&rid(), "tempo/7", false));
+    assert_eq!(code, 1);
+    assert!(err.contains("settings not found"), "{err}");
+    let (code, _) = exit(h.relation_get(&rid(), "other-app", true));
+    assert_eq!(code, 1);
+    // A bare id works for -r too.
+    let call = ToolCall::new("relation-list", ["--format=json", "-r", "5"]);
+    assert_eq!(juju.run(&call).unwrap(), b"[\"tempo/0\",\"tempo/1\"]\n");
+}
+
+#[test]
+fn hidden_relation_is_not_listed_but_readable() {
+    let juju = FakeJuju::new(state(true));
+    juju.hide_relation(5);
+    let h = juju.hook();
+    assert!(h.relation_ids("charm-tracing").unwrap().is_empty());
+    assert_eq!(
+        h.relation_get(&rid(), "tempo", true).unwrap()["receivers"],
+        "[]"
+    );
+    juju.unhide_relation(5);
+    assert_eq!(h.relation_ids("charm-tracing").unwrap(), vec![rid()]);
+}
+
+#[test]
+fn status_set_get() {
+    let juju = FakeJuju::new(state(true));
+    let h = juju.hook();
+    assert_eq!(h.status_get(false).unwrap(), Status::unknown());
+    h.status_set(&Status::active("ready"), false).unwrap();
+    h.status_set(&Status::blocked("no tempo"), true).unwrap();
+    assert_eq!(h.status_get(false).unwrap(), Status::active("ready"));
+    assert_eq!(h.status_get(true).unwrap(), Status::blocked("no tempo"));
+    h.status_set(&Status::maintenance(""), false).unwrap();
+    let out = juju.into_state();
+    assert_eq!(out.unit_status, Status::maintenance(""));
+    assert_eq!(out.app_status, Status::blocked("no tempo"));
+
+    let juju = FakeJuju::new(state(false));
+    let h = juju.hook();
+    let denied = (1, "ERROR permission denied".to_string());
+    assert_eq!(exit(h.status_set(&Status::active(""), true)), denied);
+    assert_eq!(exit(h.status_get(true)), denied);
+    h.status_set(&Status::waiting("w"), false).unwrap();
+    // Juju refuses statuses a charm cannot set.
+    let (code, _) = exit(juju.run(&ToolCall::new("status-set", ["error", "--", "x"])));
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn config_and_workload_version() {
+    let juju = FakeJuju::new(
+        State::new("a/0")
+            .with_config("port", 8080)
+            .with_config("unset", Value::Null),
+    );
+    let h = juju.hook();
+    let all = h.config_get().unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(h.config_get_key("port").unwrap(), Some(json!(8080)));
+    assert_eq!(h.config_get_key("unset").unwrap(), None);
+    assert_eq!(h.config_get_key("missing").unwrap(), None);
+    h.application_version_set("1.2.3").unwrap();
+    assert_eq!(juju.state().workload_version.as_deref(), Some("1.2.3"));
+}
+
+#[test]
+fn actions() {
+    let juju = FakeJuju::new(
+        State::new("a/0")
+            .with_action_param("count", 3)
+            .with_action_param("opts", json!({"deep": true})),
+    );
+    let h = juju.hook();
+    assert_eq!(h.action_get().unwrap()["count"], json!(3));
+    let call = ToolCall::new("action-get", ["--format=json", "opts.deep"]);
+    assert_eq!(juju.run(&call).unwrap(), b"true\n");
+    h.action_set(&map(&[("result.path", "/tmp/x"), ("password", "s3cret")]))
+        .unwrap();
+    h.action_log("half way").unwrap();
+    h.action_fail("disk full").unwrap();
+    let (code, err) = exit(h.action_set(&map(&[("Bad_Key", "v")])));
+    assert_eq!(code, 2);
+    assert!(err.contains("Bad_Key"), "{err}");
+    let out = juju.into_state();
+    assert_eq!(out.action_results["result.path"], "/tmp/x");
+    assert_eq!(out.action_results["password"], "s3cret");
+    assert_eq!(out.action_logs, vec!["half way"]);
+    assert_eq!(out.action_failed.as_deref(), Some("disk full"));
+}
+
+#[test]
+fn secrets_owned_by_the_app() {
+    let juju = FakeJuju::new(state(true));
+    let h = juju.hook();
+    let id = h
+        .secret_add(
+            &map(&[("password", "s3cret")]),
+            &SecretOptions::new()
+                .with_label("db")
+                .with_description("creds"),
+        )
+        .unwrap();
+    assert!(id.starts_with("secret:"), "{id}");
+    assert_eq!(h.secret_ids().unwrap(), vec![id.clone()]);
+    assert_eq!(
+        h.secret_get(None, Some("db"), SecretRefresh::Tracked)
+            .unwrap(),
+        map(&[("password", "s3cret")])
+    );
+    h.secret_set(&id, &map(&[("password", "n3w")]), &SecretOptions::new())
+        .unwrap();
+    assert_eq!(
+        h.secret_get(Some(&id), None, SecretRefresh::Tracked)
+            .unwrap()["password"],
+        "n3w"
+    );
+    let info = h.secret_info_get(Some(&id), None).unwrap();
+    let bare = id.strip_prefix("secret:").unwrap();
+    assert_eq!(info[bare]["revision"], 2);
+    assert_eq!(info[bare]["label"], "db");
+    assert_eq!(info[bare]["owner"], "application");
+    // A second secret with the same label is refused.
+    let (code, _) = exit(h.secret_add(
+        &map(&[("password", "x")]),
+        &SecretOptions::new().with_label("db"),
+    ));
+    assert_eq!(code, 1);
+    // Juju's key rule: at least 3 characters.
+    let (code, _) = exit(h.secret_add(&map(&[("pw", "x")]), &SecretOptions::new()));
+    assert_eq!(code, 2);
+
+    // Juju's grant rules: unit grants must go before the application is granted, and an
+    // application grant makes unit grants no-ops.
+    h.secret_grant(&id, &rid(), Some("tempo/0")).unwrap();
+    let (code, err) = exit(h.secret_grant(&id, &rid(), None));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("unit level grants need to be revoked"),
+        "{err}"
+    );
+    assert_eq!(
+        juju.state().secret("db").unwrap().grants,
+        vec![SecretGrant {
+            relation_id: 5,
+            unit: Some("tempo/0".into())
+        }]
+    );
+    let call = ToolCall::new("secret-revoke", [id.as_str(), "--unit", "tempo/0"]);
+    juju.run(&call).unwrap();
+    h.secret_grant(&id, &rid(), None).unwrap();
+    h.secret_grant(&id, &rid(), Some("tempo/1")).unwrap();
+    assert_eq!(
+        juju.state().secret("db").unwrap().grants,
+        vec![SecretGrant {
+            relation_id: 5,
+            unit: None
+        }]
+    );
+    let (code, err) = exit(h.secret_grant(&id, &rid(), Some("other/0")));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("in relation to application \"tempo\""),
+        "{err}"
+    );
+    h.secret_revoke(&id, &rid(), None).unwrap();
+    assert!(juju.state().secret("db").unwrap().grants.is_empty());
+    let (code, _) = exit(h.secret_grant(&id, &RelationId::new("x", 42), None));
+    assert_eq!(code, 2);
+
+    h.secret_remove(&id, Some(1)).unwrap();
+    // Juju records the removal and checks nothing during the hook.
+    h.secret_remove(&id, Some(1)).unwrap();
+    h.secret_remove(&id, Some(9)).unwrap();
+    assert_eq!(juju.state().secret(&id).unwrap().removed_revisions, vec![1]);
+    h.secret_remove(&id, None).unwrap();
+    assert!(h.secret_ids().unwrap().is_empty());
+    let (code, err) = exit(h.secret_get(Some(&id), None, SecretRefresh::Tracked));
+    assert_eq!(code, 1);
+    assert!(err.contains("not found"), "{err}");
+
+    // The content never shows in the recorded, redacted arguments.
+    for c in juju
+        .calls_of("secret-add")
+        .iter()
+        .chain(&juju.calls_of("secret-set"))
+    {
+        assert!(!c.safe_args().join(" ").contains("s3cret"), "{c:?}");
+        assert!(!c.safe_args().join(" ").contains("n3w"), "{c:?}");
+    }
+}
+
+#[test]
+fn secret_permissions_for_non_leader() {
+    let juju = FakeJuju::new(
+        state(false).with_secret(Secret::new(APP_SECRET, [("token", "t")]).with_label("app")),
+    );
+    let h = juju.hook();
+    let denied = (1, "ERROR permission denied".to_string());
+    assert_eq!(
+        exit(h.secret_add(&map(&[("token", "x")]), &SecretOptions::new())),
+        denied
+    );
+    assert_eq!(
+        exit(h.secret_set(APP_SECRET, &map(&[("token", "y")]), &SecretOptions::new())),
+        denied
+    );
+    assert_eq!(exit(h.secret_remove(APP_SECRET, None)), denied);
+    // A unit-owned secret is fine.
+    let id = h
+        .secret_add(
+            &map(&[("token", "x")]),
+            &SecretOptions::new().with_owner(crate::hookcmd::SecretOwner::Unit),
+        )
+        .unwrap();
+    h.secret_set(&id, &map(&[("token", "z")]), &SecretOptions::new())
+        .unwrap();
+    assert_eq!(juju.state().secret(&id).unwrap().revision, 2);
+}
+
+#[test]
+fn observed_secret_tracks_peeks_and_refreshes() {
+    let juju = FakeJuju::new(State::new("a/0").with_secret(
+        Secret::observed(REMOTE_SECRET, [("ca", "new")]).with_tracked_content([("ca", "old")]),
+    ));
+    let h = juju.hook();
+    let get = |r| h.secret_get(Some(REMOTE_SECRET), None, r).unwrap()["ca"].clone();
+    assert_eq!(get(SecretRefresh::Tracked), "old");
+    assert_eq!(get(SecretRefresh::Peek), "new");
+    assert_eq!(get(SecretRefresh::Tracked), "old");
+    assert_eq!(get(SecretRefresh::Refresh), "new");
+    assert_eq!(get(SecretRefresh::Tracked), "new");
+    // Labelling by id + label, then finding by label.
+    h.secret_get(Some(REMOTE_BARE), Some("ca-secret"), SecretRefresh::Tracked)
+        .unwrap();
+    assert_eq!(
+        h.secret_get(None, Some("ca-secret"), SecretRefresh::Tracked)
+            .unwrap()["ca"],
+        "new"
+    );
+    assert!(h.secret_ids().unwrap().is_empty());
+    let (code, _) = exit(h.secret_info_get(Some(REMOTE_SECRET), None));
+    assert_eq!(code, 1);
+    let (code, _) =
+        exit(h.secret_set(REMOTE_SECRET, &map(&[("cert", "x")]), &SecretOptions::new()));
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn ports() {
+    let juju = FakeJuju::new(State::new("a/0"));
+    let h = juju.hook();
+    h.open_port(&Port::tcp(8080)).unwrap();
+    h.open_port(&Port::tcp(8080)).unwrap();
+    h.open_port(&Port::udp_range(1000, 1010)).unwrap();
+    h.open_port(&Port::icmp()).unwrap();
+    h.close_port(&Port::udp_range(1000, 1010)).unwrap();
+    // Juju sorts by protocol name, then port.
+    assert_eq!(
+        h.opened_ports().unwrap(),
+        vec![Port::icmp(), Port::tcp(8080)]
+    );
+    assert_eq!(
+        exit(juju.run(&ToolCall::new("open-port", ["80/sctp"]))),
+        (
+            2,
+            "ERROR invalid protocol \"sctp\", expected \"tcp\", \"udp\", or \"icmp\"".into()
+        )
+    );
+}
+
+#[test]
+fn juju_state() {
+    let juju = FakeJuju::new(State::new("a/0"));
+    let h = juju.hook();
+    h.state_set(&map(&[("a", "1"), ("b", "2")])).unwrap();
+    h.state_set(&map(&[("b", "")])).unwrap();
+    assert_eq!(h.state_get().unwrap(), map(&[("a", "1")]));
+    assert_eq!(h.state_get_key("a").unwrap().as_deref(), Some("1"));
+    assert_eq!(h.state_get_key("b").unwrap(), None);
+    h.state_delete("a").unwrap();
+    assert!(juju.into_state().juju_state.is_empty());
+}
+
+#[test]
+fn network_goal_storage_credentials_reboot() {
+    let juju = FakeJuju::new(
+        State::new("a/0")
+            .with_network("juju-info", json!({"ingress-addresses": ["10.0.0.2"]}))
+            .with_storage(Storage::new("data/0", "filesystem", "/srv/data"))
+            .with_storage(Storage::new("logs/0", "filesystem", "/srv/logs")),
+    );
+    let h = juju.hook();
+    assert_eq!(
+        h.network_get("juju-info").unwrap()["ingress-addresses"][0],
+        "10.0.0.2"
+    );
+    assert_eq!(exit(h.network_get("nope")).0, 1);
+    assert_eq!(
+        h.goal_state().unwrap(),
+        json!({"units": {}, "relations": {}})
+    );
+    assert_eq!(h.storage_list(None).unwrap(), vec!["data/0", "logs/0"]);
+    assert_eq!(h.storage_list(Some("logs")).unwrap(), vec!["logs/0"]);
+    assert_eq!(
+        h.storage_get(Some("data/0")).unwrap()["location"],
+        json!("/srv/data")
+    );
+    assert_eq!(exit(h.storage_get(None)).0, 2);
+    assert_eq!(exit(h.credential_get()).0, 1);
+    juju.with_state(|s| s.credentials = Some(json!({"type": "lxd"})));
+    assert_eq!(h.credential_get().unwrap()["type"], "lxd");
+    h.juju_reboot(false).unwrap();
+    assert!(juju.state().reboot_requested);
+}
+
+#[test]
+fn logs_and_calls_are_recorded() {
+    let juju = FakeJuju::new(state(true));
+    let h = juju.hook();
+    h.juju_log(LogLevel::Warning, "-careful").unwrap();
+    h.juju_log(LogLevel::Debug, "two words").unwrap();
+    h.relation_set(&rid(), true, &map(&[("k", "v")])).unwrap();
+    assert_eq!(
+        juju.logs(),
+        vec![
+            (LogLevel::Warning, "-careful".to_string()),
+            (LogLevel::Debug, "two words".to_string())
+        ]
+    );
+    let calls = juju.calls();
+    assert_eq!(
+        calls.iter().map(|c| c.tool.as_str()).collect::<Vec<_>>(),
+        ["juju-log", "juju-log", "relation-set"]
+    );
+    assert_eq!(calls[2].stdin.as_deref(), Some(&br#"{"k":"v"}"#[..]));
+    assert!(calls[2].redact.stdin);
+}
+
+#[test]
+fn failure_injection() {
+    let juju = FakeJuju::new(state(true));
+    let h = juju.hook();
+    juju.fail("is-leader", 1, "ERROR connection refused");
+    assert_eq!(
+        exit(h.is_leader()),
+        (1, "ERROR connection refused".to_string())
+    );
+    juju.respond("relation-ids", b"not json".to_vec());
+    match h.relation_ids("charm-tracing") {
+        Err(Error::ToolOutput { tool, .. }) => assert_eq!(tool, "relation-ids"),
+        other => panic!("{other:?}"),
+    }
+    juju.respond("status-get", br#"{"status":"sleeping"}"#.to_vec());
+    assert!(matches!(h.status_get(false), Err(Error::ToolOutput { .. })));
+    juju.clear_injections();
+    assert!(h.is_leader().unwrap());
+    // Injected failures are recorded like any call.
+    assert_eq!(juju.calls_of("is-leader").len(), 2);
+}
+
+#[test]
+fn fake_checks_command_lines() {
+    let juju = FakeJuju::new(state(true));
+    let (code, err) = exit(juju.run(&ToolCall::new("no-such-tool", ["x"])));
+    assert_eq!(code, 127);
+    assert_eq!(err, "no-such-tool: command not found");
+    let (code, err) = exit(juju.run(&ToolCall::new("is-leader", ["--format=json", "--bogus"])));
+    assert_eq!(code, 2);
+    assert!(err.contains("flag provided but not defined"), "{err}");
+    // Without --format, jujuc answers in its `smart` format, which is not JSON.
+    let call = ToolCall::new("is-leader", Vec::<String>::new());
+    assert_eq!(juju.run(&call).unwrap(), b"True\n");
+    // gnuflag reads `-format=json` as the one-letter flags -f -o -r…
+    let (code, err) = exit(juju.run(&ToolCall::new("is-leader", ["-format=json"])));
+    assert_eq!(
+        (code, err.as_str()),
+        (2, "ERROR flag provided but not defined: -f")
+    );
+    let (code, _) = exit(juju.run(&ToolCall::new("goal-state", ["--format=json", "extra"])));
+    assert_eq!(code, 2);
+    // gnuflag forms: `--flag value`, `--flag=value`, `--` ends flags.
+    let call = ToolCall::new(
+        "relation-get",
+        [
+            "--format",
+            "json",
+            "--relation=5",
+            "--app",
+            "--",
+            "-",
+            "tempo",
+        ],
+    );
+    assert_eq!(juju.run(&call).unwrap(), b"{\"receivers\":\"[]\"}\n");
+    // relation-set takes YAML too, and KEY=VALUE arguments.
+    let call = ToolCall::new("relation-set", ["-r", "5", "--file", "-", "b=2"])
+        .with_stdin(b"a: '1'\n".to_vec());
+    juju.run(&call).unwrap();
+    assert_eq!(
+        juju.state().relations[0].local_unit_data,
+        map(&[("a", "1"), ("b", "2")])
+    );
+}
