@@ -44,6 +44,7 @@ pub use common::ParseError;
 pub use log::LogLevel;
 pub use ports::{Port, PortRange, Protocol};
 pub use relation::RelationId;
+pub(crate) use secret::valid_secret_key;
 pub use secret::{SecretOptions, SecretOwner, SecretRefresh};
 pub use status::{Status, StatusName};
 

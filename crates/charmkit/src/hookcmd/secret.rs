@@ -1,15 +1,19 @@
 //! Secrets: `secret-add`, `secret-get`, `secret-set`, `secret-remove`, `secret-info-get`,
 //! `secret-grant`, `secret-revoke`, `secret-ids`.
 //!
-//! Secret content is passed as `KEY=VALUE` arguments, as Juju documents; every value is marked
-//! [`Redact::values`] so spans, logs and errors show `KEY=<redacted>`. `secret-get` output is
-//! marked [`Redact::output`].
+//! Secret content never goes on the command line (where `/proc/*/cmdline` shows it, and where
+//! jujuc's server logs it at TRACE): each value is written to a file of its own, `0600` in a
+//! private `0700` directory, passed as `KEY#file=PATH` (juju `core/secrets.CreateSecretData`),
+//! and removed as soon as the tool returns — as ops does. Keys and values are checked as Juju
+//! checks them before anything is written. `secret-get` output is marked [`Redact::output`].
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 
 use serde_json::Value;
 
-use super::common::{bad_output, check_key};
+use super::common::bad_output;
 use super::relation::RelationId;
 use super::{Hook, Redact, ToolCall};
 use crate::error::{Error, Result};
@@ -113,19 +117,106 @@ pub enum SecretRefresh {
     Peek,
 }
 
-/// Appends `KEY=VALUE` arguments for `content`, redacting the values; fails on a bad key.
-fn push_content(
-    tool: &str,
-    args: &mut Vec<String>,
-    redact: &mut Redact,
-    content: &BTreeMap<String, String>,
-) -> Result<()> {
+/// Juju's rule for secret keys (`core/secrets`): `^[a-z](-?[a-z0-9]){2,}$`.
+pub(crate) fn valid_secret_key(key: &str) -> bool {
+    let b = key.as_bytes();
+    b.len() >= 3
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && !key.ends_with('-')
+        && !key.contains("--")
+}
+
+/// The most Juju stores for one value, and for all of a secret's content, base64-encoded
+/// (`core/secrets`: 1 MB, what every secret backend accepts).
+const MAX_ENCODED_SIZE: usize = 1_000_000;
+
+fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+/// Checks `content` as Juju would, before any call: keys match Juju's rule, values are not
+/// empty (Juju refuses `key=`), and the sizes are within Juju's limits. Never quotes a value.
+fn check_content(tool: &str, content: &BTreeMap<String, String>) -> Result<()> {
+    let mut total = 0;
     for (k, v) in content {
-        check_key(tool, k)?;
-        redact.values.push(args.len());
-        args.push(format!("{k}={v}"));
+        if !valid_secret_key(k) {
+            return Err(Error::Usage(format!(
+                "{tool}: invalid secret key {k:?}: Juju wants at least 3 characters, lowercase \
+                 letters, digits and single hyphens, starting with a letter \
+                 (^[a-z](-?[a-z0-9]){{2,}}$)"
+            )));
+        }
+        if v.is_empty() {
+            return Err(Error::Usage(format!(
+                "{tool}: the value of secret key {k:?} is empty; Juju refuses empty secret values"
+            )));
+        }
+        let size = base64_len(v.len());
+        if size > MAX_ENCODED_SIZE {
+            return Err(Error::Usage(format!(
+                "{tool}: the value of secret key {k:?} is {size} bytes base64-encoded; Juju \
+                 stores at most {MAX_ENCODED_SIZE}"
+            )));
+        }
+        total += size;
+    }
+    if total > MAX_ENCODED_SIZE {
+        return Err(Error::Usage(format!(
+            "{tool}: the secret content is {total} bytes base64-encoded; Juju stores at most \
+             {MAX_ENCODED_SIZE}"
+        )));
     }
     Ok(())
+}
+
+/// Secret content written for `KEY#file=PATH` arguments: a private directory (`0700`) with one
+/// `0600` file per key. Dropping it removes the directory and everything in it.
+struct ContentFiles {
+    _dir: tempfile::TempDir,
+}
+
+impl ContentFiles {
+    /// Writes `content` (already checked) and appends a `KEY#file=PATH` argument per key,
+    /// marking each as secret. `None` when there is no content.
+    fn write(
+        content: &BTreeMap<String, String>,
+        args: &mut Vec<String>,
+        redact: &mut Redact,
+    ) -> Result<Option<ContentFiles>> {
+        if content.is_empty() {
+            return Ok(None);
+        }
+        let io = |what: &str, e| Error::io(format!("writing secret content: {what}"), e);
+        let dir = tempfile::Builder::new()
+            .prefix("charmkit-secret-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .map_err(|e| io("creating a private directory", e))?;
+        // jujuc's server opens the path itself, from its own working directory.
+        let root = std::path::absolute(dir.path()).map_err(|e| io("resolving its path", e))?;
+        for (k, v) in content {
+            let path = root.join(k);
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| io("creating a file", e))?;
+            f.write_all(v.as_bytes())
+                .map_err(|e| io("writing a file", e))?;
+            let path = path.to_str().ok_or_else(|| {
+                Error::Usage(format!(
+                    "secret content: the temporary directory {} is not UTF-8; set TMPDIR",
+                    root.display()
+                ))
+            })?;
+            redact.values.push(args.len());
+            args.push(format!("{k}#file={path}"));
+        }
+        Ok(Some(ContentFiles { _dir: dir }))
+    }
 }
 
 fn id_or_label(tool: &str, id: Option<&str>, label: Option<&str>) -> Result<Vec<String>> {
@@ -146,7 +237,9 @@ impl Hook<'_> {
     /// Creates a secret with `content` and returns its id (`secret:…`).
     ///
     /// Runs `secret-add [--label L] [--description D] [--expire E] [--rotate R] [--owner O]
-    /// KEY=VALUE…` with the values redacted; Juju prints the new id.
+    /// KEY#file=PATH…`, each value in a private file removed afterwards; Juju prints the new id.
+    /// Empty content, a key outside Juju's rule or an empty value give [`Error::Usage`] without
+    /// a call.
     pub fn secret_add(
         &self,
         content: &BTreeMap<String, String>,
@@ -155,10 +248,11 @@ impl Hook<'_> {
         if content.is_empty() {
             return Err(Error::Usage("secret-add: a secret needs content".into()));
         }
+        check_content("secret-add", content)?;
         let mut args = Vec::new();
         opts.push_flags(&mut args);
         let mut redact = Redact::default();
-        push_content("secret-add", &mut args, &mut redact, content)?;
+        let _files = ContentFiles::write(content, &mut args, &mut redact)?;
         let call = ToolCall::new("secret-add", args).with_redact(redact);
         let id = self.exec_text(&call)?;
         if id.is_empty() || id.contains(char::is_whitespace) {
@@ -198,17 +292,18 @@ impl Hook<'_> {
     /// `content` if it is not empty, and/or new metadata.
     ///
     /// Runs `secret-set ID [--label L] [--description D] [--expire E] [--rotate R] [--owner O]
-    /// KEY=VALUE…` with the values redacted.
+    /// KEY#file=PATH…`, each value in a private file removed afterwards.
     pub fn secret_set(
         &self,
         id: &str,
         content: &BTreeMap<String, String>,
         opts: &SecretOptions,
     ) -> Result<()> {
+        check_content("secret-set", content)?;
         let mut args = vec![id.to_string()];
         opts.push_flags(&mut args);
         let mut redact = Redact::default();
-        push_content("secret-set", &mut args, &mut redact, content)?;
+        let _files = ContentFiles::write(content, &mut args, &mut redact)?;
         self.exec(&ToolCall::new("secret-set", args).with_redact(redact))
     }
 
@@ -285,68 +380,140 @@ mod tests {
         ])
     }
 
+    /// A hook tool that, like jujuc's server, reads every `KEY#file=PATH` argument while it
+    /// runs, and checks the file and its directory are private.
+    struct ReadsFiles {
+        out: &'static str,
+        seen: std::cell::RefCell<Vec<ToolCall>>,
+        read: std::cell::RefCell<BTreeMap<String, String>>,
+    }
+
+    impl ReadsFiles {
+        fn new(out: &'static str) -> Self {
+            ReadsFiles {
+                out,
+                seen: Default::default(),
+                read: Default::default(),
+            }
+        }
+
+        /// The paths of the `#file=` arguments of the one call.
+        fn paths(&self) -> Vec<std::path::PathBuf> {
+            let seen = self.seen.borrow();
+            seen[0]
+                .args
+                .iter()
+                .filter_map(|a| a.split_once("#file=").map(|(_, p)| p.into()))
+                .collect()
+        }
+    }
+
+    impl super::super::HookTools for ReadsFiles {
+        fn run(&self, call: &ToolCall) -> Result<Vec<u8>> {
+            use std::os::unix::fs::PermissionsExt as _;
+            self.seen.borrow_mut().push(call.clone());
+            for a in &call.args {
+                if let Some((k, path)) = a.split_once("#file=") {
+                    let path = std::path::Path::new(path);
+                    assert!(path.is_absolute(), "{a}");
+                    let mode = |p: &std::path::Path| {
+                        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+                    };
+                    assert_eq!(mode(path), 0o600, "{a}");
+                    assert_eq!(mode(path.parent().unwrap()), 0o700, "{a}");
+                    let v = std::fs::read_to_string(path).unwrap();
+                    self.read.borrow_mut().insert(k.to_string(), v);
+                }
+            }
+            Ok(self.out.as_bytes().to_vec())
+        }
+    }
+
     #[test]
-    fn secret_add() {
-        let m = Mock::out("secret:cj9sk5ufltq4c6e0a8ng\n");
+    fn secret_add_passes_values_in_private_files_never_in_argv() {
+        let t = ReadsFiles::new("secret:cj9sk5ufltq4c6e0a8ng\n");
         let opts = SecretOptions::new()
             .with_label("db")
             .with_description("db creds")
             .with_owner(SecretOwner::Unit);
-        let id = Hook::new(&m).secret_add(&content(), &opts).unwrap();
+        let id = Hook::new(&t).secret_add(&content(), &opts).unwrap();
         assert_eq!(id, "secret:cj9sk5ufltq4c6e0a8ng");
-        let call = m.call();
+        let call = t.seen.borrow()[0].clone();
         assert_eq!(
-            call.args,
+            call.args[..6],
             argv(&[
                 "--label",
                 "db",
                 "--description",
                 "db creds",
                 "--owner",
-                "unit",
-                "password=s3cret",
-                "user=admin"
+                "unit"
             ])
+        );
+        assert!(
+            call.args[6].starts_with("password#file=/"),
+            "{:?}",
+            call.args
+        );
+        assert!(call.args[7].starts_with("user#file=/"), "{:?}", call.args);
+        // No value anywhere on the command line, nor in what spans and errors show.
+        let line = call.args.join(" ");
+        assert!(
+            !line.contains("s3cret") && !line.contains("admin"),
+            "{line}"
         );
         assert_eq!(call.redact.values, vec![6, 7]);
-        assert!(!call.safe_args().join(" ").contains("s3cret"));
-        let (r, a) = run_with("secret:x", |h| {
-            h.secret_add(
-                &content(),
-                &SecretOptions::new().with_rotate("daily").with_expire("24h"),
-            )
-        });
-        r.unwrap();
         assert_eq!(
-            a,
-            argv(&[
-                "secret-add",
-                "--expire",
-                "24h",
-                "--rotate",
-                "daily",
-                "password=s3cret",
-                "user=admin"
-            ])
+            call.safe_args()[6..],
+            argv(&["password#file=<redacted>", "user#file=<redacted>"])
         );
+        // The tool read the content from the files, which are gone afterwards.
+        assert_eq!(*t.read.borrow(), content());
+        for p in t.paths() {
+            assert!(!p.exists(), "{} was left behind", p.display());
+            assert!(!p.parent().unwrap().exists());
+        }
         assert_exit_error("secret-add", |h| {
             h.secret_add(&content(), &SecretOptions::new())
         });
         assert_bad_output("secret-add", "", |h| {
             h.secret_add(&content(), &SecretOptions::new())
         });
+    }
+
+    #[test]
+    fn secret_content_is_checked_as_juju_checks_it_before_any_call() {
         let m = Mock::default();
         let h = Hook::new(&m);
+        let one = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        let usage = |r: Result<String>| match r {
+            Err(Error::Usage(m)) => m,
+            other => panic!("expected a usage error, got {other:?}"),
+        };
+        assert!(usage(h.secret_add(&BTreeMap::new(), &SecretOptions::new())).contains("content"));
+        // Juju refuses `key=`: an empty value.
+        let msg = usage(h.secret_add(&one("token", ""), &SecretOptions::new()));
+        assert!(msg.contains("empty"), "{msg}");
+        for bad in ["pw", "-x", "Token", "a--b", "ab-", "1ab", "a_b", "key#file"] {
+            let msg = usage(h.secret_add(&one(bad, "v"), &SecretOptions::new()));
+            assert!(msg.contains("invalid secret key"), "{bad}: {msg}");
+        }
+        let big = "x".repeat(750_001);
+        let msg = usage(h.secret_add(&one("blob", &big), &SecretOptions::new()));
+        assert!(msg.contains("1000000") && !msg.contains("xxx"), "{msg}");
+        let halves = BTreeMap::from([
+            ("aaa".to_string(), "x".repeat(400_000)),
+            ("bbb".to_string(), "x".repeat(400_000)),
+        ]);
+        assert!(usage(h.secret_add(&halves, &SecretOptions::new())).contains("content is"));
         assert!(matches!(
-            h.secret_add(&BTreeMap::new(), &SecretOptions::new()),
-            Err(Error::Usage(_))
-        ));
-        let bad = BTreeMap::from([("-x".to_string(), "v".to_string())]);
-        assert!(matches!(
-            h.secret_add(&bad, &SecretOptions::new()),
+            h.secret_set("secret:1", &one("ok-key", ""), &SecretOptions::new()),
             Err(Error::Usage(_))
         ));
         assert!(m.calls().is_empty());
+        for good in ["abc", "a-b-c", "tls-key2", "a1b"] {
+            assert!(valid_secret_key(good), "{good}");
+        }
     }
 
     #[test]
@@ -392,20 +559,30 @@ mod tests {
 
     #[test]
     fn secret_set_remove() {
-        let m = Mock::default();
-        Hook::new(&m)
+        let t = ReadsFiles::new("");
+        Hook::new(&t)
             .secret_set(
                 "secret:1",
                 &content(),
                 &SecretOptions::new().with_label("l"),
             )
             .unwrap();
-        let call = m.call();
-        assert_eq!(
-            call.args,
-            argv(&["secret:1", "--label", "l", "password=s3cret", "user=admin"])
-        );
+        let call = t.seen.borrow()[0].clone();
+        assert_eq!(call.args[..3], argv(&["secret:1", "--label", "l"]));
+        assert!(call.args[3].starts_with("password#file=/"));
+        assert!(!call.args.join(" ").contains("s3cret"));
         assert_eq!(call.redact.values, vec![3, 4]);
+        assert_eq!(*t.read.borrow(), content());
+        assert!(t.paths().iter().all(|p| !p.exists()));
+        // Metadata only: no content, no files.
+        let (_, a) = run_with("", |h| {
+            h.secret_set(
+                "secret:1",
+                &BTreeMap::new(),
+                &SecretOptions::new().with_rotate("daily"),
+            )
+        });
+        assert_eq!(a, argv(&["secret-set", "secret:1", "--rotate", "daily"]));
         let (_, a) = run_with("", |h| h.secret_remove("secret:1", Some(2)));
         assert_eq!(a, argv(&["secret-remove", "secret:1", "--revision", "2"]));
         let (_, a) = run_with("", |h| h.secret_remove("secret:1", None));

@@ -17,7 +17,7 @@ use super::jujuc::{
 };
 use super::relation::{go_error, relation_index};
 use super::{FakeJuju, Secret, SecretGrant, State};
-use crate::hookcmd::{SecretOwner, ToolCall};
+use crate::hookcmd::{valid_secret_key, SecretOwner, ToolCall};
 
 /// The flags of secret-add and secret-set (`secretUpsertCommand.SetFlags`).
 const UPSERT: [(&str, Takes); 6] = [
@@ -28,17 +28,6 @@ const UPSERT: [(&str, Takes); 6] = [
     ("file", Takes::Value),
     ("owner", Takes::Value),
 ];
-
-/// `core/secrets` key rule: `^([a-z](?:-?[a-z0-9]){2,})$`.
-pub(crate) fn valid_secret_key(key: &str) -> bool {
-    let b = key.as_bytes();
-    b.len() >= 3
-        && b[0].is_ascii_lowercase()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && !key.ends_with('-')
-        && !key.contains("--")
-}
 
 /// Go's `time.ParseDuration` accepts this (a sign, then number+unit groups).
 fn go_duration_secs(s: &str) -> Option<f64> {

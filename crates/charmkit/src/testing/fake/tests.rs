@@ -266,9 +266,27 @@ fn secrets_owned_by_the_app() {
         &SecretOptions::new().with_label("db"),
     ));
     assert_eq!(code, 1);
-    // Juju's key rule: at least 3 characters.
-    let (code, _) = exit(h.secret_add(&map(&[("pw", "x")]), &SecretOptions::new()));
-    assert_eq!(code, 2);
+    // Juju's key rule: at least 3 characters; and no empty value.
+    let call = ToolCall::new("secret-add", ["pw=x"]);
+    assert_eq!(
+        exit(juju.run(&call)),
+        (2, "ERROR key \"pw\" not valid".into())
+    );
+    let call = ToolCall::new("secret-add", ["token="]);
+    assert_eq!(
+        exit(juju.run(&call)),
+        (2, "ERROR key value \"token=\" not valid".into())
+    );
+    let call = ToolCall::new("secret-add", ["token#file=/nonexistent/x"]);
+    assert_eq!(
+        exit(juju.run(&call)),
+        (
+            2,
+            "ERROR reading content for secret key \"token\": open /nonexistent/x: no such file \
+             or directory"
+                .into()
+        )
+    );
 
     // Juju's grant rules: unit grants must go before the application is granted, and an
     // application grant makes unit grants no-ops.
@@ -319,14 +337,20 @@ fn secrets_owned_by_the_app() {
     assert_eq!(code, 1);
     assert!(err.contains("not found"), "{err}");
 
-    // The content never shows in the recorded, redacted arguments.
+    // The content never was on a command line: the fake read it from files, as jujuc does,
+    // and the files are gone.
     for c in juju
         .calls_of("secret-add")
         .iter()
         .chain(&juju.calls_of("secret-set"))
     {
-        assert!(!c.safe_args().join(" ").contains("s3cret"), "{c:?}");
-        assert!(!c.safe_args().join(" ").contains("n3w"), "{c:?}");
+        let line = c.args.join(" ");
+        assert!(!line.contains("s3cret") && !line.contains("n3w"), "{c:?}");
+        for a in &c.args {
+            if let Some((_, path)) = a.split_once("#file=") {
+                assert!(!std::path::Path::new(path).exists(), "{path}");
+            }
+        }
     }
 }
 
