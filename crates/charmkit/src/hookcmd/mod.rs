@@ -46,6 +46,7 @@ pub use ports::{Port, PortRange, Protocol};
 pub use relation::RelationId;
 pub(crate) use secret::valid_secret_key;
 pub use secret::{SecretOptions, SecretOwner, SecretRefresh};
+pub use state::{MAX_STATE_KEY, MAX_STATE_VALUE};
 pub use status::{Status, StatusName};
 
 /// What of a call may carry secret values and must never be logged, traced or put in an error.

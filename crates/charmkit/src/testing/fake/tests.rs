@@ -437,13 +437,32 @@ fn ports() {
 fn juju_state() {
     let juju = FakeJuju::new(State::new("a/0"));
     let h = juju.hook();
+    // Juju prints `null` for no state, and `""` for a missing key unless --strict.
+    let call = ToolCall::new("state-get", ["--format=json"]);
+    assert_eq!(juju.run(&call).unwrap(), b"null\n");
+    assert!(h.state_get().unwrap().is_empty());
+    let call = ToolCall::new("state-get", ["--format=json", "nope"]);
+    assert_eq!(juju.run(&call).unwrap(), b"\"\"\n");
+    let call = ToolCall::new("state-get", ["--format=json", "--strict", "nope"]);
+    assert_eq!(
+        exit(juju.run(&call)),
+        (1, "ERROR \"nope\" not found".into())
+    );
+    assert_eq!(h.state_get_key("nope").unwrap(), None);
     h.state_set(&map(&[("a", "1"), ("b", "2")])).unwrap();
+    // An empty value is stored, not deleted.
     h.state_set(&map(&[("b", "")])).unwrap();
-    assert_eq!(h.state_get().unwrap(), map(&[("a", "1")]));
+    assert_eq!(h.state_get().unwrap(), map(&[("a", "1"), ("b", "")]));
     assert_eq!(h.state_get_key("a").unwrap().as_deref(), Some("1"));
-    assert_eq!(h.state_get_key("b").unwrap(), None);
+    assert_eq!(h.state_get_key("b").unwrap().as_deref(), Some(""));
     h.state_delete("a").unwrap();
-    assert!(juju.into_state().juju_state.is_empty());
+    h.state_delete("a").unwrap();
+    let call = ToolCall::new("state-set", ["k=".to_string() + &"v".repeat(65537)]);
+    assert_eq!(
+        exit(juju.run(&call)),
+        (1, "ERROR max allowed value length (65536) exceeded".into())
+    );
+    assert_eq!(juju.into_state().juju_state, map(&[("b", "")]));
 }
 
 #[test]

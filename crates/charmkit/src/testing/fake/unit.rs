@@ -8,7 +8,7 @@ use super::jujuc::{
     check_empty, go_quote, key_values, parse_plain, write, Fail, Format, Out, Takes, OUTPUT,
 };
 use super::FakeJuju;
-use crate::hookcmd::{LogLevel, ToolCall};
+use crate::hookcmd::{LogLevel, ToolCall, MAX_STATE_KEY, MAX_STATE_VALUE};
 
 impl FakeJuju {
     pub(super) fn config_get(&self, call: &ToolCall) -> Out {
@@ -79,13 +79,16 @@ impl FakeJuju {
         }
         let st = self.state.borrow();
         match key {
+            // GetCharmState gives a nil map when there is no state: JSON `null`.
+            None if st.juju_state.is_empty() && fmt == Format::Json => Ok(b"null\n".to_vec()),
             None => Ok(write(fmt, &json!(st.juju_state))),
             Some(k) => match st.juju_state.get(&k) {
                 Some(v) => Ok(write(fmt, &json!(v))),
+                // errors.NotFoundf("%q", key); without --strict the empty value is printed.
                 None if p.has("strict") => {
-                    Err(Fail::run(format_args!("key {} not found", go_quote(&k))))
+                    Err(Fail::run(format_args!("{} not found", go_quote(&k))))
                 }
-                None => Ok(write(fmt, &Value::Null)),
+                None => Ok(write(fmt, &json!(""))),
             },
         }
     }
@@ -97,11 +100,18 @@ impl FakeJuju {
         data.extend(overrides);
         let mut st = self.state.borrow_mut();
         for (k, v) in data {
-            if v.is_empty() {
-                st.juju_state.remove(&k);
-            } else {
-                st.juju_state.insert(k, v);
+            // SetCharmStateValue: quota.CheckTupleSize, then store — an empty value included.
+            if k.len() > MAX_STATE_KEY {
+                return Err(Fail::run(format_args!(
+                    "max allowed key length ({MAX_STATE_KEY}) exceeded"
+                )));
             }
+            if v.len() > MAX_STATE_VALUE {
+                return Err(Fail::run(format_args!(
+                    "max allowed value length ({MAX_STATE_VALUE}) exceeded"
+                )));
+            }
+            st.juju_state.insert(k, v);
         }
         Ok(Vec::new())
     }
