@@ -318,13 +318,19 @@ impl Hook<'_> {
         self.exec(&ToolCall::new("secret-remove", args))
     }
 
-    /// Metadata of an owned secret, found by `id` or `label`: Juju prints
+    /// Metadata of an owned secret, found by `id` or, without one, by `label`: Juju prints
     /// `{"<id>":{"revision":1,"label":..,"owner":..,"rotation":..}}`.
     ///
-    /// Runs `secret-info-get --format=json [ID] [--label L]`.
+    /// Runs `secret-info-get --format=json ID` or `secret-info-get --format=json --label L`:
+    /// Juju refuses both at once ("specify either a secret URI or label but not both"), so with
+    /// both the id is used, as ops does.
     pub fn secret_info_get(&self, id: Option<&str>, label: Option<&str>) -> Result<Value> {
         let mut args = vec!["--format=json".to_string()];
-        args.extend(id_or_label("secret-info-get", id, label)?);
+        args.extend(id_or_label(
+            "secret-info-get",
+            id,
+            label.filter(|_| id.is_none()),
+        )?);
         self.exec_json(&ToolCall::new("secret-info-get", args), "a JSON value")
     }
 
@@ -603,6 +609,9 @@ mod tests {
             argv(&["secret-info-get", "--format=json", "--label", "db"])
         );
         assert_eq!(r.unwrap()["cj9"]["revision"], 2);
+        // Juju refuses an id and a label together: the id wins.
+        let (_, a) = run_with("{}", |h| h.secret_info_get(Some("secret:1"), Some("db")));
+        assert_eq!(a, argv(&["secret-info-get", "--format=json", "secret:1"]));
         let rel = RelationId::new("db", 3);
         let (_, a) = run_with("", |h| h.secret_grant("secret:1", &rel, Some("app/0")));
         assert_eq!(

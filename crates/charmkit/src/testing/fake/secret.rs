@@ -408,6 +408,11 @@ impl FakeJuju {
         if id.is_none() && label.is_none() {
             return Err(Fail::usage("require either a secret URI or label"));
         }
+        if id.is_some() && label.is_some() {
+            return Err(Fail::usage(
+                "specify either a secret URI or label but not both",
+            ));
+        }
         if !p.args.is_empty() {
             check_empty(&p.args[1..])?;
         }

@@ -260,6 +260,19 @@ fn secrets_owned_by_the_app() {
     assert_eq!(info[bare]["revision"], 2);
     assert_eq!(info[bare]["label"], "db");
     assert_eq!(info[bare]["owner"], "application");
+    // Juju refuses an id and a label together; the binding passes the id only.
+    let call = ToolCall::new("secret-info-get", ["--format=json", &id, "--label", "db"]);
+    assert_eq!(
+        exit(juju.run(&call)),
+        (
+            2,
+            "ERROR specify either a secret URI or label but not both".into()
+        )
+    );
+    let info = h.secret_info_get(Some(&id), Some("db")).unwrap();
+    assert_eq!(info[bare]["label"], "db");
+    let info = h.secret_info_get(None, Some("db")).unwrap();
+    assert_eq!(info[bare]["revision"], 2);
     // A second secret with the same label is refused.
     let (code, _) = exit(h.secret_add(
         &map(&[("password", "x")]),
