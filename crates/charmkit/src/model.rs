@@ -56,9 +56,10 @@ impl Model {
         }
     }
 
-    /// The raw typed hook-tool bindings (every tool, uncached).
+    /// The raw typed hook-tool bindings (every tool, uncached), canonicalising secret ids with
+    /// this model's uuid.
     pub fn hook(&self) -> Hook<'_> {
-        Hook::new(&*self.tools)
+        Hook::new(&*self.tools).with_model_uuid(&self.ctx.model_uuid)
     }
 
     /// The Juju context of this dispatch.

@@ -45,7 +45,9 @@ pub use log::LogLevel;
 pub use ports::{Port, PortRange, Protocol};
 pub use relation::RelationId;
 pub(crate) use secret::valid_secret_key;
-pub use secret::{SecretOptions, SecretOwner, SecretRefresh};
+pub use secret::{
+    canonical_secret_id, SecretAccess, SecretInfo, SecretOptions, SecretOwner, SecretRefresh,
+};
 pub use state::{MAX_STATE_KEY, MAX_STATE_VALUE};
 pub use status::{Status, StatusName};
 
@@ -202,12 +204,29 @@ impl HookTools for ProcessTools {
 #[derive(Clone, Copy)]
 pub struct Hook<'a> {
     tools: &'a dyn HookTools,
+    model_uuid: Option<&'a str>,
 }
 
 impl<'a> Hook<'a> {
     /// Typed bindings over `tools`.
     pub fn new(tools: &'a dyn HookTools) -> Self {
-        Hook { tools }
+        Hook {
+            tools,
+            model_uuid: None,
+        }
+    }
+
+    /// The same bindings, knowing the model's uuid (`JUJU_MODEL_UUID`): secret ids are then
+    /// canonicalised to `secret://<model-uuid>/<id>` (see [`canonical_secret_id`]). An empty
+    /// uuid is ignored.
+    pub fn with_model_uuid(mut self, model_uuid: &'a str) -> Self {
+        self.model_uuid = Some(model_uuid).filter(|u| !u.is_empty());
+        self
+    }
+
+    /// The model uuid given with [`Hook::with_model_uuid`].
+    pub fn model_uuid(&self) -> Option<&'a str> {
+        self.model_uuid
     }
 
     /// Runs a raw call.

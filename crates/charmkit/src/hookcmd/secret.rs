@@ -105,6 +105,80 @@ impl SecretOptions {
     }
 }
 
+/// The canonical form of a secret id, so that ids from `secret-add` (`secret://<model>/<id>`
+/// on Juju 3.6, `secret:<id>` on older 3.x), `secret-ids` and `secret-info-get` (a bare
+/// `<id>`), `JUJU_SECRET_ID` and relation data all compare equal.
+///
+/// As ops' `Secret._canonicalize_id`: surrounding whitespace goes, and a bare id gets
+/// `secret://<model-uuid>/` when the model is known, else `secret:`. Unlike ops, `secret:<id>`
+/// also becomes `secret://<model-uuid>/<id>` when the model is known: Juju reads both as the
+/// same secret of this model, and ops' rule leaves them unequal. An id of another model
+/// (`secret://<other>/<id>`) is kept as it is.
+pub fn canonical_secret_id(id: &str, model_uuid: Option<&str>) -> String {
+    let id = id.trim();
+    let model_uuid = model_uuid.filter(|u| !u.is_empty());
+    match (id.strip_prefix("secret:"), model_uuid) {
+        (Some(rest), _) if rest.starts_with("//") => id.to_string(),
+        (Some(rest), Some(m)) => format!("secret://{m}/{rest}"),
+        (Some(_), None) => id.to_string(),
+        (None, Some(m)) => format!("secret://{m}/{id}"),
+        (None, None) => format!("secret:{id}"),
+    }
+}
+
+/// One grant of a secret, as `secret-info-get` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct SecretAccess {
+    /// Who may read it: `application-<name>` or `unit-<name>-<n>`.
+    pub target: String,
+    /// The grant's scope, e.g. `relation-<key>`.
+    pub scope: String,
+    /// `view` (or `manage` for the owner).
+    pub role: String,
+}
+
+/// A secret's metadata, as `secret-info-get` gives it to the secret's owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretInfo {
+    /// The secret's id, canonical (see [`canonical_secret_id`]).
+    pub id: String,
+    /// Its label, if it has one.
+    pub label: Option<String>,
+    /// Who owns it.
+    pub owner: SecretOwner,
+    /// The latest revision.
+    pub revision: u64,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// When the latest revision expires (RFC 3339), if it does.
+    pub expiry: Option<String>,
+    /// The rotation policy (`hourly`, `daily`…), if any.
+    pub rotation: Option<String>,
+    /// When it next rotates (RFC 3339), if it does.
+    pub rotates: Option<String>,
+    /// Who it is granted to.
+    pub access: Vec<SecretAccess>,
+}
+
+/// The value of `secret-info-get`'s one entry.
+#[derive(serde::Deserialize)]
+struct RawSecretInfo {
+    revision: u64,
+    #[serde(default)]
+    label: String,
+    owner: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    expiry: Option<String>,
+    #[serde(default)]
+    rotation: Option<String>,
+    #[serde(default)]
+    rotates: Option<String>,
+    #[serde(default)]
+    access: Vec<SecretAccess>,
+}
+
 /// Which revision `secret-get` returns to an observer of someone else's secret.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum SecretRefresh {
@@ -234,7 +308,13 @@ fn id_or_label(tool: &str, id: Option<&str>, label: Option<&str>) -> Result<Vec<
 }
 
 impl Hook<'_> {
-    /// Creates a secret with `content` and returns its id (`secret:…`).
+    /// [`canonical_secret_id`] with this hook's model uuid.
+    pub fn canonical_secret_id(&self, id: &str) -> String {
+        canonical_secret_id(id, self.model_uuid)
+    }
+
+    /// Creates a secret with `content` and returns its id, canonical (see
+    /// [`canonical_secret_id`]).
     ///
     /// Runs `secret-add [--label L] [--description D] [--expire E] [--rotate R] [--owner O]
     /// KEY#file=PATH…`, each value in a private file removed afterwards; Juju prints the new id.
@@ -258,7 +338,7 @@ impl Hook<'_> {
         if id.is_empty() || id.contains(char::is_whitespace) {
             return Err(bad_output(&call, "expected a secret id"));
         }
-        Ok(id)
+        Ok(self.canonical_secret_id(&id))
     }
 
     /// The content of a secret, found by `id` or `label` (both: Juju attaches the label to the
@@ -273,7 +353,8 @@ impl Hook<'_> {
         refresh: SecretRefresh,
     ) -> Result<BTreeMap<String, String>> {
         let mut args = vec!["--format=json".to_string()];
-        args.extend(id_or_label("secret-get", id, label)?);
+        let id = id.map(|i| self.canonical_secret_id(i));
+        args.extend(id_or_label("secret-get", id.as_deref(), label)?);
         match refresh {
             SecretRefresh::Tracked => {}
             SecretRefresh::Refresh => args.push("--refresh".into()),
@@ -300,7 +381,7 @@ impl Hook<'_> {
         opts: &SecretOptions,
     ) -> Result<()> {
         check_content("secret-set", content)?;
-        let mut args = vec![id.to_string()];
+        let mut args = vec![self.canonical_secret_id(id)];
         opts.push_flags(&mut args);
         let mut redact = Redact::default();
         let _files = ContentFiles::write(content, &mut args, &mut redact)?;
@@ -311,27 +392,51 @@ impl Hook<'_> {
     ///
     /// Runs `secret-remove ID [--revision N]`.
     pub fn secret_remove(&self, id: &str, revision: Option<u64>) -> Result<()> {
-        let mut args = vec![id.to_string()];
+        let mut args = vec![self.canonical_secret_id(id)];
         if let Some(r) = revision {
             args.extend(["--revision".to_string(), r.to_string()]);
         }
         self.exec(&ToolCall::new("secret-remove", args))
     }
 
-    /// Metadata of an owned secret, found by `id` or, without one, by `label`: Juju prints
-    /// `{"<id>":{"revision":1,"label":..,"owner":..,"rotation":..}}`.
+    /// Metadata of an owned secret, found by `id` or, without one, by `label`.
     ///
     /// Runs `secret-info-get --format=json ID` or `secret-info-get --format=json --label L`:
     /// Juju refuses both at once ("specify either a secret URI or label but not both"), so with
-    /// both the id is used, as ops does.
-    pub fn secret_info_get(&self, id: Option<&str>, label: Option<&str>) -> Result<Value> {
+    /// both the id is used, as ops does. Juju prints `{"<bare id>":{"revision":1,"label":..,
+    /// "owner":..,..}}`; the id comes back canonical.
+    pub fn secret_info_get(&self, id: Option<&str>, label: Option<&str>) -> Result<SecretInfo> {
         let mut args = vec!["--format=json".to_string()];
+        let id = id.map(|i| self.canonical_secret_id(i));
         args.extend(id_or_label(
             "secret-info-get",
-            id,
+            id.as_deref(),
             label.filter(|_| id.is_none()),
         )?);
-        self.exec_json(&ToolCall::new("secret-info-get", args), "a JSON value")
+        let call = ToolCall::new("secret-info-get", args);
+        let all: BTreeMap<String, Value> = self.exec_json(&call, "an object")?;
+        let mut entries = all.into_iter();
+        let (Some((raw_id, value)), None) = (entries.next(), entries.next()) else {
+            return Err(bad_output(&call, "expected exactly one secret"));
+        };
+        let raw: RawSecretInfo = super::common::from_value(&call, value, "secret metadata")?;
+        let owner = match raw.owner.as_str() {
+            "application" => SecretOwner::Application,
+            "unit" => SecretOwner::Unit,
+            other => return Err(bad_output(&call, format_args!("unknown owner {other:?}"))),
+        };
+        let some = |s: Option<String>| s.filter(|s| !s.is_empty());
+        Ok(SecretInfo {
+            id: self.canonical_secret_id(&raw_id),
+            label: some(Some(raw.label)),
+            owner,
+            revision: raw.revision,
+            description: some(raw.description),
+            expiry: some(raw.expiry),
+            rotation: some(raw.rotation),
+            rotates: some(raw.rotates),
+            access: raw.access,
+        })
     }
 
     /// Grants read access to a secret to the remote application of `relation`, or only to
@@ -341,7 +446,7 @@ impl Hook<'_> {
     pub fn secret_grant(&self, id: &str, relation: &RelationId, unit: Option<&str>) -> Result<()> {
         self.exec(&ToolCall::new(
             "secret-grant",
-            grant_args(id, relation, unit),
+            grant_args(&self.canonical_secret_id(id), relation, unit),
         ))
     }
 
@@ -351,18 +456,20 @@ impl Hook<'_> {
     pub fn secret_revoke(&self, id: &str, relation: &RelationId, unit: Option<&str>) -> Result<()> {
         self.exec(&ToolCall::new(
             "secret-revoke",
-            grant_args(id, relation, unit),
+            grant_args(&self.canonical_secret_id(id), relation, unit),
         ))
     }
 
-    /// The ids of the secrets this application owns.
+    /// The ids of the secrets this unit can manage (its application's, as leader, and its
+    /// own), canonical (see [`canonical_secret_id`]): Juju prints them bare.
     ///
     /// Runs `secret-ids --format=json`.
     pub fn secret_ids(&self) -> Result<Vec<String>> {
         let call = ToolCall::new("secret-ids", ["--format=json"]);
-        Ok(self
+        let ids: Vec<String> = self
             .exec_json_opt(&call, "a list of secret ids")?
-            .unwrap_or_default())
+            .unwrap_or_default();
+        Ok(ids.iter().map(|i| self.canonical_secret_id(i)).collect())
     }
 }
 
@@ -601,17 +708,32 @@ mod tests {
 
     #[test]
     fn secret_info_grant_revoke_ids() {
-        let (r, a) = run_with(r#"{"cj9":{"revision":2}}"#, |h| {
-            h.secret_info_get(None, Some("db"))
-        });
+        let out = r#"{"cj9":{"revision":2,"label":"db","owner":"unit","rotation":"daily",
+            "access":[{"target":"application-x","scope":"relation-3","role":"view"}]}}"#;
+        let (r, a) = run_with(out, |h| h.secret_info_get(None, Some("db")));
         assert_eq!(
             a,
             argv(&["secret-info-get", "--format=json", "--label", "db"])
         );
-        assert_eq!(r.unwrap()["cj9"]["revision"], 2);
+        let info = r.unwrap();
+        assert_eq!(info.id, "secret:cj9");
+        assert_eq!(info.revision, 2);
+        assert_eq!(info.label.as_deref(), Some("db"));
+        assert_eq!(info.owner, SecretOwner::Unit);
+        assert_eq!(info.rotation.as_deref(), Some("daily"));
+        assert_eq!(info.description, None);
+        assert_eq!(info.access[0].target, "application-x");
         // Juju refuses an id and a label together: the id wins.
-        let (_, a) = run_with("{}", |h| h.secret_info_get(Some("secret:1"), Some("db")));
+        let (_, a) = run_with(out, |h| h.secret_info_get(Some("secret:1"), Some("db")));
         assert_eq!(a, argv(&["secret-info-get", "--format=json", "secret:1"]));
+        assert_bad_output("secret-info-get", "{}", |h| {
+            h.secret_info_get(Some("x"), None)
+        });
+        assert_bad_output(
+            "secret-info-get",
+            r#"{"a":{"revision":1,"owner":"model"}}"#,
+            |h| h.secret_info_get(Some("x"), None),
+        );
         let rel = RelationId::new("db", 3);
         let (_, a) = run_with("", |h| h.secret_grant("secret:1", &rel, Some("app/0")));
         assert_eq!(
@@ -627,9 +749,10 @@ mod tests {
         );
         let (_, a) = run_with("", |h| h.secret_revoke("secret:1", &rel, None));
         assert_eq!(a, argv(&["secret-revoke", "secret:1", "--relation", "3"]));
-        let (r, a) = run_with(r#"["secret:1"]"#, |h| h.secret_ids());
+        // Juju prints bare ids; they come back canonical.
+        let (r, a) = run_with(r#"["cj9sk5ufltq4c6e0a8ng"]"#, |h| h.secret_ids());
         assert_eq!(a, argv(&["secret-ids", "--format=json"]));
-        assert_eq!(r.unwrap(), vec!["secret:1"]);
+        assert_eq!(r.unwrap(), vec!["secret:cj9sk5ufltq4c6e0a8ng"]);
         assert_exit_error("secret-info-get", |h| h.secret_info_get(Some("x"), None));
         assert_exit_error("secret-grant", |h| h.secret_grant("x", &rel, None));
         assert_exit_error("secret-revoke", |h| h.secret_revoke("x", &rel, None));
@@ -638,5 +761,42 @@ mod tests {
         assert_bad_output("secret-info-get", "{", |h| {
             h.secret_info_get(Some("x"), None)
         });
+    }
+
+    #[test]
+    fn ids_are_canonical_as_ops_makes_them_and_equal_across_forms() {
+        const M: &str = "deadbeef-1bad-500d-9000-4b1d0d06f00d";
+        const ID: &str = "cj9sk5ufltq4c6e0a8ng";
+        let forms = [
+            ID.to_string(),
+            format!(" {ID}\n"),
+            format!("secret:{ID}"),
+            format!("secret://{M}/{ID}"),
+        ];
+        for f in &forms {
+            assert_eq!(
+                canonical_secret_id(f, Some(M)),
+                format!("secret://{M}/{ID}"),
+                "{f:?}"
+            );
+        }
+        // Without the model uuid, as ops: a bare id gets `secret:`, the rest is kept.
+        assert_eq!(canonical_secret_id(ID, None), format!("secret:{ID}"));
+        assert_eq!(canonical_secret_id(ID, Some("")), format!("secret:{ID}"));
+        assert_eq!(canonical_secret_id(&forms[2], None), forms[2]);
+        // Another model's secret stays another model's.
+        let other = format!("secret://00000000-0000-4000-8000-000000000001/{ID}");
+        assert_eq!(canonical_secret_id(&other, Some(M)), other);
+        // The bindings pass canonical ids to the tools.
+        let m = Mock::out("{}");
+        let h = Hook::new(&m).with_model_uuid(M);
+        h.secret_get(Some(ID), None, SecretRefresh::Tracked)
+            .unwrap();
+        assert_eq!(m.call().args[1], format!("secret://{M}/{ID}"));
+        let m = Mock::out(&format!("secret://{M}/{ID}\n"));
+        let id = Hook::new(&m)
+            .secret_add(&content(), &SecretOptions::new())
+            .unwrap();
+        assert_eq!(id, format!("secret://{M}/{ID}"));
     }
 }

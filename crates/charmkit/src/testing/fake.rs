@@ -316,7 +316,13 @@ pub struct State {
     pub reboot_requested: bool,
     /// Stored state and deferred events (the framework's, on disk under the charm directory).
     pub stored: crate::state::StoredState,
+    /// The model's uuid (`JUJU_MODEL_UUID`): new secrets get ids `secret://<uuid>/<id>`, as
+    /// Juju 3.6 gives them, and [`FakeJuju::hook`] canonicalises ids with it.
+    pub model_uuid: String,
 }
+
+/// The model uuid of a [`State::new`]: the one the test harness gives its dispatches.
+pub const MODEL_UUID: &str = "00000000-0000-4000-8000-000000000000";
 
 impl Default for State {
     fn default() -> Self {
@@ -348,6 +354,7 @@ impl State {
             credentials: None,
             reboot_requested: false,
             stored: Default::default(),
+            model_uuid: MODEL_UUID.to_string(),
         }
     }
 
@@ -452,6 +459,7 @@ use jujuc::{Fail, Out};
 #[derive(Debug, Default)]
 pub struct FakeJuju {
     state: RefCell<State>,
+    model_uuid: String,
     calls: RefCell<Vec<ToolCall>>,
     logs: RefCell<Vec<(LogLevel, String)>>,
     hidden: RefCell<BTreeSet<u32>>,
@@ -464,14 +472,15 @@ impl FakeJuju {
     /// A fake Juju holding `state`.
     pub fn new(state: State) -> Self {
         FakeJuju {
+            model_uuid: state.model_uuid.clone(),
             state: RefCell::new(state),
             ..FakeJuju::default()
         }
     }
 
-    /// Typed bindings over this fake.
+    /// Typed bindings over this fake, with the model uuid of the state it was made with.
     pub fn hook(&self) -> Hook<'_> {
-        Hook::new(self)
+        Hook::new(self).with_model_uuid(&self.model_uuid)
     }
 
     /// A snapshot of the state.

@@ -240,7 +240,12 @@ impl FakeJuju {
                 break id;
             }
         };
-        let uri = format!("secret:{id}");
+        // CreateSecretURIs: Juju 3.6 gives new secrets the model as their source.
+        let uri = if st.model_uuid.is_empty() {
+            format!("secret:{id}")
+        } else {
+            format!("secret://{}/{id}", st.model_uuid)
+        };
         st.secrets.push(Secret {
             id: uri.clone(),
             label: p.get("label").map(str::to_string),
@@ -598,7 +603,8 @@ impl FakeJuju {
             .secrets
             .iter()
             .filter(|s| s.owner.is_some())
-            .map(|s| s.id.clone())
+            // SecretMetadata is keyed by the bare id.
+            .map(|s| super::bare_secret_id(&s.id).to_string())
             .collect();
         ids.sort();
         Ok(write(fmt, &json!(ids)))

@@ -241,7 +241,10 @@ fn secrets_owned_by_the_app() {
                 .with_description("creds"),
         )
         .unwrap();
-    assert!(id.starts_with("secret:"), "{id}");
+    assert!(
+        id.starts_with("secret://00000000-0000-4000-8000-000000000000/"),
+        "{id}"
+    );
     assert_eq!(h.secret_ids().unwrap(), vec![id.clone()]);
     assert_eq!(
         h.secret_get(None, Some("db"), SecretRefresh::Tracked)
@@ -256,10 +259,11 @@ fn secrets_owned_by_the_app() {
         "n3w"
     );
     let info = h.secret_info_get(Some(&id), None).unwrap();
-    let bare = id.strip_prefix("secret:").unwrap();
-    assert_eq!(info[bare]["revision"], 2);
-    assert_eq!(info[bare]["label"], "db");
-    assert_eq!(info[bare]["owner"], "application");
+    assert_eq!(info.id, id);
+    assert_eq!(info.revision, 2);
+    assert_eq!(info.label.as_deref(), Some("db"));
+    assert_eq!(info.description.as_deref(), Some("creds"));
+    assert_eq!(info.owner, SecretOwner::Application);
     // Juju refuses an id and a label together; the binding passes the id only.
     let call = ToolCall::new("secret-info-get", ["--format=json", &id, "--label", "db"]);
     assert_eq!(
@@ -270,9 +274,9 @@ fn secrets_owned_by_the_app() {
         )
     );
     let info = h.secret_info_get(Some(&id), Some("db")).unwrap();
-    assert_eq!(info[bare]["label"], "db");
+    assert_eq!(info.label.as_deref(), Some("db"));
     let info = h.secret_info_get(None, Some("db")).unwrap();
-    assert_eq!(info[bare]["revision"], 2);
+    assert_eq!((info.id, info.revision), (id.clone(), 2));
     // A second secret with the same label is refused.
     let (code, _) = exit(h.secret_add(
         &map(&[("password", "x")]),
@@ -597,4 +601,39 @@ fn fake_checks_command_lines() {
         juju.state().relations[0].local_unit_data,
         map(&[("a", "1"), ("b", "2")])
     );
+}
+
+#[test]
+fn secret_ids_compare_equal_whichever_tool_printed_them() {
+    // Juju 3.6: secret-add prints `secret://<model>/<id>`, secret-ids and secret-info-get
+    // print the bare id; an older Juju's secret-add printed `secret:<id>`.
+    for model_uuid in [MODEL_UUID, ""] {
+        let mut st = state(true);
+        st.model_uuid = model_uuid.to_string();
+        let juju = FakeJuju::new(st);
+        let h = juju.hook();
+        let id = h
+            .secret_add(
+                &map(&[("token", "t0k")]),
+                &SecretOptions::new().with_label("t"),
+            )
+            .unwrap();
+        let raw = String::from_utf8(
+            juju.run(&ToolCall::new("secret-ids", ["--format=json"]))
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(!raw.contains("secret:"), "Juju prints bare ids: {raw}");
+        assert_eq!(h.secret_ids().unwrap(), vec![id.clone()], "{model_uuid:?}");
+        assert_eq!(h.secret_info_get(None, Some("t")).unwrap().id, id);
+        // Any form of the id finds the secret, and comes back the same.
+        let bare = id.rsplit(['/', ':']).next().unwrap();
+        assert_eq!(h.canonical_secret_id(bare), id);
+        assert_eq!(h.secret_info_get(Some(bare), None).unwrap().id, id);
+        assert_eq!(
+            h.secret_get(Some(bare), None, SecretRefresh::Tracked)
+                .unwrap()["token"],
+            "t0k"
+        );
+    }
 }
