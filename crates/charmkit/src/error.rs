@@ -75,6 +75,28 @@ pub enum Error {
     },
     /// A handler failed; the message is the handler's.
     Handler(String),
+    /// Juju does not know the relation a hook tool was given (`-r`): it never existed, or is
+    /// gone. Juju says `invalid value "db:9" for flag -r: relation not found` (exit 2).
+    RelationNotFound {
+        /// The relation as it was passed, e.g. `db:9`.
+        relation: String,
+        /// The tool's failure ([`Error::HookTool`]).
+        source: Box<Error>,
+    },
+    /// Juju does not know the secret a `secret-*` tool was given, or this unit cannot see it.
+    SecretNotFound {
+        /// The secret's id or label, as it was passed.
+        secret: String,
+        /// The tool's failure ([`Error::HookTool`]).
+        source: Box<Error>,
+    },
+    /// `resource-get` found no such resource: not declared by the charm, or never uploaded.
+    ResourceNotFound {
+        /// The resource's name.
+        resource: String,
+        /// The tool's failure ([`Error::HookTool`]).
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -145,6 +167,15 @@ impl fmt::Display for Error {
             }
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Handler(m) => write!(f, "{m}"),
+            Error::RelationNotFound { relation, source } => {
+                write!(f, "relation {relation} not found: {source}")
+            }
+            Error::SecretNotFound { secret, source } => {
+                write!(f, "secret {secret} not found: {source}")
+            }
+            Error::ResourceNotFound { resource, source } => {
+                write!(f, "resource {resource:?} not found: {source}")
+            }
         }
     }
 }
@@ -153,6 +184,9 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::ToolSpawn { source, .. } | Error::Io { source, .. } => Some(source),
+            Error::RelationNotFound { source, .. }
+            | Error::SecretNotFound { source, .. }
+            | Error::ResourceNotFound { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }

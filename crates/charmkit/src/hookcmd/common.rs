@@ -9,7 +9,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{Hook, ToolCall};
+use super::{Hook, RelationId, ToolCall};
 use crate::error::{Error, Result};
 
 /// A value that could not be parsed from its text form (a relation id, a status name, a port, a
@@ -148,6 +148,40 @@ impl Hook<'_> {
         }
         from_value(call, value, expected).map(Some)
     }
+}
+
+/// The stderr of a failed tool call, if `err` is one.
+fn tool_stderr(err: &Error) -> Option<&str> {
+    match err {
+        Error::HookTool { stderr, .. } => Some(stderr),
+        _ => None,
+    }
+}
+
+/// Juju's "relation not found" for the relation passed with `-r` as
+/// [`Error::RelationNotFound`]; any other error as it is.
+pub(crate) fn relation_not_found(err: Error, relation: &RelationId) -> Error {
+    if tool_stderr(&err).is_some_and(|s| s.contains("relation not found")) {
+        return Error::RelationNotFound {
+            relation: relation.to_string(),
+            source: Box::new(err),
+        };
+    }
+    err
+}
+
+/// A `secret-*` tool's "… not found" for the secret passed (`id` or label) as
+/// [`Error::SecretNotFound`]; any other error as it is (as ops maps them).
+pub(crate) fn secret_not_found(err: Error, secret: &str) -> Error {
+    if tool_stderr(&err)
+        .is_some_and(|s| s.ends_with("not found") && !s.contains("relation not found"))
+    {
+        return Error::SecretNotFound {
+            secret: secret.to_string(),
+            source: Box::new(err),
+        };
+    }
+    err
 }
 
 /// Checks a `KEY=VALUE` key built from caller data: it must not be empty, hold `=` or whitespace,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use super::common::{bad_output, ParseError};
+use super::common::{bad_output, relation_not_found, ParseError};
 use super::{Hook, Redact, ToolCall};
 use crate::error::{Error, Result};
 
@@ -70,17 +70,19 @@ impl Hook<'_> {
             .collect()
     }
 
-    /// The remote units in relation `id`.
+    /// The remote units in relation `id`; [`Error::RelationNotFound`] if Juju does not know it.
     ///
     /// Runs `relation-list --format=json -r ID` (prints `["tempo/0","tempo/1"]`).
     pub fn relation_list(&self, id: &RelationId) -> Result<Vec<String>> {
         let call = ToolCall::new("relation-list", ["--format=json", "-r", &id.to_string()]);
         Ok(self
-            .exec_json_opt(&call, "a list of unit names")?
+            .exec_json_opt(&call, "a list of unit names")
+            .map_err(|e| relation_not_found(e, id))?
             .unwrap_or_default())
     }
 
-    /// The remote application of relation `id`, if Juju knows it yet.
+    /// The remote application of relation `id`, if Juju knows it yet; `None` too if Juju does
+    /// not know the relation (as ops).
     ///
     /// Runs `relation-list --format=json --app -r ID` (prints `"tempo"`; `null`, `""` or nothing
     /// give `None`).
@@ -89,7 +91,13 @@ impl Hook<'_> {
             "relation-list",
             ["--format=json", "--app", "-r", &id.to_string()],
         );
-        let app: Option<String> = self.exec_json_opt(&call, "an application name")?;
+        let app: Option<String> = match self.exec_json_opt(&call, "an application name") {
+            Ok(app) => app,
+            Err(e) => match relation_not_found(e, id) {
+                Error::RelationNotFound { .. } => None,
+                e => return Err(e),
+            },
+        };
         Ok(app.filter(|a| !a.is_empty()))
     }
 
@@ -105,7 +113,8 @@ impl Hook<'_> {
     ) -> Result<BTreeMap<String, String>> {
         let call = ToolCall::new("relation-get", relation_get_args(id, "-", unit_or_app, app));
         Ok(self
-            .exec_json_opt(&call, "an object of strings")?
+            .exec_json_opt(&call, "an object of strings")
+            .map_err(|e| relation_not_found(e, id))?
             .unwrap_or_default())
     }
 
@@ -126,6 +135,7 @@ impl Hook<'_> {
         }
         let call = ToolCall::new("relation-get", relation_get_args(id, key, unit_or_app, app));
         self.exec_json_opt(&call, "a string or null")
+            .map_err(|e| relation_not_found(e, id))
     }
 
     /// Merges `data` into this unit's databag in relation `id` (with `app`, into the
@@ -152,7 +162,7 @@ impl Hook<'_> {
                 stdin: true,
                 ..Redact::default()
             });
-        self.exec(&call)
+        self.exec(&call).map_err(|e| relation_not_found(e, id))
     }
 }
 
@@ -336,5 +346,27 @@ mod tests {
             argv(&["-r", "charm-tracing:5", "--file", "-"])
         );
         assert_exit_error("relation-set", |h| h.relation_set(&rid(), true, &data));
+    }
+
+    #[test]
+    fn juju_relation_not_found_is_typed() {
+        const GONE: &str = "ERROR invalid value \"db:9\" for flag -r: relation not found";
+        let id = RelationId::new("db", 9);
+        let m = Mock::failing(2, GONE);
+        assert_eq!(Hook::new(&m).relation_list_app(&id).unwrap(), None);
+        let m = Mock::failing(2, GONE);
+        match Hook::new(&m).relation_list(&id) {
+            Err(Error::RelationNotFound { relation, source }) => {
+                assert_eq!(relation, "db:9");
+                assert!(matches!(*source, Error::HookTool { .. }));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Anything else is left as it was.
+        let m = Mock::failing(1, "ERROR permission denied");
+        assert!(matches!(
+            Hook::new(&m).relation_list_app(&id),
+            Err(Error::HookTool { .. })
+        ));
     }
 }

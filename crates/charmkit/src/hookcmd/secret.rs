@@ -13,7 +13,7 @@ use std::os::unix::fs::OpenOptionsExt as _;
 
 use serde_json::Value;
 
-use super::common::bad_output;
+use super::common::{bad_output, relation_not_found, secret_not_found};
 use super::relation::RelationId;
 use super::{Hook, Redact, ToolCall};
 use crate::error::{Error, Result};
@@ -364,8 +364,10 @@ impl Hook<'_> {
             output: true,
             ..Redact::default()
         });
+        let which = id.as_deref().or(label).unwrap_or_default();
         Ok(self
-            .exec_json_opt(&call, "an object of strings")?
+            .exec_json_opt(&call, "an object of strings")
+            .map_err(|e| secret_not_found(e, which))?
             .unwrap_or_default())
     }
 
@@ -381,22 +383,26 @@ impl Hook<'_> {
         opts: &SecretOptions,
     ) -> Result<()> {
         check_content("secret-set", content)?;
-        let mut args = vec![self.canonical_secret_id(id)];
+        let id = self.canonical_secret_id(id);
+        let mut args = vec![id.clone()];
         opts.push_flags(&mut args);
         let mut redact = Redact::default();
         let _files = ContentFiles::write(content, &mut args, &mut redact)?;
         self.exec(&ToolCall::new("secret-set", args).with_redact(redact))
+            .map_err(|e| secret_not_found(e, &id))
     }
 
     /// Removes a secret, or only one of its revisions.
     ///
     /// Runs `secret-remove ID [--revision N]`.
     pub fn secret_remove(&self, id: &str, revision: Option<u64>) -> Result<()> {
-        let mut args = vec![self.canonical_secret_id(id)];
+        let id = self.canonical_secret_id(id);
+        let mut args = vec![id.clone()];
         if let Some(r) = revision {
             args.extend(["--revision".to_string(), r.to_string()]);
         }
         self.exec(&ToolCall::new("secret-remove", args))
+            .map_err(|e| secret_not_found(e, &id))
     }
 
     /// Metadata of an owned secret, found by `id` or, without one, by `label`.
@@ -414,7 +420,10 @@ impl Hook<'_> {
             label.filter(|_| id.is_none()),
         )?);
         let call = ToolCall::new("secret-info-get", args);
-        let all: BTreeMap<String, Value> = self.exec_json(&call, "an object")?;
+        let which = id.as_deref().or(label).unwrap_or_default();
+        let all: BTreeMap<String, Value> = self
+            .exec_json(&call, "an object")
+            .map_err(|e| secret_not_found(e, which))?;
         let mut entries = all.into_iter();
         let (Some((raw_id, value)), None) = (entries.next(), entries.next()) else {
             return Err(bad_output(&call, "expected exactly one secret"));
@@ -444,20 +453,24 @@ impl Hook<'_> {
     ///
     /// Runs `secret-grant ID --relation N [--unit UNIT]` (N the bare relation number, as ops).
     pub fn secret_grant(&self, id: &str, relation: &RelationId, unit: Option<&str>) -> Result<()> {
+        let id = self.canonical_secret_id(id);
         self.exec(&ToolCall::new(
             "secret-grant",
-            grant_args(&self.canonical_secret_id(id), relation, unit),
+            grant_args(&id, relation, unit),
         ))
+        .map_err(|e| secret_not_found(relation_not_found(e, relation), &id))
     }
 
     /// Revokes what [`Hook::secret_grant`] granted.
     ///
     /// Runs `secret-revoke ID --relation N [--unit UNIT]`.
     pub fn secret_revoke(&self, id: &str, relation: &RelationId, unit: Option<&str>) -> Result<()> {
+        let id = self.canonical_secret_id(id);
         self.exec(&ToolCall::new(
             "secret-revoke",
-            grant_args(&self.canonical_secret_id(id), relation, unit),
+            grant_args(&id, relation, unit),
         ))
+        .map_err(|e| secret_not_found(relation_not_found(e, relation), &id))
     }
 
     /// The ids of the secrets this unit can manage (its application's, as leader, and its

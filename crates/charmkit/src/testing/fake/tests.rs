@@ -26,10 +26,15 @@ fn state(leader: bool) -> State {
         )
 }
 
-/// The exit status and stderr of a HookTool error.
+/// The exit status and stderr of a HookTool error (the source of a typed not-found error).
 fn exit<T: std::fmt::Debug>(r: Result<T>) -> (i32, String) {
     match r {
         Err(Error::HookTool { status, stderr, .. }) => (status.unwrap_or(-1), stderr),
+        Err(
+            Error::RelationNotFound { source, .. }
+            | Error::SecretNotFound { source, .. }
+            | Error::ResourceNotFound { source, .. },
+        ) => exit::<()>(Err(*source)),
         other => panic!("expected a HookTool error, got {other:?}"),
     }
 }
@@ -636,4 +641,78 @@ fn secret_ids_compare_equal_whichever_tool_printed_them() {
             "t0k"
         );
     }
+}
+
+#[test]
+fn not_found_errors_are_typed() {
+    let juju = FakeJuju::new(state(true));
+    let h = juju.hook();
+    let gone = RelationId::new("charm-tracing", 9);
+    let is_relation_not_found = |r: Result<()>| match r {
+        Err(Error::RelationNotFound { relation, source }) => {
+            assert_eq!(relation, "charm-tracing:9");
+            // The tool's own failure is kept as the source.
+            assert!(
+                matches!(
+                    *source,
+                    Error::HookTool {
+                        status: Some(2),
+                        ..
+                    }
+                ),
+                "{source}"
+            );
+            assert!(
+                source.to_string().contains(": relation not found"),
+                "{source}"
+            );
+        }
+        other => panic!("expected RelationNotFound, got {other:?}"),
+    };
+    is_relation_not_found(h.relation_list(&gone).map(drop));
+    is_relation_not_found(h.relation_get(&gone, "tempo", true).map(drop));
+    is_relation_not_found(h.relation_get_key(&gone, "k", "tempo/0", false).map(drop));
+    is_relation_not_found(h.relation_set(&gone, false, &map(&[("k", "v")])));
+    // As ops: the remote application of an unknown relation is None.
+    assert_eq!(h.relation_list_app(&gone).unwrap(), None);
+
+    let missing = "secret:d0ckcn6fltq4c6e0a8n0";
+    let is_secret_not_found = |r: Result<()>, want: &str| match r {
+        Err(e @ Error::SecretNotFound { .. }) => {
+            let Error::SecretNotFound { secret, .. } = &e else {
+                unreachable!()
+            };
+            assert_eq!(secret, want);
+            assert!(std::error::Error::source(&e).is_some());
+        }
+        other => panic!("expected SecretNotFound, got {other:?}"),
+    };
+    let canonical = h.canonical_secret_id(missing);
+    is_secret_not_found(
+        h.secret_get(Some(missing), None, SecretRefresh::Tracked)
+            .map(drop),
+        &canonical,
+    );
+    is_secret_not_found(
+        h.secret_get(None, Some("nope"), SecretRefresh::Peek)
+            .map(drop),
+        "nope",
+    );
+    is_secret_not_found(h.secret_info_get(None, Some("nope")).map(drop), "nope");
+    is_secret_not_found(h.secret_grant(missing, &rid(), None), &canonical);
+    // An unknown relation is the relation's error, not the secret's.
+    let id = h
+        .secret_add(&map(&[("token", "t0k")]), &SecretOptions::new())
+        .unwrap();
+    is_relation_not_found(h.secret_grant(&id, &gone, None));
+    // Other failures stay what they were.
+    assert!(matches!(
+        h.relation_set(&rid(), true, &map(&[("k", "")])),
+        Ok(())
+    ));
+    juju.with_state(|s| s.leader = false);
+    assert!(matches!(
+        h.relation_set(&rid(), true, &map(&[("k", "v")])),
+        Err(Error::HookTool { .. })
+    ));
 }
