@@ -17,7 +17,11 @@
 //!   says `json` or `yaml`, JSON as Go's `encoding/json` writes it;
 //! - a relation is named by `-r`/`--relation` with only the number after the last `:` read; an
 //!   unknown one is `invalid value "db:9" for flag -r: relation not found` (exit 2);
-//! - leadership, ownership and the other rules each tool checks, with Juju's wording;
+//! - leadership, ownership and the other rules each tool checks, refused in Juju's words: a
+//!   non-leader gets `this unit is not the leader` from `status-set --application` and for
+//!   application-owned secrets, `finding application status: this unit is not the leader` from
+//!   `status-get --application`, `cannot write relation settings` from `relation-set --app`, and
+//!   `permission denied` when it reads its own application databag;
 //! - an unknown tool gives exit 127 (`TOOL: command not found`);
 //! - a relation can be hidden from `relation-ids` ([`FakeJuju::hide_relation`]), as Juju hides
 //!   the broken relation during relation-broken, while its data stays readable.

@@ -43,6 +43,9 @@ impl Fail {
     }
 }
 
+/// The uniter's `ErrIsNotLeader`, for leader-only changes made by a non-leader.
+pub(crate) const NOT_LEADER: &str = "this unit is not the leader";
+
 /// What a fake tool answers: stdout, or a failure.
 pub(crate) type Out = std::result::Result<Vec<u8>, Fail>;
 

@@ -131,6 +131,7 @@ impl FakeJuju {
         let bag = if app {
             if target == st.app_name() {
                 if !st.leader {
+                    // Read from the controller, which refuses a non-leader its own app's bag.
                     return Err(Fail::run("permission denied"));
                 }
                 &rel.local_app_data
@@ -183,7 +184,8 @@ impl FakeJuju {
         let idx = relation_index(&st, &p)?;
         let app = p.has("app");
         if app && !st.leader {
-            return Err(Fail::run("permission denied"));
+            // relation-set.go: a non-leader cannot write the application's settings.
+            return Err(Fail::run("cannot write relation settings"));
         }
         let rel = &mut st.relations[idx];
         let bag = if app {

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::jujuc::{
     check_empty, go_quote, parse, parse_plain, parse_secret_uri, read_settings, write, Fail,
-    Format, Out, Parsed, Takes, OUTPUT,
+    Format, Out, Parsed, Takes, NOT_LEADER, OUTPUT,
 };
 use super::relation::{go_error, relation_index};
 use super::{FakeJuju, Secret, SecretGrant, State};
@@ -192,10 +192,12 @@ fn not_found(what: &str) -> Fail {
     Fail::run(format_args!("secret {} not found", go_quote(what)))
 }
 
-/// The leader check Juju makes for application-owned secrets.
+/// The leader check the uniter makes for application-owned secrets. A secret this unit does
+/// not own: Juju accepts the change during the hook and the controller refuses it when the hook
+/// commits; the fake refuses at once, with the controller's words.
 fn check_manage(st: &State, s: &Secret) -> Result<(), Fail> {
     match s.owner {
-        Some(SecretOwner::Application) if !st.leader => Err(Fail::run("permission denied")),
+        Some(SecretOwner::Application) if !st.leader => Err(Fail::run(NOT_LEADER)),
         Some(_) => Ok(()),
         None => Err(Fail::run("permission denied")),
     }
@@ -214,7 +216,7 @@ impl FakeJuju {
         };
         let mut st = self.state.borrow_mut();
         if owner == SecretOwner::Application && !st.leader {
-            return Err(Fail::run("permission denied"));
+            return Err(Fail::run(NOT_LEADER));
         }
         if content.is_empty() {
             return Err(Fail::run("empty secret value not valid"));

@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 
-use super::jujuc::{check_empty, go_quote, parse_plain, write, Fail, Format, Out, Takes, OUTPUT};
+use super::jujuc::{
+    check_empty, go_quote, parse_plain, write, Fail, Format, Out, Takes, NOT_LEADER, OUTPUT,
+};
 use super::FakeJuju;
 use crate::hookcmd::{Status, StatusName, ToolCall};
 
@@ -30,7 +32,7 @@ impl FakeJuju {
         let mut st = self.state.borrow_mut();
         if p.has("application") {
             if !st.leader {
-                return Err(Fail::run("permission denied"));
+                return Err(Fail::run(NOT_LEADER));
             }
             st.app_status = status;
         } else {
@@ -64,7 +66,9 @@ impl FakeJuju {
         let only_name = !data && fmt == Format::Smart;
         if p.has("application") {
             if !st.leader {
-                return Err(Fail::run("permission denied"));
+                return Err(Fail::run(format_args!(
+                    "finding application status: {NOT_LEADER}"
+                )));
             }
             if only_name {
                 return Ok(write(fmt, &json!(st.app_status.name.as_str())));

@@ -105,9 +105,10 @@ fn non_leader_cannot_touch_own_app_databag() {
     let juju = FakeJuju::new(state(false));
     let h = juju.hook();
     let denied = (1, "ERROR permission denied".to_string());
+    // relation-set.go's own refusal.
     assert_eq!(
         exit(h.relation_set(&rid(), true, &map(&[("k", "v")]))),
-        denied
+        (1, "ERROR cannot write relation settings".to_string())
     );
     assert_eq!(exit(h.relation_get(&rid(), "rust-starter", true)), denied);
     assert_eq!(
@@ -183,9 +184,18 @@ fn status_set_get() {
 
     let juju = FakeJuju::new(state(false));
     let h = juju.hook();
-    let denied = (1, "ERROR permission denied".to_string());
-    assert_eq!(exit(h.status_set(&Status::active(""), true)), denied);
-    assert_eq!(exit(h.status_get(true)), denied);
+    // The uniter's ErrIsNotLeader; status-get annotates it.
+    assert_eq!(
+        exit(h.status_set(&Status::active(""), true)),
+        (1, "ERROR this unit is not the leader".to_string())
+    );
+    assert_eq!(
+        exit(h.status_get(true)),
+        (
+            1,
+            "ERROR finding application status: this unit is not the leader".to_string()
+        )
+    );
     h.status_set(&Status::waiting("w"), false).unwrap();
     // Juju refuses statuses a charm cannot set.
     let (code, _) = exit(juju.run(&ToolCall::new("status-set", ["error", "--", "x"])));
@@ -382,7 +392,7 @@ fn secret_permissions_for_non_leader() {
         state(false).with_secret(Secret::new(APP_SECRET, [("token", "t")]).with_label("app")),
     );
     let h = juju.hook();
-    let denied = (1, "ERROR permission denied".to_string());
+    let denied = (1, "ERROR this unit is not the leader".to_string());
     assert_eq!(
         exit(h.secret_add(&map(&[("token", "x")]), &SecretOptions::new())),
         denied
@@ -392,6 +402,8 @@ fn secret_permissions_for_non_leader() {
         denied
     );
     assert_eq!(exit(h.secret_remove(APP_SECRET, None)), denied);
+    assert_eq!(exit(h.secret_grant(APP_SECRET, &rid(), None)), denied);
+    assert_eq!(exit(h.secret_revoke(APP_SECRET, &rid(), None)), denied);
     // A unit-owned secret is fine.
     let id = h
         .secret_add(
