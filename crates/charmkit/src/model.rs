@@ -1,14 +1,15 @@
 //! The model: this unit and application, config, relations and status — the charm-facing API
 //! over the hook tools.
 //!
-//! Reads that Juju keeps constant within a hook (leadership, config, relation ids, relation
-//! data) are made once per dispatch and cached; our own writes update the cache, so a handler
-//! reads back what an earlier handler wrote. Everything else goes straight to the tool through
-//! [`Model::hook`].
+//! Reads that Juju keeps constant within a hook (config, relation ids, relation data) are made
+//! once per dispatch and cached; our own writes update the cache, so a handler reads back what
+//! an earlier handler wrote. Leadership is cached for the 30 s Juju guarantees it, then asked
+//! again (as ops). Everything else goes straight to the tool through [`Model::hook`].
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use crate::context::JujuContext;
 use crate::error::Result;
@@ -16,6 +17,9 @@ use crate::hookcmd::RelationId;
 use crate::hookcmd::Status;
 use crate::hookcmd::{Hook, HookTools};
 use crate::meta::Metadata;
+
+/// How long Juju guarantees leadership after `is-leader` said so (its lease renewal period).
+const LEADERSHIP_LEASE: Duration = Duration::from_secs(30);
 
 /// A relation databag: string keys to string values.
 pub type Databag = BTreeMap<String, String>;
@@ -29,7 +33,8 @@ enum Bag {
 
 #[derive(Default)]
 struct Cache {
-    leader: Option<bool>,
+    /// The last `is-leader` answer, and when it was asked.
+    leader: Option<(bool, Instant)>,
     config: Option<Rc<BTreeMap<String, serde_json::Value>>>,
     relation_ids: HashMap<String, Rc<Vec<RelationId>>>,
     units: HashMap<u32, Rc<Vec<String>>>,
@@ -82,13 +87,18 @@ impl Model {
         self.ctx.app_name()
     }
 
-    /// Whether this unit is the leader (read once per dispatch).
+    /// Whether this unit is the leader. Juju guarantees `is-leader`'s answer for 30 s only, so
+    /// it is reused for 30 s from the moment it was asked, then asked again (as ops does).
     pub fn is_leader(&self) -> Result<bool> {
-        if let Some(l) = self.cache.borrow().leader {
-            return Ok(l);
+        // Taken before the call: the guarantee starts no later than the question.
+        let now = Instant::now();
+        if let Some((l, asked)) = self.cache.borrow().leader {
+            if now.saturating_duration_since(asked) <= LEADERSHIP_LEASE {
+                return Ok(l);
+            }
         }
         let l = self.hook().is_leader()?;
-        self.cache.borrow_mut().leader = Some(l);
+        self.cache.borrow_mut().leader = Some((l, now));
         Ok(l)
     }
 
@@ -208,5 +218,33 @@ impl Model {
     /// Sets the application's status (leader only).
     pub fn set_app_status(&self, status: &Status) -> Result<()> {
         self.hook().status_set(status, true)
+    }
+}
+
+#[cfg(test)]
+mod leadership_tests {
+    use super::*;
+    use crate::testing::fake::{FakeJuju, State};
+
+    #[test]
+    fn leadership_is_asked_again_once_jujus_30_second_guarantee_is_over() {
+        let fake = Rc::new(FakeJuju::new(State::new("app/0").with_leader(true)));
+        let model = Model::new(
+            JujuContext::default(),
+            Metadata::default(),
+            fake.clone() as Rc<dyn HookTools>,
+        );
+        assert!(model.is_leader().unwrap());
+        fake.with_state(|s| s.leader = false);
+        // Within the lease: the answer stands, no second call.
+        assert!(model.is_leader().unwrap());
+        assert_eq!(fake.calls_of("is-leader").len(), 1);
+        // 31 s later: asked again, and the lost leadership is seen.
+        let old = Instant::now().checked_sub(Duration::from_secs(31)).unwrap();
+        model.cache.borrow_mut().leader = Some((true, old));
+        assert!(!model.is_leader().unwrap());
+        assert_eq!(fake.calls_of("is-leader").len(), 2);
+        assert!(!model.is_leader().unwrap());
+        assert_eq!(fake.calls_of("is-leader").len(), 2);
     }
 }
