@@ -4,9 +4,43 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::common::check_key;
 use super::{Hook, Redact, ToolCall};
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// Result keys Juju keeps for itself (`reservedKeys` in jujuc's `action-set.go`), refused as any
+/// dot-separated part of a key.
+pub const RESERVED_RESULT_KEYS: [&str; 4] =
+    ["stdout", "stdout-encoding", "stderr", "stderr-encoding"];
+
+/// Juju's rule for each dot-separated part of an action result key (`charm.GetActionNameRule`):
+/// lowercase letters, digits and hyphens, starting and ending with a letter or digit
+/// (`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`).
+pub(crate) fn valid_result_key_part(part: &str) -> bool {
+    let b = part.as_bytes();
+    !b.is_empty()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// Checks an action result key as `action-set` will: every part valid, none reserved.
+fn check_result_key(key: &str) -> Result<()> {
+    for part in key.split('.') {
+        if !valid_result_key_part(part) {
+            return Err(Error::Usage(format!(
+                "action-set: invalid key {key:?}: each dot-separated part must start and end \
+                 with a lowercase letter or digit, and contain only those and hyphens"
+            )));
+        }
+        if RESERVED_RESULT_KEYS.contains(&part) {
+            return Err(Error::Usage(format!(
+                "action-set: invalid key {key:?}: {part:?} is reserved by Juju"
+            )));
+        }
+    }
+    Ok(())
+}
 
 impl Hook<'_> {
     /// The running action's parameters.
@@ -20,14 +54,15 @@ impl Hook<'_> {
     /// Adds results to the running action. Keys may be dotted (`a.b=1` gives `{"a":{"b":"1"}}`).
     ///
     /// Runs `action-set KEY=VALUE…` with every value redacted (results can be secret). An empty
-    /// map makes no call. Keys that are empty, hold `=` or whitespace, or start with `-` give
-    /// [`crate::Error::Usage`].
+    /// map makes no call. A key Juju would refuse — a part that is not lowercase letters, digits
+    /// and inner hyphens, or is one of [`RESERVED_RESULT_KEYS`] — gives [`Error::Usage`] without
+    /// a call.
     pub fn action_set(&self, results: &BTreeMap<String, String>) -> Result<()> {
         if results.is_empty() {
             return Ok(());
         }
         for k in results.keys() {
-            check_key("action-set", k)?;
+            check_result_key(k)?;
         }
         let args: Vec<String> = results.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let redact = Redact {
@@ -56,7 +91,6 @@ impl Hook<'_> {
 mod tests {
     use super::super::mock::*;
     use super::*;
-    use crate::Error;
     use serde_json::json;
 
     #[test]
@@ -89,12 +123,30 @@ mod tests {
         let m = Mock::default();
         Hook::new(&m).action_set(&BTreeMap::new()).unwrap();
         assert!(m.calls().is_empty());
-        let bad = BTreeMap::from([("a=b".to_string(), "v".to_string())]);
-        assert!(matches!(
-            Hook::new(&m).action_set(&bad),
-            Err(Error::Usage(_))
-        ));
+        for bad in [
+            "a=b",
+            "",
+            "-x",
+            "a b",
+            "Caps",
+            "a_b",
+            "a.",
+            ".a",
+            "a..b",
+            "x-",
+            "stdout",
+            "out.stderr",
+            "stdout-encoding.x",
+        ] {
+            let bad = BTreeMap::from([(bad.to_string(), "v".to_string())]);
+            assert!(
+                matches!(Hook::new(&m).action_set(&bad), Err(Error::Usage(_))),
+                "{bad:?}"
+            );
+        }
         assert!(m.calls().is_empty());
+        let ok = BTreeMap::from([("out.std-out2".to_string(), "v".to_string())]);
+        Hook::new(&m).action_set(&ok).unwrap();
         assert_exit_error("action-set", |h| h.action_set(&results));
     }
 

@@ -184,22 +184,6 @@ pub(crate) fn secret_not_found(err: Error, secret: &str) -> Error {
     err
 }
 
-/// Checks a `KEY=VALUE` key built from caller data: it must not be empty, hold `=` or whitespace,
-/// or start with `-` (it would be read as a flag).
-pub(crate) fn check_key(tool: &str, key: &str) -> Result<()> {
-    if key.is_empty()
-        || key.starts_with('-')
-        || key.contains('=')
-        || key.chars().any(char::is_whitespace)
-    {
-        return Err(Error::Usage(format!(
-            "{tool}: invalid key {key:?} (keys must be non-empty, without `=` or whitespace, and \
-             must not start with `-`)"
-        )));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,16 +206,5 @@ mod tests {
         let err = decode::<bool>(&call, b"s3cret", "true or false").unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
         assert!(err.to_string().contains("invalid JSON"), "{err}");
-    }
-
-    #[test]
-    fn keys_are_checked() {
-        assert!(check_key("action-set", "a.b-c").is_ok());
-        for bad in ["", "-x", "a=b", "a b"] {
-            assert!(
-                matches!(check_key("action-set", bad), Err(Error::Usage(_))),
-                "{bad}"
-            );
-        }
     }
 }

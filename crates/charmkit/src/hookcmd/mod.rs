@@ -40,6 +40,8 @@ mod state;
 mod status;
 mod storage;
 
+pub(crate) use action::valid_result_key_part;
+pub use action::RESERVED_RESULT_KEYS;
 pub use common::ParseError;
 pub use log::LogLevel;
 pub use ports::{Port, PortRange, Protocol};

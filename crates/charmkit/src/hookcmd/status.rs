@@ -25,6 +25,8 @@ pub enum StatusName {
     /// `unknown`: nothing set yet (set by Juju only).
     #[default]
     Unknown,
+    /// `terminated`: the workload is gone (set by Juju only, as a unit is removed).
+    Terminated,
 }
 
 impl StatusName {
@@ -37,16 +39,22 @@ impl StatusName {
             StatusName::Waiting => "waiting",
             StatusName::Error => "error",
             StatusName::Unknown => "unknown",
+            StatusName::Terminated => "terminated",
         }
     }
 
-    /// Whether a charm may set this status with `status-set` (Juju refuses `error` and `unknown`).
+    /// Whether a charm may set this status with `status-set` (Juju takes only `maintenance`,
+    /// `blocked`, `waiting` and `active`).
     pub fn settable(self) -> bool {
-        !matches!(self, StatusName::Error | StatusName::Unknown)
+        !matches!(
+            self,
+            StatusName::Error | StatusName::Unknown | StatusName::Terminated
+        )
     }
 
     /// The rank ops uses to pick the status to show from those collected: error > blocked >
-    /// maintenance > waiting > active > unknown.
+    /// maintenance > waiting > active > unknown (and `terminated`, which no charm sets, with
+    /// `unknown`).
     pub fn priority(self) -> u8 {
         match self {
             StatusName::Error => 5,
@@ -54,7 +62,7 @@ impl StatusName {
             StatusName::Maintenance => 3,
             StatusName::Waiting => 2,
             StatusName::Active => 1,
-            StatusName::Unknown => 0,
+            StatusName::Unknown | StatusName::Terminated => 0,
         }
     }
 }
@@ -76,6 +84,7 @@ impl FromStr for StatusName {
             "waiting" => StatusName::Waiting,
             "error" => StatusName::Error,
             "unknown" => StatusName::Unknown,
+            "terminated" => StatusName::Terminated,
             _ => return Err(ParseError::new("status name", s)),
         })
     }
@@ -157,6 +166,15 @@ struct RawStatus {
     message: Option<String>,
 }
 
+/// What `status-get --format=json --include-data` prints: the details, or — when the unit's
+/// status cannot be read (`NotImplemented`) — the bare status name `"unknown"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawOutput<T> {
+    Name(String),
+    Details(T),
+}
+
 #[derive(Deserialize)]
 struct RawAppStatus {
     #[serde(rename = "application-status")]
@@ -188,12 +206,13 @@ impl Hook<'_> {
         self.exec(&ToolCall::new("status-set", args))
     }
 
-    /// This unit's status, or with `app` the application's (leader only).
+    /// This unit's status, or with `app` the application's (leader only). Any status Juju can
+    /// report comes back (`error`, `unknown`, `terminated` too).
     ///
     /// Runs `status-get --format=json --include-data [--application]`, which prints
     /// `{"message":..,"status":..,"status-data":{}}` for a unit and
     /// `{"application-status":{"message":..,"status":..,"status-data":{},"units":{..}}}` for
-    /// the application.
+    /// the application — or a bare `"unknown"` when Juju cannot read the status.
     pub fn status_get(&self, app: bool) -> Result<Status> {
         let mut args = vec!["--format=json", "--include-data"];
         if app {
@@ -201,10 +220,27 @@ impl Hook<'_> {
         }
         let call = ToolCall::new("status-get", args);
         let raw = if app {
-            self.exec_json::<RawAppStatus>(&call, "an object with `application-status`")?
-                .application_status
+            match self.exec_json::<RawOutput<RawAppStatus>>(
+                &call,
+                "an object with `application-status`, or a status name",
+            )? {
+                RawOutput::Details(d) => d.application_status,
+                RawOutput::Name(status) => RawStatus {
+                    status,
+                    message: None,
+                },
+            }
         } else {
-            self.exec_json::<RawStatus>(&call, "an object with `status` and `message`")?
+            match self.exec_json::<RawOutput<RawStatus>>(
+                &call,
+                "an object with `status` and `message`, or a status name",
+            )? {
+                RawOutput::Details(d) => d,
+                RawOutput::Name(status) => RawStatus {
+                    status,
+                    message: None,
+                },
+            }
         };
         let name = raw
             .status
@@ -235,6 +271,7 @@ mod tests {
             StatusName::Waiting,
             StatusName::Error,
             StatusName::Unknown,
+            StatusName::Terminated,
         ] {
             assert_eq!(n.as_str().parse::<StatusName>().unwrap(), n);
             assert_eq!(n.to_string(), n.as_str());
@@ -318,6 +355,26 @@ mod tests {
             h.status_get(false)
         });
         assert!(d.contains("invalid status name"), "{d}");
+        assert_bad_output("status-get", "3", |h| h.status_get(false));
+    }
+
+    #[test]
+    fn status_get_reads_every_status_juju_reports() {
+        for name in ["error", "terminated", "unknown", "maintenance"] {
+            let out = format!(r#"{{"message":"m","status":"{name}","status-data":{{}}}}"#);
+            let (r, _) = run_with(&out, |h| h.status_get(false));
+            assert_eq!(r.unwrap(), Status::new(name.parse().unwrap(), "m"));
+        }
+        // When Juju cannot read the status it prints the bare name, even with --include-data.
+        let (r, _) = run_with("\"unknown\"\n", |h| h.status_get(false));
+        assert_eq!(r.unwrap(), Status::unknown());
+        let (r, _) = run_with("\"unknown\"\n", |h| h.status_get(true));
+        assert_eq!(r.unwrap(), Status::unknown());
+        let m = Mock::default();
+        assert!(matches!(
+            Hook::new(&m).status_set(&Status::new(StatusName::Terminated, ""), false),
+            Err(Error::Usage(_))
+        ));
     }
 
     #[test]

@@ -5,22 +5,7 @@ use serde_json::{json, Value};
 
 use super::jujuc::{check_empty, go_quote, parse_plain, write, Fail, Format, Out, OUTPUT};
 use super::FakeJuju;
-use crate::hookcmd::ToolCall;
-
-/// Result keys Juju keeps for itself (`reservedKeys` in `action-set.go`).
-pub(crate) const RESERVED_RESULT_KEYS: [&str; 4] =
-    ["stdout", "stdout-encoding", "stderr", "stderr-encoding"];
-
-/// Juju's action name rule (`charm.GetActionNameRule`), which `action-set` applies to every
-/// dot-separated part of a key: `^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`.
-pub(crate) fn valid_result_key_part(part: &str) -> bool {
-    let b = part.as_bytes();
-    !b.is_empty()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
-}
+use crate::hookcmd::{valid_result_key_part, ToolCall, RESERVED_RESULT_KEYS};
 
 impl FakeJuju {
     pub(super) fn action_get(&self, call: &ToolCall) -> Out {

@@ -234,9 +234,26 @@ fn actions() {
         .unwrap();
     h.action_log("half way").unwrap();
     h.action_fail("disk full").unwrap();
-    let (code, err) = exit(h.action_set(&map(&[("Bad_Key", "v")])));
-    assert_eq!(code, 2);
-    assert!(err.contains("Bad_Key"), "{err}");
+    // The binding refuses what Juju would; Juju's own refusals:
+    assert!(matches!(
+        h.action_set(&map(&[("Bad_Key", "v")])),
+        Err(Error::Usage(_))
+    ));
+    let call = ToolCall::new("action-set", ["Bad_Key=v"]);
+    assert_eq!(
+        exit(juju.run(&call)),
+        (
+            2,
+            "ERROR key \"Bad_Key\" must start and end with lowercase alphanumeric, and contain \
+             only lowercase alphanumeric, hyphens and periods"
+                .into()
+        )
+    );
+    let call = ToolCall::new("action-set", ["out.stdout=v"]);
+    assert_eq!(
+        exit(juju.run(&call)),
+        (2, "ERROR cannot set reserved action key \"stdout\"".into())
+    );
     let out = juju.into_state();
     assert_eq!(out.action_results["result.path"], "/tmp/x");
     assert_eq!(out.action_results["password"], "s3cret");
