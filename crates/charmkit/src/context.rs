@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::hookcmd::RelationId;
+use crate::hookcmd::{RelationId, StorageKind};
 
 /// The application of a unit name (`tempo/0` → `tempo`); `None` if it has no `/`.
 pub fn app_of(unit: &str) -> Option<&str> {
@@ -72,6 +72,10 @@ pub struct JujuContext {
     pub secret_revision: Option<u64>,
     /// `JUJU_STORAGE_ID`, parsed.
     pub storage_id: Option<StorageRef>,
+    /// `JUJU_STORAGE_LOCATION`: where the hook's storage is (mount point or device path).
+    pub storage_location: Option<PathBuf>,
+    /// `JUJU_STORAGE_KIND`, parsed: `block` or `filesystem`.
+    pub storage_kind: Option<StorageKind>,
     /// `JUJU_WORKLOAD_NAME`: the container of a Pebble event.
     pub workload_name: Option<String>,
     /// `JUJU_NOTICE_ID`.
@@ -140,6 +144,13 @@ impl JujuContext {
                     })?,
             ),
         };
+        let storage_kind = match get("JUJU_STORAGE_KIND") {
+            None => None,
+            Some(v) => Some(v.parse().map_err(|_| Error::Env {
+                var: "JUJU_STORAGE_KIND".into(),
+                reason: format!("expected `block` or `filesystem`, got {v:?}"),
+            })?),
+        };
         let secret_revision = match get("JUJU_SECRET_REVISION") {
             None => None,
             Some(v) => Some(v.parse().map_err(|_| Error::Env {
@@ -185,6 +196,8 @@ impl JujuContext {
             secret_label: get("JUJU_SECRET_LABEL"),
             secret_revision,
             storage_id,
+            storage_location: get("JUJU_STORAGE_LOCATION").map(PathBuf::from),
+            storage_kind,
             workload_name: get("JUJU_WORKLOAD_NAME"),
             notice_id: get("JUJU_NOTICE_ID"),
             notice_type: get("JUJU_NOTICE_TYPE"),
@@ -246,6 +259,12 @@ impl JujuContext {
         if let Some(s) = &self.storage_id {
             v.push(("JUJU_STORAGE_ID", format!("{}/{}", s.name, s.index)));
         }
+        if let Some(l) = &self.storage_location {
+            v.push(("JUJU_STORAGE_LOCATION", l.display().to_string()));
+        }
+        if let Some(k) = self.storage_kind {
+            v.push(("JUJU_STORAGE_KIND", k.to_string()));
+        }
         if let Some(r) = self.secret_revision {
             v.push(("JUJU_SECRET_REVISION", r.to_string()));
         }
@@ -263,6 +282,7 @@ impl JujuContext {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+    use std::path::Path;
 
     fn ctx(vars: &[(&str, &str)]) -> Result<JujuContext> {
         let m: HashMap<String, String> = vars
@@ -293,6 +313,8 @@ mod tests {
             ("JUJU_REMOTE_UNIT", "tempo/1"),
             ("JUJU_DEPARTING_UNIT", "tempo/2"),
             ("JUJU_STORAGE_ID", "data/0"),
+            ("JUJU_STORAGE_LOCATION", "/srv/data"),
+            ("JUJU_STORAGE_KIND", "filesystem"),
             ("JUJU_SECRET_ID", "secret:abc"),
             ("JUJU_SECRET_LABEL", "db-pass"),
             ("JUJU_SECRET_REVISION", "7"),
@@ -320,6 +342,8 @@ mod tests {
                 index: 0
             })
         );
+        assert_eq!(c.storage_location.as_deref(), Some(Path::new("/srv/data")));
+        assert_eq!(c.storage_kind, Some(StorageKind::Filesystem));
         assert_eq!(c.secret_revision, Some(7));
         assert!(c.debug);
         assert_eq!(c.debug_at, vec!["all", "hook"]);
@@ -355,6 +379,7 @@ mod tests {
         assert_eq!(with("JUJU_RELATION_ID", "db:-1"), "JUJU_RELATION_ID");
         assert_eq!(with("JUJU_STORAGE_ID", "data"), "JUJU_STORAGE_ID");
         assert_eq!(with("JUJU_STORAGE_ID", "/3"), "JUJU_STORAGE_ID");
+        assert_eq!(with("JUJU_STORAGE_KIND", "tape"), "JUJU_STORAGE_KIND");
         assert_eq!(
             with("JUJU_SECRET_REVISION", "seven"),
             "JUJU_SECRET_REVISION"

@@ -52,6 +52,7 @@ pub use secret::{
 };
 pub use state::{MAX_STATE_KEY, MAX_STATE_VALUE};
 pub use status::{Status, StatusName};
+pub use storage::StorageKind;
 
 /// What of a call may carry secret values and must never be logged, traced or put in an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,11 +1,55 @@
-//! Storage: `storage-list`, `storage-get`.
+//! Storage: `storage-list`, `storage-get`, `storage-add`.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 use serde_json::Value;
 
+use super::common::ParseError;
 use super::{Hook, ToolCall};
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// The kind of a storage instance (`storage-get kind`, `JUJU_STORAGE_KIND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StorageKind {
+    /// `block`: a block device; its location is the device path.
+    Block,
+    /// `filesystem`: a mounted filesystem; its location is the mount point.
+    Filesystem,
+    /// `unknown`: Juju does not know yet.
+    Unknown,
+}
+
+impl StorageKind {
+    /// Juju's name: `block`, `filesystem`, `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageKind::Block => "block",
+            StorageKind::Filesystem => "filesystem",
+            StorageKind::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for StorageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for StorageKind {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        Ok(match s {
+            "block" => StorageKind::Block,
+            "filesystem" => StorageKind::Filesystem,
+            "unknown" => StorageKind::Unknown,
+            _ => return Err(ParseError::new("storage kind", s)),
+        })
+    }
+}
 
 impl Hook<'_> {
     /// The ids (`data/0`) of the storage instances attached to this unit, all or those of
