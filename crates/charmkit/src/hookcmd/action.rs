@@ -51,6 +51,18 @@ impl Hook<'_> {
         Ok(self.exec_json_opt(&call, "an object")?.unwrap_or_default())
     }
 
+    /// One of the running action's parameters, by key; dots go down into objects
+    /// (`tls.cert` is `params["tls"]["cert"]`). `None` if there is no such parameter.
+    ///
+    /// Runs `action-get --format=json KEY` (Juju prints `null` for a missing key).
+    pub fn action_get_key(&self, key: &str) -> Result<Option<Value>> {
+        if key.is_empty() || key.starts_with('-') {
+            return Err(Error::Usage(format!("action-get: {key:?} is not a key")));
+        }
+        let call = ToolCall::new("action-get", ["--format=json", key]);
+        self.exec_json_opt(&call, "a JSON value")
+    }
+
     /// Adds results to the running action. Keys may be dotted (`a.b=1` gives `{"a":{"b":"1"}}`).
     ///
     /// Runs `action-set KEY=VALUE…` with every value redacted (results can be secret). An empty
@@ -103,6 +115,22 @@ mod tests {
         assert_exit_error("action-get", |h| h.action_get());
         assert_bad_output("action-get", "{", |h| h.action_get());
         assert_bad_output("action-get", "[1]", |h| h.action_get());
+    }
+
+    #[test]
+    fn action_get_key() {
+        let (r, a) = run_with(r#""x""#, |h| h.action_get_key("opts.name"));
+        assert_eq!(a, argv(&["action-get", "--format=json", "opts.name"]));
+        assert_eq!(r.unwrap(), Some(json!("x")));
+        let (r, _) = run_with("null\n", |h| h.action_get_key("nope"));
+        assert_eq!(r.unwrap(), None);
+        let m = Mock::default();
+        assert!(matches!(
+            Hook::new(&m).action_get_key(""),
+            Err(Error::Usage(_))
+        ));
+        assert!(m.calls().is_empty());
+        assert_exit_error("action-get", |h| h.action_get_key("k"));
     }
 
     #[test]

@@ -35,6 +35,7 @@ mod ports;
 mod process_tests;
 mod reboot;
 mod relation;
+mod resource;
 mod secret;
 mod state;
 mod status;
@@ -44,7 +45,7 @@ pub(crate) use action::valid_result_key_part;
 pub use action::RESERVED_RESULT_KEYS;
 pub use common::ParseError;
 pub use log::LogLevel;
-pub use ports::{Port, PortRange, Protocol};
+pub use ports::{OpenedPort, Port, PortEndpoints, PortRange, Protocol};
 pub use relation::RelationId;
 pub(crate) use secret::valid_secret_key;
 pub use secret::{

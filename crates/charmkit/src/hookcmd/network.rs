@@ -2,19 +2,30 @@
 
 use serde_json::Value;
 
+use super::common::relation_not_found;
+use super::relation::RelationId;
 use super::{Hook, ToolCall};
 use crate::error::Result;
 
 impl Hook<'_> {
     /// The network configuration of endpoint or extra-binding `binding` (`bind-addresses`,
-    /// `egress-subnets`, `ingress-addresses`), as Juju prints it.
+    /// `egress-subnets`, `ingress-addresses`), as Juju prints it; with `relation`, as seen by
+    /// that relation (its ingress address and egress subnets, e.g. across models).
     ///
-    /// Runs `network-get --format=json BINDING`.
-    pub fn network_get(&self, binding: &str) -> Result<Value> {
-        self.exec_json(
-            &ToolCall::new("network-get", ["--format=json", binding]),
-            "a JSON value",
-        )
+    /// Runs `network-get --format=json [-r ID] BINDING`; an unknown relation gives
+    /// [`crate::Error::RelationNotFound`].
+    pub fn network_get(&self, binding: &str, relation: Option<&RelationId>) -> Result<Value> {
+        let mut args = vec!["--format=json".to_string()];
+        if let Some(r) = relation {
+            args.extend(["-r".to_string(), r.to_string()]);
+        }
+        args.push(binding.to_string());
+        let call = ToolCall::new("network-get", args);
+        let out = self.exec_json(&call, "a JSON value");
+        match relation {
+            Some(r) => out.map_err(|e| relation_not_found(e, r)),
+            None => out,
+        }
     }
 }
 
@@ -26,11 +37,17 @@ mod tests {
     #[test]
     fn network_get() {
         let (r, a) = run_with(r#"{"ingress-addresses":["10.0.0.1"]}"#, |h| {
-            h.network_get("juju-info")
+            h.network_get("juju-info", None)
         });
         assert_eq!(a, argv(&["network-get", "--format=json", "juju-info"]));
         assert_eq!(r.unwrap()["ingress-addresses"], json!(["10.0.0.1"]));
-        assert_exit_error("network-get", |h| h.network_get("x"));
-        assert_bad_output("network-get", "{", |h| h.network_get("x"));
+        let rel = super::super::RelationId::new("db", 3);
+        let (_, a) = run_with("{}", |h| h.network_get("db", Some(&rel)));
+        assert_eq!(
+            a,
+            argv(&["network-get", "--format=json", "-r", "db:3", "db"])
+        );
+        assert_exit_error("network-get", |h| h.network_get("x", None));
+        assert_bad_output("network-get", "{", |h| h.network_get("x", None));
     }
 }

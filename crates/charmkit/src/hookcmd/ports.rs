@@ -148,6 +148,49 @@ impl FromStr for Port {
     }
 }
 
+/// The endpoints an opened port applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PortEndpoints {
+    /// Every endpoint of the application (opened without `--endpoints`).
+    All,
+    /// Only these endpoints, sorted.
+    Only(Vec<String>),
+}
+
+/// A port the unit has opened, with the endpoints it applies to (`opened-ports --endpoints`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OpenedPort {
+    /// The port, range or ICMP.
+    pub port: Port,
+    /// The endpoints it is open for.
+    pub endpoints: PortEndpoints,
+}
+
+impl FromStr for OpenedPort {
+    type Err = ParseError;
+
+    /// Parses Juju's `80/tcp (*)` and `8000-8090/udp (dmz, public)`.
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let err = || ParseError::new("opened port", s);
+        let (port, rest) = s.split_once(" (").ok_or_else(err)?;
+        let list = rest.strip_suffix(')').ok_or_else(err)?;
+        let endpoints = if list == "*" {
+            PortEndpoints::All
+        } else {
+            PortEndpoints::Only(
+                list.split(", ")
+                    .map(str::to_string)
+                    .filter(|e| !e.is_empty())
+                    .collect(),
+            )
+        };
+        Ok(OpenedPort {
+            port: port.parse().map_err(|_| err())?,
+            endpoints,
+        })
+    }
+}
+
 fn checked(tool: &str, port: &Port) -> Result<String> {
     if port.is_valid() {
         Ok(port.to_string())
@@ -156,24 +199,72 @@ fn checked(tool: &str, port: &Port) -> Result<String> {
     }
 }
 
+/// `PORT` or `--endpoints a,b PORT`; endpoint names must be non-empty and comma-free.
+fn port_args(tool: &str, port: &Port, endpoints: Option<&[&str]>) -> Result<Vec<String>> {
+    let mut args = Vec::new();
+    if let Some(eps) = endpoints {
+        if eps.is_empty() || eps.iter().any(|e| e.is_empty() || e.contains([',', ' '])) {
+            return Err(Error::Usage(format!(
+                "{tool}: invalid endpoints {eps:?} (names, at least one, without commas)"
+            )));
+        }
+        args.extend(["--endpoints".to_string(), eps.join(",")]);
+    }
+    args.push(checked(tool, port)?);
+    Ok(args)
+}
+
 impl Hook<'_> {
-    /// Opens `port` (e.g. `open-port 8080/tcp`, `open-port icmp`).
+    /// Opens `port` for every endpoint (e.g. `open-port 8080/tcp`, `open-port icmp`). Juju
+    /// applies it when the hook succeeds.
     pub fn open_port(&self, port: &Port) -> Result<()> {
-        let p = checked("open-port", port)?;
-        self.exec(&ToolCall::new("open-port", [p]))
+        self.exec(&ToolCall::new(
+            "open-port",
+            port_args("open-port", port, None)?,
+        ))
     }
 
-    /// Closes `port` (e.g. `close-port 8000-8090/udp`).
+    /// Opens `port` for `endpoints` only: `open-port --endpoints a,b PORT`.
+    pub fn open_port_on(&self, port: &Port, endpoints: &[&str]) -> Result<()> {
+        let args = port_args("open-port", port, Some(endpoints))?;
+        self.exec(&ToolCall::new("open-port", args))
+    }
+
+    /// Closes `port` for every endpoint (e.g. `close-port 8000-8090/udp`); a port opened for
+    /// given endpoints stays open for them.
     pub fn close_port(&self, port: &Port) -> Result<()> {
-        let p = checked("close-port", port)?;
-        self.exec(&ToolCall::new("close-port", [p]))
+        self.exec(&ToolCall::new(
+            "close-port",
+            port_args("close-port", port, None)?,
+        ))
     }
 
-    /// The ports this unit has opened.
+    /// Closes `port` for `endpoints` only: `close-port --endpoints a,b PORT`.
+    pub fn close_port_on(&self, port: &Port, endpoints: &[&str]) -> Result<()> {
+        let args = port_args("close-port", port, Some(endpoints))?;
+        self.exec(&ToolCall::new("close-port", args))
+    }
+
+    /// The ports this unit has opened, including this hook's pending changes, in Juju's order
+    /// (by protocol name, then port).
     ///
-    /// Runs `opened-ports --format=json` (prints `["8080/tcp","icmp"]`).
+    /// Runs `opened-ports --format=json` (prints `["icmp","8080/tcp"]`).
     pub fn opened_ports(&self) -> Result<Vec<Port>> {
         let call = ToolCall::new("opened-ports", ["--format=json"]);
+        let ports: Vec<String> = self
+            .exec_json_opt(&call, "a list of ports")?
+            .unwrap_or_default();
+        ports
+            .iter()
+            .map(|p| p.parse().map_err(|e| bad_output(&call, e)))
+            .collect()
+    }
+
+    /// The ports this unit has opened, with the endpoints each applies to.
+    ///
+    /// Runs `opened-ports --format=json --endpoints` (prints `["80/tcp (*)","9000/tcp (dmz)"]`).
+    pub fn opened_ports_with_endpoints(&self) -> Result<Vec<OpenedPort>> {
+        let call = ToolCall::new("opened-ports", ["--format=json", "--endpoints"]);
         let ports: Vec<String> = self
             .exec_json_opt(&call, "a list of ports")?
             .unwrap_or_default();
@@ -235,6 +326,46 @@ mod tests {
         assert!(m.calls().is_empty());
         assert_exit_error("open-port", |h| h.open_port(&Port::icmp()));
         assert_exit_error("close-port", |h| h.close_port(&Port::icmp()));
+    }
+
+    #[test]
+    fn endpoints() {
+        let (r, a) = run_with("", |h| h.open_port_on(&Port::tcp(9000), &["dmz", "public"]));
+        r.unwrap();
+        assert_eq!(
+            a,
+            argv(&["open-port", "--endpoints", "dmz,public", "9000/tcp"])
+        );
+        let (_, a) = run_with("", |h| h.close_port_on(&Port::icmp(), &["dmz"]));
+        assert_eq!(a, argv(&["close-port", "--endpoints", "dmz", "icmp"]));
+        let m = Mock::default();
+        for bad in [&[][..], &[""], &["a,b"]] {
+            assert!(matches!(
+                Hook::new(&m).open_port_on(&Port::tcp(1), bad),
+                Err(Error::Usage(_))
+            ));
+        }
+        assert!(m.calls().is_empty());
+        let (r, a) = run_with(r#"["icmp (*)","80/tcp (a, b)"]"#, |h| {
+            h.opened_ports_with_endpoints()
+        });
+        assert_eq!(a, argv(&["opened-ports", "--format=json", "--endpoints"]));
+        assert_eq!(
+            r.unwrap(),
+            vec![
+                OpenedPort {
+                    port: Port::icmp(),
+                    endpoints: PortEndpoints::All
+                },
+                OpenedPort {
+                    port: Port::tcp(80),
+                    endpoints: PortEndpoints::Only(vec!["a".into(), "b".into()])
+                }
+            ]
+        );
+        assert_bad_output("opened-ports", r#"["80/tcp"]"#, |h| {
+            h.opened_ports_with_endpoints()
+        });
     }
 
     #[test]

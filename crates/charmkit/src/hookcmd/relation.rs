@@ -166,6 +166,27 @@ impl Hook<'_> {
     }
 }
 
+impl Hook<'_> {
+    /// The uuid of the model hosting the remote application of relation `id` (another model's
+    /// for a cross-model relation); [`Error::RelationNotFound`] if Juju does not know it.
+    ///
+    /// Runs `relation-model-get --format=json -r ID` (prints `{"uuid":"…"}`).
+    pub fn relation_model_get(&self, id: &RelationId) -> Result<String> {
+        #[derive(serde::Deserialize)]
+        struct Model {
+            uuid: String,
+        }
+        let call = ToolCall::new(
+            "relation-model-get",
+            ["--format=json", "-r", &id.to_string()],
+        );
+        let m: Model = self
+            .exec_json(&call, "an object with `uuid`")
+            .map_err(|e| relation_not_found(e, id))?;
+        Ok(m.uuid)
+    }
+}
+
 fn relation_get_args(id: &RelationId, key: &str, unit_or_app: &str, app: bool) -> Vec<String> {
     let mut args = vec!["--format=json".to_string(), "-r".into(), id.to_string()];
     if app {
@@ -368,5 +389,23 @@ mod tests {
             Hook::new(&m).relation_list_app(&id),
             Err(Error::HookTool { .. })
         ));
+    }
+
+    #[test]
+    fn relation_model_get() {
+        let out = r#"{"uuid":"deadbeef-1bad-500d-9000-4b1d0d06f00d"}"#;
+        let (r, a) = run_with(out, |h| h.relation_model_get(&rid()));
+        assert_eq!(
+            a,
+            argv(&[
+                "relation-model-get",
+                "--format=json",
+                "-r",
+                "charm-tracing:5"
+            ])
+        );
+        assert_eq!(r.unwrap(), "deadbeef-1bad-500d-9000-4b1d0d06f00d");
+        assert_exit_error("relation-model-get", |h| h.relation_model_get(&rid()));
+        assert_bad_output("relation-model-get", "{}", |h| h.relation_model_get(&rid()));
     }
 }

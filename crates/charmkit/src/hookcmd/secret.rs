@@ -473,6 +473,16 @@ impl Hook<'_> {
         .map_err(|e| secret_not_found(relation_not_found(e, relation), &id))
     }
 
+    /// Revokes every grant of a secret to application `app` (and its units), whatever the
+    /// relation.
+    ///
+    /// Runs `secret-revoke ID --app APP`.
+    pub fn secret_revoke_app(&self, id: &str, app: &str) -> Result<()> {
+        let id = self.canonical_secret_id(id);
+        self.exec(&ToolCall::new("secret-revoke", [id.as_str(), "--app", app]))
+            .map_err(|e| secret_not_found(e, &id))
+    }
+
     /// The ids of the secrets this unit can manage (its application's, as leader, and its
     /// own), canonical (see [`canonical_secret_id`]): Juju prints them bare.
     ///
@@ -762,6 +772,12 @@ mod tests {
         );
         let (_, a) = run_with("", |h| h.secret_revoke("secret:1", &rel, None));
         assert_eq!(a, argv(&["secret-revoke", "secret:1", "--relation", "3"]));
+        let (_, a) = run_with("", |h| h.secret_revoke_app("secret:1", "mediawiki"));
+        assert_eq!(
+            a,
+            argv(&["secret-revoke", "secret:1", "--app", "mediawiki"])
+        );
+        assert_exit_error("secret-revoke", |h| h.secret_revoke_app("x", "y"));
         // Juju prints bare ids; they come back canonical.
         let (r, a) = run_with(r#"["cj9sk5ufltq4c6e0a8ng"]"#, |h| h.secret_ids());
         assert_eq!(a, argv(&["secret-ids", "--format=json"]));

@@ -77,11 +77,26 @@ impl Hook<'_> {
         let call = ToolCall::new("storage-get", args);
         Ok(self.exec_json_opt(&call, "an object")?.unwrap_or_default())
     }
+
+    /// Asks Juju for `count` more instances of storage `name` (declared in the charm's
+    /// metadata). Juju records the request and acts on it when the hook succeeds; an unknown
+    /// name fails the hook then. A zero count gives [`Error::Usage`] without a call.
+    ///
+    /// Runs `storage-add NAME=COUNT`.
+    pub fn storage_add(&self, name: &str, count: u32) -> Result<()> {
+        if count == 0 || name.is_empty() || name.contains('=') || name.starts_with('-') {
+            return Err(Error::Usage(format!(
+                "storage-add: cannot add {count} instances of storage {name:?}"
+            )));
+        }
+        self.exec(&ToolCall::new("storage-add", [format!("{name}={count}")]))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::mock::*;
+    use super::StorageKind;
     use serde_json::json;
 
     #[test]
@@ -106,5 +121,33 @@ mod tests {
         assert_eq!(a, argv(&["storage-get", "--format=json"]));
         assert_exit_error("storage-get", |h| h.storage_get(None));
         assert_bad_output("storage-get", "\"x\"", |h| h.storage_get(None));
+    }
+
+    #[test]
+    fn storage_add() {
+        let (r, a) = run_with("", |h| h.storage_add("data", 2));
+        r.unwrap();
+        assert_eq!(a, argv(&["storage-add", "data=2"]));
+        let m = Mock::default();
+        for (name, n) in [("data", 0), ("", 1), ("a=b", 1)] {
+            assert!(matches!(
+                Hook::new(&m).storage_add(name, n),
+                Err(crate::Error::Usage(_))
+            ));
+        }
+        assert!(m.calls().is_empty());
+        assert_exit_error("storage-add", |h| h.storage_add("data", 1));
+    }
+
+    #[test]
+    fn storage_kinds() {
+        for k in [
+            StorageKind::Block,
+            StorageKind::Filesystem,
+            StorageKind::Unknown,
+        ] {
+            assert_eq!(k.as_str().parse::<StorageKind>().unwrap(), k);
+        }
+        assert!("tape".parse::<StorageKind>().is_err());
     }
 }

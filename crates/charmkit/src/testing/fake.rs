@@ -91,6 +91,9 @@ pub struct Relation {
     pub remote_app_data: BTreeMap<String, String>,
     /// The remote units (as `relation-list` lists them) and their databags.
     pub remote_units_data: BTreeMap<String, BTreeMap<String, String>>,
+    /// The uuid of the remote application's model (`relation-model-get`), for a cross-model
+    /// relation; `None` for one within the model.
+    pub remote_model_uuid: Option<String>,
 }
 
 impl Relation {
@@ -296,8 +299,9 @@ pub struct State {
     pub app_status: Status,
     /// `application-version-set`.
     pub workload_version: Option<String>,
-    /// Opened ports.
-    pub opened_ports: BTreeSet<Port>,
+    /// Opened ports, by endpoint, as Juju groups them: the key `""` holds the ports opened for
+    /// every endpoint (without `--endpoints`).
+    pub opened_ports: BTreeMap<String, BTreeSet<Port>>,
     /// The running action's parameters (`action-get`).
     pub action_params: BTreeMap<String, Value>,
     /// Results set with `action-set`, by (possibly dotted) key.
@@ -314,6 +318,10 @@ pub struct State {
     pub goal_state: Value,
     /// Attached storage.
     pub storages: Vec<Storage>,
+    /// Storage instances asked for with `storage-add`, by storage name.
+    pub storage_added: BTreeMap<String, u64>,
+    /// The charm's resources (`resource-get`): name to the path of the unit's copy.
+    pub resources: BTreeMap<String, std::path::PathBuf>,
     /// The `credential-get` answer; `None` for an untrusted application.
     pub credentials: Option<Value>,
     /// Whether `juju-reboot` was called.
@@ -346,7 +354,7 @@ impl State {
             unit_status: Status::unknown(),
             app_status: Status::unknown(),
             workload_version: None,
-            opened_ports: BTreeSet::new(),
+            opened_ports: BTreeMap::new(),
             action_params: BTreeMap::new(),
             action_results: BTreeMap::new(),
             action_failed: None,
@@ -355,6 +363,8 @@ impl State {
             networks: BTreeMap::new(),
             goal_state: json!({"units": {}, "relations": {}}),
             storages: Vec::new(),
+            storage_added: BTreeMap::new(),
+            resources: BTreeMap::new(),
             credentials: None,
             reboot_requested: false,
             stored: Default::default(),
@@ -407,6 +417,30 @@ impl State {
     pub fn with_storage(mut self, storage: Storage) -> Self {
         self.storages.push(storage);
         self
+    }
+
+    /// Sets resource `name`'s local copy (what `resource-get` prints).
+    pub fn with_resource(
+        mut self,
+        name: impl Into<String>,
+        path: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.resources.insert(name.into(), path.into());
+        self
+    }
+
+    /// Opens `port` for every endpoint, as `open-port` without `--endpoints` does.
+    pub fn with_opened_port(mut self, port: Port) -> Self {
+        self.opened_ports
+            .entry(String::new())
+            .or_default()
+            .insert(port);
+        self
+    }
+
+    /// Every opened port, whatever the endpoints.
+    pub fn all_opened_ports(&self) -> BTreeSet<Port> {
+        self.opened_ports.values().flatten().copied().collect()
     }
 
     /// Sets the cloud credential (a trusted application).
@@ -575,6 +609,9 @@ impl FakeJuju {
             "goal-state" => self.goal_state(call),
             "storage-list" => self.storage_list(call),
             "storage-get" => self.storage_get(call),
+            "storage-add" => self.storage_add(call),
+            "resource-get" => self.resource_get(call),
+            "relation-model-get" => self.relation_model_get(call),
             "credential-get" => self.credential_get(call),
             "juju-reboot" => self.juju_reboot(call),
             "state-get" => self.state_get(call),

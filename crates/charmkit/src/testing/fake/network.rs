@@ -2,6 +2,8 @@
 //! juju's `ports.go`, `opened-ports.go` and `network-get.go` (with `core/network`'s
 //! `ParsePortRange`) answer them.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::{json, Map, Value};
 
 use super::jujuc::{check_empty, go_quote, parse_plain, write, Fail, Format, Out, Takes, OUTPUT};
@@ -80,6 +82,15 @@ pub(super) fn parse_port_range(arg: &str) -> Result<Port, String> {
     })
 }
 
+/// `PortRange.ConflictsWith`: same protocol and overlapping numbers.
+fn overlaps(a: &Port, b: &Port) -> bool {
+    a.protocol == b.protocol
+        && match (a.range, b.range) {
+            (Some(x), Some(y)) => x.to >= y.from && y.to >= x.from,
+            _ => true,
+        }
+}
+
 /// Juju's order for port ranges (`SortPortRanges`): protocol name, then numbers.
 pub(super) fn juju_order(p: &Port) -> (&'static str, u16, u16) {
     let (from, to) = p.range.map_or((0, 0), |r| (r.from, r.to));
@@ -97,11 +108,35 @@ impl FakeJuju {
         };
         let port = parse_port_range(arg).map_err(Fail::usage)?;
         check_empty(rest)?;
+        // No --endpoints: the group "" (every endpoint); else each listed endpoint, trimmed.
+        let endpoints: Vec<String> = match p.get("endpoints").filter(|e| !e.is_empty()) {
+            None => vec![String::new()],
+            Some(list) => list.split(',').map(|e| e.trim().to_string()).collect(),
+        };
         let mut st = self.state.borrow_mut();
-        if call.tool == "open-port" {
-            st.opened_ports.insert(port);
-        } else {
-            st.opened_ports.remove(&port);
+        let unit = st.unit_name.clone();
+        let open = call.tool == "open-port";
+        for endpoint in endpoints {
+            if open {
+                // checkForConflict: an overlapping, different range of this unit is refused.
+                let clash = st
+                    .opened_ports
+                    .values()
+                    .flatten()
+                    .find(|q| overlaps(q, &port) && **q != port);
+                if let Some(q) = clash {
+                    return Err(Fail::run(format_args!(
+                        "cannot open {port} (unit {u}): port range conflicts with {q} (unit {u})",
+                        u = go_quote(&unit)
+                    )));
+                }
+                st.opened_ports.entry(endpoint).or_default().insert(port);
+            } else if let Some(group) = st.opened_ports.get_mut(&endpoint) {
+                group.remove(&port);
+                if group.is_empty() {
+                    st.opened_ports.remove(&endpoint);
+                }
+            }
         }
         Ok(Vec::new())
     }
@@ -114,15 +149,27 @@ impl FakeJuju {
         let fmt = p.format(Format::Smart)?;
         check_empty(&p.args)?;
         let st = self.state.borrow();
-        let mut ports: Vec<&Port> = st.opened_ports.iter().collect();
-        ports.sort_by_key(|p| juju_order(p));
-        let list: Vec<String> = ports
-            .iter()
-            .map(|port| {
-                if p.has("endpoints") {
+        // The endpoints of each port range; "" stands for every endpoint.
+        let mut by_port: BTreeMap<(&str, u16, u16), (Port, BTreeSet<&str>)> = BTreeMap::new();
+        for (endpoint, ports) in &st.opened_ports {
+            for port in ports {
+                by_port
+                    .entry(juju_order(port))
+                    .or_insert_with(|| (*port, BTreeSet::new()))
+                    .1
+                    .insert(endpoint);
+            }
+        }
+        let list: Vec<String> = by_port
+            .values()
+            .map(|(port, endpoints)| {
+                if !p.has("endpoints") {
+                    port.to_string()
+                } else if endpoints.contains("") {
                     format!("{port} (*)")
                 } else {
-                    port.to_string()
+                    let names: Vec<&str> = endpoints.iter().copied().collect();
+                    format!("{port} ({})", names.join(", "))
                 }
             })
             .collect();

@@ -163,6 +163,19 @@ impl FakeJuju {
         })
     }
 
+    pub(super) fn relation_model_get(&self, call: &ToolCall) -> Out {
+        let p = self.parse_with_relation(&call.args, &[OUTPUT[0], OUTPUT[1], RELATION])?;
+        let fmt = p.format(Format::Smart)?;
+        let st = self.state.borrow();
+        let idx = relation_index(&st, &p)?;
+        check_empty(&p.args)?;
+        let uuid = st.relations[idx]
+            .remote_model_uuid
+            .clone()
+            .unwrap_or_else(|| st.model_uuid.clone());
+        Ok(write(fmt, &json!({ "uuid": uuid })))
+    }
+
     pub(super) fn relation_set(&self, call: &ToolCall) -> Out {
         let p = self.parse_with_relation(
             &call.args,

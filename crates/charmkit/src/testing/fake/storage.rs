@@ -1,5 +1,6 @@
-//! The fake storage tools: `storage-list`, `storage-get`, as juju's `storage-list.go` and
-//! `storage-get.go` answer them.
+//! The fake storage and resource tools: `storage-list`, `storage-get`, `storage-add`,
+//! `resource-get`, as juju's `storage-list.go`, `storage-get.go`, `storage-add.go` and
+//! `resource-get.go` answer them.
 
 use serde_json::json;
 
@@ -90,6 +91,65 @@ impl FakeJuju {
                     go_quote(k)
                 ))),
             },
+        }
+    }
+
+    pub(super) fn storage_add(&self, call: &ToolCall) -> Out {
+        let p = parse_plain(&call.args, &[])?;
+        if p.args.is_empty() {
+            return Err(Fail::usage("storage add requires a storage directive"));
+        }
+        // storage.ParseDirectivesMap: NAME[=COUNT]; storage-add takes a count only.
+        let mut asked = Vec::new();
+        for d in &p.args {
+            let (name, count) = match d.split_once('=') {
+                None => (d.as_str(), 1),
+                Some((name, c)) => {
+                    let count = c.parse::<u64>().map_err(|_| {
+                        Fail::usage(format_args!(
+                            "only count can be specified for {}",
+                            go_quote(name)
+                        ))
+                    })?;
+                    if count == 0 {
+                        return Err(Fail::usage(format_args!(
+                            "cannot parse storage directive {}: count must be greater than zero",
+                            go_quote(d)
+                        )));
+                    }
+                    (name, count)
+                }
+            };
+            if !is_valid_storage_id(&format!("{name}/0")) {
+                return Err(Fail::usage(format_args!(
+                    "cannot parse storage directive {}: invalid storage name {}",
+                    go_quote(d),
+                    go_quote(name)
+                )));
+            }
+            asked.push((name.to_string(), count));
+        }
+        let mut st = self.state.borrow_mut();
+        for (name, count) in asked {
+            *st.storage_added.entry(name).or_default() += count;
+        }
+        Ok(Vec::new())
+    }
+
+    pub(super) fn resource_get(&self, call: &ToolCall) -> Out {
+        let p = parse_plain(&call.args, &[])?;
+        let Some((name, rest)) = p.args.split_first() else {
+            return Err(Fail::usage("missing required resource name"));
+        };
+        check_empty(rest)?;
+        let st = self.state.borrow();
+        match st.resources.get(name) {
+            // Printed with no newline.
+            Some(path) => Ok(path.display().to_string().into_bytes()),
+            None => Err(Fail::run(format_args!(
+                "could not download resource: resource#{}/{name} not found",
+                st.app_name()
+            ))),
         }
     }
 }

@@ -5,7 +5,7 @@ use super::*;
 const APP_SECRET: &str = "secret:cj9sk5ufltq4c6e0a8ng";
 const REMOTE_BARE: &str = "d0ckcn6fltq4c6e0a900";
 const REMOTE_SECRET: &str = "secret:d0ckcn6fltq4c6e0a900";
-use crate::hookcmd::{SecretOptions, SecretRefresh};
+use crate::hookcmd::{OpenedPort, PortEndpoints, SecretOptions, SecretRefresh};
 
 fn rid() -> RelationId {
     RelationId::new("charm-tracing", 5)
@@ -526,10 +526,10 @@ fn network_goal_storage_credentials_reboot() {
     );
     let h = juju.hook();
     assert_eq!(
-        h.network_get("juju-info").unwrap()["ingress-addresses"][0],
+        h.network_get("juju-info", None).unwrap()["ingress-addresses"][0],
         "10.0.0.2"
     );
-    assert_eq!(exit(h.network_get("nope")).0, 1);
+    assert_eq!(exit(h.network_get("nope", None)).0, 1);
     assert_eq!(
         h.goal_state().unwrap(),
         json!({"units": {}, "relations": {}})
@@ -744,4 +744,150 @@ fn not_found_errors_are_typed() {
         h.relation_set(&rid(), true, &map(&[("k", "v")])),
         Err(Error::HookTool { .. })
     ));
+}
+
+#[test]
+fn ports_by_endpoint() {
+    let juju = FakeJuju::new(State::new("a/0").with_opened_port(Port::tcp(80)));
+    let h = juju.hook();
+    h.open_port_on(&Port::tcp(9000), &["dmz", "public"])
+        .unwrap();
+    h.open_port_on(&Port::tcp(80), &["dmz"]).unwrap();
+    assert_eq!(
+        h.opened_ports().unwrap(),
+        vec![Port::tcp(80), Port::tcp(9000)]
+    );
+    let all = |p: Port| OpenedPort {
+        port: p,
+        endpoints: PortEndpoints::All,
+    };
+    let only = |p: Port, e: &[&str]| OpenedPort {
+        port: p,
+        endpoints: PortEndpoints::Only(e.iter().map(|s| s.to_string()).collect()),
+    };
+    assert_eq!(
+        h.opened_ports_with_endpoints().unwrap(),
+        vec![
+            all(Port::tcp(80)),
+            only(Port::tcp(9000), &["dmz", "public"])
+        ]
+    );
+    // Closing for one endpoint leaves the others; closing for all leaves per-endpoint ports.
+    h.close_port_on(&Port::tcp(9000), &["dmz"]).unwrap();
+    h.close_port(&Port::tcp(80)).unwrap();
+    assert_eq!(
+        h.opened_ports_with_endpoints().unwrap(),
+        vec![
+            only(Port::tcp(80), &["dmz"]),
+            only(Port::tcp(9000), &["public"])
+        ]
+    );
+    // An overlapping range is refused, in Juju's words.
+    assert_eq!(
+        exit(h.open_port(&Port::tcp_range(8000, 9010))),
+        (
+            1,
+            "ERROR cannot open 8000-9010/tcp (unit \"a/0\"): port range conflicts with 9000/tcp \
+             (unit \"a/0\")"
+                .into()
+        )
+    );
+    let out = juju.into_state();
+    assert_eq!(
+        out.all_opened_ports(),
+        [Port::tcp(80), Port::tcp(9000)].into()
+    );
+    assert_eq!(out.opened_ports["public"], [Port::tcp(9000)].into());
+}
+
+#[test]
+fn resources_storage_add_relation_model_and_network_of_a_relation() {
+    let mut st = state(true)
+        .with_resource("software", "/var/lib/juju/resources/software/sw.zip")
+        .with_network("charm-tracing", json!({"ingress-addresses": ["10.0.0.9"]}));
+    st.relations[0].remote_model_uuid = Some("deadbeef-1bad-500d-9000-4b1d0d06f00d".into());
+    let juju = FakeJuju::new(st.with_relation(Relation::new("peers", 7, "rust-starter")));
+    let h = juju.hook();
+    assert_eq!(
+        h.resource_get("software").unwrap(),
+        std::path::PathBuf::from("/var/lib/juju/resources/software/sw.zip")
+    );
+    match h.resource_get("firmware") {
+        Err(e @ Error::ResourceNotFound { .. }) => assert!(
+            e.to_string().contains(
+                "ERROR could not download resource: resource#rust-starter/firmware not found"
+            ),
+            "{e}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    h.storage_add("data", 2).unwrap();
+    h.storage_add("data", 1).unwrap();
+    let call = ToolCall::new("storage-add", ["logs", "cache=3"]);
+    juju.run(&call).unwrap();
+    assert_eq!(
+        exit(juju.run(&ToolCall::new("storage-add", ["data=1G"]))),
+        (2, "ERROR only count can be specified for \"data\"".into())
+    );
+    assert_eq!(
+        juju.state().storage_added,
+        [("cache".into(), 3), ("data".into(), 3), ("logs".into(), 1)].into()
+    );
+    assert_eq!(
+        h.relation_model_get(&rid()).unwrap(),
+        "deadbeef-1bad-500d-9000-4b1d0d06f00d"
+    );
+    assert_eq!(
+        h.relation_model_get(&RelationId::new("peers", 7)).unwrap(),
+        MODEL_UUID
+    );
+    let gone = RelationId::new("peers", 70);
+    assert!(matches!(
+        h.relation_model_get(&gone),
+        Err(Error::RelationNotFound { .. })
+    ));
+    assert_eq!(
+        h.network_get("charm-tracing", Some(&rid())).unwrap()["ingress-addresses"][0],
+        "10.0.0.9"
+    );
+    assert!(matches!(
+        h.network_get("charm-tracing", Some(&gone)),
+        Err(Error::RelationNotFound { .. })
+    ));
+    let call = ToolCall::new(
+        "network-get",
+        ["--ingress-address", "-r", "5", "charm-tracing"],
+    );
+    assert_eq!(juju.run(&call).unwrap(), b"10.0.0.9\n");
+}
+
+#[test]
+fn secret_revoke_app_and_action_get_key() {
+    let juju = FakeJuju::new(
+        state(true)
+            .with_action_param("opts", json!({"deep": {"x": 1}}))
+            .with_action_param("count", 3),
+    );
+    let h = juju.hook();
+    let id = h
+        .secret_add(&map(&[("token", "t0k")]), &SecretOptions::new())
+        .unwrap();
+    h.secret_grant(&id, &rid(), None).unwrap();
+    h.secret_revoke_app(&id, "other").unwrap();
+    assert_eq!(juju.state().secrets[0].grants.len(), 1);
+    h.secret_revoke_app(&id, "tempo").unwrap();
+    assert!(juju.state().secrets[0].grants.is_empty());
+    let call = ToolCall::new("secret-revoke", [id.as_str(), "--app", "tempo", "-r", "5"]);
+    assert_eq!(
+        exit(juju.run(&call)),
+        (2, "ERROR do not specify both relation and app".into())
+    );
+    assert_eq!(h.action_get_key("opts.deep.x").unwrap(), Some(json!(1)));
+    assert_eq!(
+        h.action_get_key("opts.deep").unwrap(),
+        Some(json!({"x": 1}))
+    );
+    assert_eq!(h.action_get_key("opts.nope").unwrap(), None);
+    assert_eq!(h.action_get_key("count.x").unwrap(), None);
+    assert_eq!(h.action_get_key("count").unwrap(), Some(json!(3)));
 }
