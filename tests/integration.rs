@@ -319,3 +319,69 @@ fn every_dispatch_is_buffered_with_priority_by_observation() {
     assert_eq!(attr("charm").unwrap(), "rust-starter");
     assert_eq!(attr("service.instance.id").unwrap(), "0");
 }
+
+/// The stub hook tools answer as jujuc does where they model a tool, so these tests cannot pass
+/// on answers Juju would never give.
+#[test]
+fn stub_tools_answer_as_jujuc() {
+    let unit = Unit::new();
+    let run = |tool: &str, args: &[&str]| {
+        std::process::Command::new(unit.stubs.join(tool))
+            .args(args)
+            .env("STUB_STATE", &unit.state)
+            .env("JUJU_UNIT_NAME", "rust-starter/0")
+            .env("JUJU_MODEL_UUID", "a1b2c3d4-0000-4000-8000-000000000000")
+            .output()
+            .unwrap()
+    };
+    let ok = |o: std::process::Output| {
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    assert_eq!(ok(run("is-leader", &["--format=json"])), "true\n");
+    assert_eq!(ok(run("is-leader", &[])), "True\n");
+    assert_eq!(ok(run("state-get", &["--format=json", "k"])), "\"\"\n");
+    assert_eq!(ok(run("state-get", &["--format=json"])), "null\n");
+    let o = run("state-get", &["--format=json", "--strict", "k"]);
+    assert_eq!(
+        (o.status.code(), stderr(&o)),
+        (Some(1), "ERROR \"k\" not found\n".into())
+    );
+    assert_eq!(
+        ok(run(
+            "relation-get",
+            &["--format=json", "-r", "db:1", "k", "db/0"]
+        )),
+        "null\n"
+    );
+    assert_eq!(
+        ok(run(
+            "relation-get",
+            &["--format=json", "-r", "db:1", "-", "db/0"]
+        )),
+        "{}\n"
+    );
+    let o = run("resource-get", &["software"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "ERROR could not download resource: resource#rust-starter/software not found\n"
+    );
+    let o = run("secret-add", &["token="]);
+    assert_eq!(
+        (o.status.code(), stderr(&o)),
+        (Some(2), "ERROR key value \"token=\" not valid\n".into())
+    );
+    let o = run("secret-add", &["token#file=/nonexistent/token"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let file = unit.state.join("token");
+    std::fs::write(&file, "t0k").unwrap();
+    let id = ok(run(
+        "secret-add",
+        &[&format!("token#file={}", file.display())],
+    ));
+    assert_eq!(
+        id,
+        "secret://a1b2c3d4-0000-4000-8000-000000000000/cstub000000000000010\n"
+    );
+}

@@ -10,7 +10,11 @@ use std::process::{Command, Output};
 
 /// The generic stub: records `tool<US>arg<US>arg…` (and stdin for relation-set/state-set) in
 /// `$STUB_STATE/calls`, then answers from `$STUB_STATE/resp/<tool_args>` or `resp/<tool>`,
-/// or fails with `$STUB_STATE/exit.<tool>` + `stderr.<tool>`.
+/// or fails with `$STUB_STATE/exit.<tool>` + `stderr.<tool>`. Otherwise it answers as jujuc does
+/// for a unit with nothing set: JSON with `--format=json`, else jujuc's smart format; a missing
+/// key is `null` (`""` for `state-get`, an error with `--strict`); `secret-add`/`secret-set`
+/// read their `KEY#file=PATH` files and refuse `KEY=` as Juju does; `resource-get` finds no
+/// resource.
 const STUB: &str = r#"#!/bin/sh
 tool=${0##*/}
 S="$STUB_STATE"
@@ -21,10 +25,58 @@ if [ -f "$S/exit.$tool" ]; then cat "$S/stderr.$tool" >&2 2>/dev/null; exit "$(c
 key=$(printf '%s' "$tool $*" | tr ' /:' '___')
 if [ -f "$S/resp/$key" ]; then cat "$S/resp/$key"; exit 0; fi
 if [ -f "$S/resp/$tool" ]; then cat "$S/resp/$tool"; exit 0; fi
+json=; strict=; app=; appl=; name=; skip=; rest=
+for a in "$@"; do
+  if [ -n "$skip" ]; then skip=; continue; fi
+  if [ -n "$rest" ]; then [ -z "$name" ] && name=$a; continue; fi
+  case "$a" in
+    --format=json) json=1 ;;
+    --format|-r|--relation|-s|--label|--unit|--description|--expire|--rotate|--owner|--revision|--endpoints|-l|--log-level|--file) skip=1 ;;
+    --app) app=1; [ "$tool" = secret-revoke ] && skip=1 ;;
+    --application) appl=1 ;;
+    --strict) strict=1 ;;
+    --) rest=1 ;;
+    -?*) ;;
+    *) [ -z "$name" ] && name=$a ;;
+  esac
+done
+say() { if [ -n "$json" ]; then echo "$1"; elif [ -n "$2" ]; then echo "$2"; fi; }
 case "$tool" in
-  is-leader) echo true ;;
-  relation-ids|relation-list|opened-ports|secret-ids) echo '[]' ;;
-  relation-get|action-get|config-get|state-get) echo '{}' ;;
+  is-leader) say true True ;;
+  relation-ids|opened-ports|secret-ids|storage-list) say '[]' ;;
+  relation-list) if [ -n "$app" ]; then say '""'; else say '[]'; fi ;;
+  relation-get|config-get|action-get)
+    if [ -z "$name" ] || [ "$name" = - ]; then say '{}' '{}'; else say null; fi ;;
+  state-get)
+    if [ -z "$name" ] || [ "$name" = - ]; then say null '{}'
+    elif [ -n "$strict" ]; then echo "ERROR \"$name\" not found" >&2; exit 1
+    else say '""'; fi ;;
+  status-get)
+    one='{"message":"","status":"unknown","status-data":{}}'
+    if [ -n "$appl" ]; then say "{\"application-status\":{\"message\":\"\",\"status\":\"unknown\",\"status-data\":{},\"units\":{\"$JUJU_UNIT_NAME\":$one}}}" unknown
+    else say "$one" unknown; fi ;;
+  goal-state) say '{"relations":{},"units":{}}' '{}' ;;
+  relation-model-get) say "{\"uuid\":\"$JUJU_MODEL_UUID\"}" "uuid: $JUJU_MODEL_UUID" ;;
+  resource-get)
+    echo "ERROR could not download resource: resource#${JUJU_UNIT_NAME%/*}/$name not found" >&2
+    exit 1 ;;
+  secret-add|secret-set)
+    for a in "$@"; do
+      case "$a" in
+        -*) ;;
+        *'#file='*) f=${a#*#file=}; k=${a%%#file=*}
+          if [ ! -r "$f" ]; then
+            echo "ERROR reading content for secret key \"$k\": open $f: no such file or directory" >&2
+            exit 2
+          fi ;;
+        *=*) v=$a; while [ "${v%=}" != "$v" ]; do v=${v%=}; done
+          case "$v" in ?*=*) ;; *) echo "ERROR key value \"$a\" not valid" >&2; exit 2 ;; esac ;;
+      esac
+    done
+    if [ "$tool" = secret-add ]; then
+      n=$(( $(cat "$S/secret-seq" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$S/secret-seq"
+      printf 'secret://%s/cstub%014d0\n' "$JUJU_MODEL_UUID" "$n"
+    fi ;;
 esac
 "#;
 
@@ -50,6 +102,9 @@ const TOOLS: &[&str] = &[
     "goal-state",
     "storage-get",
     "storage-list",
+    "storage-add",
+    "resource-get",
+    "relation-model-get",
     "secret-get",
     "secret-add",
     "secret-set",
