@@ -6,14 +6,132 @@
 //!
 //! - [`ProcessTools`] runs the real tool found on `PATH` (what happens under Juju);
 //! - the in-memory Juju of the test harness (`charmkit::testing`), which parses the same command
-//!   lines, so unit tests never spawn a process and still check the exact arguments;
+//!   lines as jujuc does and answers, and refuses, in jujuc's words, so unit tests never spawn a
+//!   process and still check the exact arguments;
 //! - the tracing decorator, which wraps any of them and makes one span per call.
 //!
 //! The typed bindings — one file per tool family, as in goops — build the command lines and parse
 //! the `--format=json` output; they live on [`Hook`], a thin borrowed handle over a `HookTools`.
 //!
 //! Each binding marks which of its arguments (and whether its stdin and output) can carry secret
-//! values, through [`Redact`]; errors and spans show `<redacted>` in their place.
+//! values, through [`Redact`]; errors and spans show `<redacted>` in their place. Secret content
+//! never is an argument at all: it goes through private files (see `secret-add` below).
+//!
+//! # Errors
+//!
+//! A tool that exits non-zero is an [`Error::HookTool`] with its exit status and stderr (jujuc
+//! exits 2 for a flag or argument error, 1 for a refusal, and writes `ERROR <message>`). Juju's
+//! "not found" answers come back typed, with that failure as their source:
+//! [`Error::RelationNotFound`] (`invalid value "db:9" for flag -r: relation not found`),
+//! [`Error::SecretNotFound`], [`Error::ResourceNotFound`]. Where Juju would refuse an argument
+//! (a secret key, an empty secret value, an action result key, a state key too long), the
+//! binding refuses it first with [`Error::Usage`], without a call.
+//!
+//! # The tools, their command lines, and the Juju source they were checked against
+//!
+//! Each binding was checked against Juju's own command: the file in juju/juju's
+//! `internal/worker/uniter/runner/jujuc/` (flags, arguments, `Init`/`Run` errors, output), the
+//! uniter's hook context (`internal/worker/uniter/runner/context/context.go`, leadership and
+//! secret rules), `core/secrets` (`CreateSecretData`, `ParseURI`) and `core/network`
+//! (`ParsePortRange`), `juju/gnuflag` (flag parsing and its messages) and `juju/cmd` (`Main`:
+//! exit codes, `ERROR` prefix, `cmd.Output` formats). The fake Juju answers as those files do.
+//! The commit is the stored version that was read (see *What could not be checked*).
+//!
+//! | Tool | Binding | Command line built | Output read | Checked against (commit) |
+//! |---|---|---|---|---|
+//! | `is-leader` | [`Hook::is_leader`] | `is-leader --format=json` | `true`/`false` | `is-leader.go` (373794e) |
+//! | `config-get` | [`Hook::config_get`], [`Hook::config_get_key`] | `config-get --format=json --all`; `config-get --format=json KEY` | object; value or `null` | `config-get.go` (0cdccd5) |
+//! | `relation-ids` | [`Hook::relation_ids`] | `relation-ids ENDPOINT --format=json` | sorted list of `endpoint:id` | `relation-ids.go` (0cdccd5) |
+//! | `relation-list` | [`Hook::relation_list`], [`Hook::relation_list_app`] | `relation-list --format=json [--app] -r ID` | list of units; app name (`None` if the relation is unknown) | `relation-list.go` (2ba9927), `context.go` `relationIdValue` (12baae6) |
+//! | `relation-get` | [`Hook::relation_get`], [`Hook::relation_get_key`] | `relation-get --format=json -r ID [--app] -\|KEY UNIT\|APP` | object of strings; string or `null` | `relation-get.go` (2365bb2) |
+//! | `relation-set` | [`Hook::relation_set`] | `relation-set -r ID [--app] --file -`, data as JSON on stdin (redacted) | — | `relation-set.go` (3ff6313) |
+//! | `relation-model-get` | [`Hook::relation_model_get`] | `relation-model-get --format=json -r ID` | `{"uuid":…}` | `relation-model-get.go` (e77125b) |
+//! | `status-set` | [`Hook::status_set`] | `status-set [--application] STATUS -- MESSAGE` | — | `status-set.go` (12baae6), `context.go` `SetApplicationStatus` |
+//! | `status-get` | [`Hook::status_get`] | `status-get --format=json --include-data [--application]` | object, or a bare `"unknown"` | `status-get.go` (0cdccd5) |
+//! | `application-version-set` | [`Hook::application_version_set`] | `application-version-set -- VERSION` | — | `application-version-set.go` (12baae6) |
+//! | `juju-log` | [`Hook::juju_log`] | `juju-log --log-level LEVEL -- MESSAGE` | — | `juju-log.go` (270b046) |
+//! | `action-get` | [`Hook::action_get`], [`Hook::action_get_key`] | `action-get --format=json [KEY.KEY…]` | object; value or `null` | `action-get.go` (0cdccd5) |
+//! | `action-set` | [`Hook::action_set`] | `action-set KEY=VALUE…` (values redacted) | — | `action-set.go` (0cdccd5) |
+//! | `action-log` | [`Hook::action_log`] | `action-log -- MESSAGE` | — | `action-log.go` (2ba9927) |
+//! | `action-fail` | [`Hook::action_fail`] | `action-fail -- MESSAGE` | — | `action-fail.go` (0cdccd5) |
+//! | `open-port` | [`Hook::open_port`], [`Hook::open_port_on`] | `open-port [--endpoints A,B] PORT` | — | `ports.go` (0cdccd5), `core/network/portrange.go`, `context/ports.go` |
+//! | `close-port` | [`Hook::close_port`], [`Hook::close_port_on`] | `close-port [--endpoints A,B] PORT` | — | `ports.go` (0cdccd5) |
+//! | `opened-ports` | [`Hook::opened_ports`], [`Hook::opened_ports_with_endpoints`] | `opened-ports --format=json [--endpoints]` | `["80/tcp"]`; `["80/tcp (*)"]` | `opened-ports.go` (0cdccd5) |
+//! | `network-get` | [`Hook::network_get`] | `network-get --format=json [-r ID] BINDING` | object | `network-get.go` (2ba9927) |
+//! | `goal-state` | [`Hook::goal_state`] | `goal-state --format=json` | object | `goal-state.go` (12baae6) |
+//! | `storage-list` | [`Hook::storage_list`] | `storage-list --format=json [NAME]` | list of ids | `storage-list.go` (0cdccd5) |
+//! | `storage-get` | [`Hook::storage_get`] | `storage-get --format=json [-s ID]` | `{"kind":…,"location":…}` | `storage-get.go` (2365bb2) |
+//! | `storage-add` | [`Hook::storage_add`] | `storage-add NAME=COUNT` | — | `storage-add.go` (4180630) |
+//! | `resource-get` | [`Hook::resource_get`] | `resource-get NAME` | a path, no newline | `resource-get.go` (0cdccd5) |
+//! | `credential-get` | [`Hook::credential_get`] | `credential-get --format=json` (output redacted) | object | `credential-get.go` (65266db) |
+//! | `juju-reboot` | [`Hook::juju_reboot`] | `juju-reboot [--now]` | — | `reboot.go` (285cce7) |
+//! | `state-get` | [`Hook::state_get`], [`Hook::state_get_key`] | `state-get --format=json`; `state-get --format=json --strict KEY` | object or `null`; string (exit 1 `"KEY" not found` → `None`) | `state-get.go` (67d89ab), `context.go` `GetCharmStateValue` |
+//! | `state-set` | [`Hook::state_set`] | `state-set --file -`, data as JSON on stdin (redacted) | — | `state-set.go` (2ba9927), `core/quota` |
+//! | `state-delete` | [`Hook::state_delete`] | `state-delete KEY` | — | `state-delete.go` (270b046) |
+//! | `secret-add` | [`Hook::secret_add`] | `secret-add [--label L] [--description D] [--expire E] [--rotate R] [--owner O] KEY#file=PATH…` | the new id (canonicalised) | `secret-add.go` (0cdccd5), `core/secrets/createsecret.go` (6470adb) |
+//! | `secret-set` | [`Hook::secret_set`] | `secret-set ID [flags as secret-add] [KEY#file=PATH…]` | — | `secret-set.go` (0cdccd5), `context.go` `UpdateSecret` |
+//! | `secret-get` | [`Hook::secret_get`] | `secret-get --format=json [ID] [--label L] [--refresh\|--peek]` (output redacted) | object of strings | `secret-get.go` (0cdccd5) |
+//! | `secret-info-get` | [`Hook::secret_info_get`] | `secret-info-get --format=json ID` or `… --label L`, never both | `{"<bare id>":{…}}` → [`SecretInfo`] | `secret-info-get.go` (0cdccd5) |
+//! | `secret-ids` | [`Hook::secret_ids`] | `secret-ids --format=json` | bare ids (canonicalised) | `secret-ids.go` (0cdccd5), `context.go` `SecretMetadata` |
+//! | `secret-remove` | [`Hook::secret_remove`] | `secret-remove ID [--revision N]` | — | `secret-remove.go` (2ba9927) |
+//! | `secret-grant` | [`Hook::secret_grant`] | `secret-grant ID --relation N [--unit UNIT]` | — | `secret-grant.go` (285cce7), `context.go` `GrantSecret` |
+//! | `secret-revoke` | [`Hook::secret_revoke`], [`Hook::secret_revoke_app`] | `secret-revoke ID --relation N [--unit UNIT]`; `secret-revoke ID --app APP` | — | `secret-revoke.go` (0cdccd5) |
+//!
+//! Notes on the rows:
+//!
+//! - **Secret content** is written to one file per key, mode `0600`, in a fresh directory of
+//!   mode `0700`, passed as `KEY#file=PATH` (absolute: jujuc's server opens it) and removed when
+//!   the call returns — never as `KEY=VALUE`, which `/proc/*/cmdline` shows and jujuc logs at
+//!   TRACE. Keys must match Juju's `^[a-z](-?[a-z0-9]){2,}$`; an empty value is refused (Juju
+//!   refuses `key=` with `key value "key=" not valid`); values over 1 MB base64-encoded, or
+//!   content over 1 MB in all, are refused as `core/secrets` refuses them.
+//! - **Secret ids** are canonical everywhere ([`canonical_secret_id`]): Juju 3.6's `secret-add`
+//!   prints `secret://<model-uuid>/<id>`, older 3.x `secret:<id>`, `secret-ids` and
+//!   `secret-info-get` the bare `<id>`. As ops, a bare id gets the model (`secret://<model>/`,
+//!   or `secret:` without one); unlike ops, `secret:<id>` gets it too, since Juju reads it as the
+//!   same secret of this model. [`Hook::with_model_uuid`] gives the model ([`crate::model::Model::hook`]
+//!   does).
+//! - **`-r`**: jujuc reads only the number after the last `:` (`db:5` and `5` are the same
+//!   relation; the endpoint part is not checked).
+//! - **Leadership**: Juju guarantees `is-leader`'s answer for 30 s; [`crate::model::Model::is_leader`]
+//!   asks again after that, as ops does.
+//! - **`state-get KEY`** without `--strict` prints `""` for a missing key, so the binding passes
+//!   `--strict`; `state-set` stores an empty value as it is (only `state-delete` deletes).
+//! - **`status-get`** can report any workload status (`terminated`, `error`, `unknown`), and
+//!   prints a bare `"unknown"` when the unit's status cannot be read.
+//!
+//! ## What could not be checked
+//!
+//! - **The exact 3.6 files.** juju/juju was too large to fetch whole (558 MB), so each file was
+//!   read from the stored index, at whatever version it holds. Most of those versions import
+//!   `github.com/juju/cmd/v4` and `names/v5` (the 3.x line); `relation-set.go`, `status-set.go`,
+//!   `juju-log.go`, `is-leader.go`, `credential-get.go`, `goal-state.go`,
+//!   `application-version-set.go` and `state-delete.go` import `cmd/v3` (an earlier 3.x);
+//!   `relation-get.go`, `storage-get.go` and `relation-model-get.go` are main-line (4.0,
+//!   `internal/cmd`); `core/secrets/createsecret.go` with `#file` support was read at a
+//!   main-line commit. The flags, arguments and messages used here agree across those versions,
+//!   but no file was read at a 3.6 tag.
+//! - **Messages from the controller** (not from jujuc): a missing secret (`secret "<id>" not
+//!   found` is what `secret-info-get` and `GrantSecret` say; `secret-get`'s comes from the
+//!   secret backend and was not read), a missing resource (`could not download resource:
+//!   resource#<app>/<name> not found`, the wording ops' and charm-helpers' tests use), an
+//!   unknown `storage-get -s` id, `storage-add`'s count errors, the `--file` YAML errors, and a
+//!   non-leader reading its own application databag (`permission denied`, per the interface
+//!   reference). The typed errors match on "… not found" / "relation not found", not on the
+//!   whole text.
+//! - **What fails at commit, not in the hook**: Juju accepts `secret-set`/`secret-remove` on a
+//!   secret the unit does not own and `storage-add` of an undeclared storage, and fails the hook
+//!   when committing; the fake refuses the first at once (`permission denied`), accepts the
+//!   second.
+//! - **Defaults from the hook context**: `-r` (the hook's relation), `-s` (the hook's storage)
+//!   and `relation-get`'s default unit are not modelled by the fake; the bindings always pass
+//!   them.
+//! - **Machine vs Kubernetes**: Juju refuses port *ranges* on Kubernetes models; the fake does
+//!   not know the model type and accepts them. `juju-reboot` during an action and the action
+//!   tools outside an action (`not running an action`) are not refused by the fake either.
+//! - **Output format details**: the fake writes YAML with serde (Go's yaml.v2 may quote
+//!   differently) and `juju-log` levels other than the four [`LogLevel`]s (`TRACE`, `CRITICAL`)
+//!   are recorded as `DEBUG`/`ERROR`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -140,6 +140,18 @@ impl Parsed {
             .unwrap_or_else(|| with_minus(canonical))
     }
 
+    /// The output format of a tool that offers only `yaml` and `json` (secret-get,
+    /// secret-info-get, goal-state): `smart` is not one of its formats.
+    pub(crate) fn format_yaml_json(&self) -> std::result::Result<Format, Fail> {
+        if self.get("format") == Some("smart") {
+            return Err(Fail::usage(format_args!(
+                "invalid value \"smart\" for flag {}: unknown format \"smart\"",
+                self.spelled("format")
+            )));
+        }
+        self.format(Format::Yaml)
+    }
+
     /// The output format of a tool whose default is `default`.
     pub(crate) fn format(&self, default: Format) -> std::result::Result<Format, Fail> {
         if self.get("o").is_some() {

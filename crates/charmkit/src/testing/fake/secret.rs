@@ -301,7 +301,7 @@ impl FakeJuju {
                 ("refresh", Takes::Bool),
             ],
         )?;
-        let fmt = p.format(Format::Yaml)?;
+        let fmt = p.format_yaml_json()?;
         let mut args = p.args.iter();
         let id =
             match args.next() {
@@ -403,7 +403,7 @@ impl FakeJuju {
 
     pub(super) fn secret_info_get(&self, call: &ToolCall) -> Out {
         let p = parse_plain(&call.args, &[OUTPUT[0], OUTPUT[1], ("label", Takes::Value)])?;
-        let fmt = p.format(Format::Yaml)?;
+        let fmt = p.format_yaml_json()?;
         let id =
             match p.args.first() {
                 Some(a) => Some(parse_secret_uri(a).map_err(|_| {

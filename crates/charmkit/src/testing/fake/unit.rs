@@ -139,7 +139,7 @@ impl FakeJuju {
 
     pub(super) fn goal_state(&self, call: &ToolCall) -> Out {
         let p = parse_plain(&call.args, &OUTPUT)?;
-        let fmt = p.format(Format::Yaml)?;
+        let fmt = p.format_yaml_json()?;
         check_empty(&p.args)?;
         Ok(write(fmt, &self.state.borrow().goal_state))
     }
