@@ -224,27 +224,44 @@ impl Model {
 #[cfg(test)]
 mod leadership_tests {
     use super::*;
-    use crate::testing::fake::{FakeJuju, State};
+    use crate::hookcmd::ToolCall;
+    use std::cell::Cell;
+
+    /// `is-leader` answering `leader`, counting its calls.
+    #[derive(Default)]
+    struct Leader {
+        leader: Cell<bool>,
+        calls: Cell<usize>,
+    }
+
+    impl HookTools for Leader {
+        fn run(&self, call: &ToolCall) -> Result<Vec<u8>> {
+            assert_eq!(call.tool, "is-leader");
+            self.calls.set(self.calls.get() + 1);
+            Ok(format!("{}\n", self.leader.get()).into_bytes())
+        }
+    }
 
     #[test]
     fn leadership_is_asked_again_once_jujus_30_second_guarantee_is_over() {
-        let fake = Rc::new(FakeJuju::new(State::new("app/0").with_leader(true)));
+        let tools = Rc::new(Leader::default());
+        tools.leader.set(true);
         let model = Model::new(
             JujuContext::default(),
             Metadata::default(),
-            fake.clone() as Rc<dyn HookTools>,
+            tools.clone() as Rc<dyn HookTools>,
         );
         assert!(model.is_leader().unwrap());
-        fake.with_state(|s| s.leader = false);
+        tools.leader.set(false);
         // Within the lease: the answer stands, no second call.
         assert!(model.is_leader().unwrap());
-        assert_eq!(fake.calls_of("is-leader").len(), 1);
+        assert_eq!(tools.calls.get(), 1);
         // 31 s later: asked again, and the lost leadership is seen.
         let old = Instant::now().checked_sub(Duration::from_secs(31)).unwrap();
         model.cache.borrow_mut().leader = Some((true, old));
         assert!(!model.is_leader().unwrap());
-        assert_eq!(fake.calls_of("is-leader").len(), 2);
+        assert_eq!(tools.calls.get(), 2);
         assert!(!model.is_leader().unwrap());
-        assert_eq!(fake.calls_of("is-leader").len(), 2);
+        assert_eq!(tools.calls.get(), 2);
     }
 }

@@ -89,11 +89,10 @@
 //!   prints `secret://<model-uuid>/<id>`, older 3.x `secret:<id>`, `secret-ids` and
 //!   `secret-info-get` the bare `<id>`. As ops, a bare id gets the model (`secret://<model>/`,
 //!   or `secret:` without one); unlike ops, `secret:<id>` gets it too, since Juju reads it as the
-//!   same secret of this model. [`Hook::with_model_uuid`] gives the model ([`crate::model::Model::hook`]
-//!   does).
+//!   same secret of this model. [`Hook::with_model_uuid`] gives the model (`Model::hook` does).
 //! - **`-r`**: jujuc reads only the number after the last `:` (`db:5` and `5` are the same
 //!   relation; the endpoint part is not checked).
-//! - **Leadership**: Juju guarantees `is-leader`'s answer for 30 s; [`crate::model::Model::is_leader`]
+//! - **Leadership**: Juju guarantees `is-leader`'s answer for 30 s; `Model::is_leader`
 //!   asks again after that, as ops does.
 //! - **`state-get KEY`** without `--strict` prints `""` for a missing key, so the binding passes
 //!   `--strict`; `state-set` stores an empty value as it is (only `state-delete` deletes).

@@ -638,6 +638,9 @@ impl HookTools for FakeJuju {
         let outcome = match (failure, response) {
             (Some((code, stderr)), _) => Err(Fail::new(code, stderr)),
             (None, Some(out)) => Ok(out),
+            (None, None) if jujuc::asks_for_help(&call.args) => {
+                Ok(format!("Usage: {} [options]\n", call.tool).into_bytes())
+            }
             (None, None) => self.dispatch(call),
         };
         outcome.map_err(|f| Error::HookTool {

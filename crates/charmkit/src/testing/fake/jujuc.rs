@@ -117,8 +117,6 @@ pub(crate) struct Parsed {
     spelled: BTreeMap<&'static str, String>,
     /// The positional arguments.
     pub(crate) args: Vec<String>,
-    /// `--help` or `-h` was given: jujuc prints the help and exits 0.
-    pub(crate) help: bool,
 }
 
 impl Parsed {
@@ -240,10 +238,6 @@ pub(crate) fn parse(
             .iter()
             .find(|(names, _)| names.split('|').any(|n| n == name))
         else {
-            if name == "help" || name == "h" {
-                p.help = true;
-                return Ok(p);
-            }
             return Err(Fail::usage(format_args!(
                 "flag provided but not defined: {}",
                 with_minus(&name)
@@ -297,6 +291,14 @@ pub(crate) fn parse(
         p.flags.insert(canonical, value);
     }
     Ok(p)
+}
+
+/// Whether the command line asks for help (`-h`/`--help` before `--`), which gnuflag answers
+/// with `ErrHelp`: jujuc prints the tool's help and exits 0. No tool defines `-h` itself.
+pub(crate) fn asks_for_help(args: &[String]) -> bool {
+    args.iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--help" || a == "-h")
 }
 
 /// Parses with no value checks beyond gnuflag's own.
@@ -548,7 +550,8 @@ mod tests {
             p.unwrap_err(),
             Fail::usage("invalid value \"db:9\" for flag -r: relation not found")
         );
-        assert!(parse_plain(&argv(&["--help"]), &SPEC).unwrap().help);
+        assert!(asks_for_help(&argv(&["-r", "5", "--help", "--", "-h"])));
+        assert!(!asks_for_help(&argv(&["--", "--help"])));
     }
 
     #[test]
