@@ -101,7 +101,7 @@ impl FakeJuju {
             None | Some("-") => None,
             Some(k) => Some(k.to_string()),
         };
-        let mut app = p.has("app");
+        let app = p.has("app");
         let target = match args.next() {
             Some(t) if app => {
                 if is_valid_application(t) {
@@ -145,7 +145,6 @@ impl FakeJuju {
                 )));
             }
         } else if target == st.unit_name {
-            app = false;
             &rel.local_unit_data
         } else if let Some(bag) = rel.remote_units_data.get(&target) {
             bag
@@ -156,7 +155,6 @@ impl FakeJuju {
                 r = go_quote(&rid.to_string())
             )));
         };
-        let _ = app;
         Ok(match key {
             None => write(fmt, &json!(bag)),
             Some(k) => write(fmt, &bag.get(&k).map_or(Value::Null, |v| json!(v))),
