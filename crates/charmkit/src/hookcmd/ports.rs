@@ -215,34 +215,32 @@ fn port_args(tool: &str, port: &Port, endpoints: Option<&[&str]>) -> Result<Vec<
 }
 
 impl Hook<'_> {
+    /// `open-port`/`close-port` of `port`, for `endpoints` or (with `None`) every endpoint.
+    fn port_call(&self, tool: &str, port: &Port, endpoints: Option<&[&str]>) -> Result<()> {
+        let args = port_args(tool, port, endpoints)?;
+        self.exec(&ToolCall::new(tool, args))
+    }
+
     /// Opens `port` for every endpoint (e.g. `open-port 8080/tcp`, `open-port icmp`). Juju
     /// applies it when the hook succeeds.
     pub fn open_port(&self, port: &Port) -> Result<()> {
-        self.exec(&ToolCall::new(
-            "open-port",
-            port_args("open-port", port, None)?,
-        ))
+        self.port_call("open-port", port, None)
     }
 
     /// Opens `port` for `endpoints` only: `open-port --endpoints a,b PORT`.
     pub fn open_port_on(&self, port: &Port, endpoints: &[&str]) -> Result<()> {
-        let args = port_args("open-port", port, Some(endpoints))?;
-        self.exec(&ToolCall::new("open-port", args))
+        self.port_call("open-port", port, Some(endpoints))
     }
 
     /// Closes `port` for every endpoint (e.g. `close-port 8000-8090/udp`); a port opened for
     /// given endpoints stays open for them.
     pub fn close_port(&self, port: &Port) -> Result<()> {
-        self.exec(&ToolCall::new(
-            "close-port",
-            port_args("close-port", port, None)?,
-        ))
+        self.port_call("close-port", port, None)
     }
 
     /// Closes `port` for `endpoints` only: `close-port --endpoints a,b PORT`.
     pub fn close_port_on(&self, port: &Port, endpoints: &[&str]) -> Result<()> {
-        let args = port_args("close-port", port, Some(endpoints))?;
-        self.exec(&ToolCall::new("close-port", args))
+        self.port_call("close-port", port, Some(endpoints))
     }
 
     /// The ports this unit has opened, including this hook's pending changes, in Juju's order

@@ -68,14 +68,21 @@ impl FakeJuju {
         Ok(write(fmt, &json!(ids)))
     }
 
-    pub(super) fn relation_list(&self, call: &ToolCall) -> Out {
+    /// The command line of relation-list and relation-get (`--format`, `-r`, `--app`), its
+    /// output format and the relation's index.
+    fn parse_list_get(&self, call: &ToolCall) -> Result<(Parsed, Format, usize), Fail> {
         let p = self.parse_with_relation(
             &call.args,
             &[OUTPUT[0], OUTPUT[1], RELATION, ("app", Takes::Bool)],
         )?;
         let fmt = p.format(Format::Smart)?;
+        let idx = relation_index(&self.state.borrow(), &p)?;
+        Ok((p, fmt, idx))
+    }
+
+    pub(super) fn relation_list(&self, call: &ToolCall) -> Out {
+        let (p, fmt, idx) = self.parse_list_get(call)?;
         let st = self.state.borrow();
-        let idx = relation_index(&st, &p)?;
         check_empty(&p.args)?;
         let rel = &st.relations[idx];
         if p.has("app") {
@@ -89,13 +96,8 @@ impl FakeJuju {
     }
 
     pub(super) fn relation_get(&self, call: &ToolCall) -> Out {
-        let p = self.parse_with_relation(
-            &call.args,
-            &[OUTPUT[0], OUTPUT[1], RELATION, ("app", Takes::Bool)],
-        )?;
-        let fmt = p.format(Format::Smart)?;
+        let (p, fmt, idx) = self.parse_list_get(call)?;
         let st = self.state.borrow();
-        let idx = relation_index(&st, &p)?;
         let mut args = p.args.iter();
         let key = match args.next().map(String::as_str) {
             None | Some("-") => None,

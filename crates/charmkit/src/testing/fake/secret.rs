@@ -181,6 +181,26 @@ fn upsert_init(p: &Parsed, args: &[String]) -> Result<BTreeMap<String, String>, 
     Ok(content)
 }
 
+/// The `<ID>` argument and `--label` of secret-get and secret-info-get (`Init`): the bare id
+/// (`secret URI "x" not valid` otherwise), the label, at least one of them.
+fn id_or_label<'p>(
+    p: &'p Parsed,
+    arg: Option<&String>,
+) -> Result<(Option<String>, Option<&'p str>), Fail> {
+    let id = match arg {
+        Some(a) => Some(
+            parse_secret_uri(a)
+                .map_err(|_| Fail::usage(format_args!("secret URI {} not valid", go_quote(a))))?,
+        ),
+        None => None,
+    };
+    let label = p.get("label").filter(|l| !l.is_empty());
+    if id.is_none() && label.is_none() {
+        return Err(Fail::usage("require either a secret URI or label"));
+    }
+    Ok((id, label))
+}
+
 /// The index of the secret with bare id `id`.
 fn by_id(st: &State, id: &str) -> Option<usize> {
     st.secrets
@@ -303,17 +323,7 @@ impl FakeJuju {
         )?;
         let fmt = p.format_yaml_json()?;
         let mut args = p.args.iter();
-        let id =
-            match args.next() {
-                Some(a) => Some(parse_secret_uri(a).map_err(|_| {
-                    Fail::usage(format_args!("secret URI {} not valid", go_quote(a)))
-                })?),
-                None => None,
-            };
-        let label = p.get("label").filter(|l| !l.is_empty());
-        if id.is_none() && label.is_none() {
-            return Err(Fail::usage("require either a secret URI or label"));
-        }
+        let (id, label) = id_or_label(&p, args.next())?;
         if p.has("peek") && p.has("refresh") {
             return Err(Fail::usage(
                 "specify one of --peek or --refresh but not both",
@@ -404,17 +414,7 @@ impl FakeJuju {
     pub(super) fn secret_info_get(&self, call: &ToolCall) -> Out {
         let p = parse_plain(&call.args, &[OUTPUT[0], OUTPUT[1], ("label", Takes::Value)])?;
         let fmt = p.format_yaml_json()?;
-        let id =
-            match p.args.first() {
-                Some(a) => Some(parse_secret_uri(a).map_err(|_| {
-                    Fail::usage(format_args!("secret URI {} not valid", go_quote(a)))
-                })?),
-                None => None,
-            };
-        let label = p.get("label").filter(|l| !l.is_empty());
-        if id.is_none() && label.is_none() {
-            return Err(Fail::usage("require either a secret URI or label"));
-        }
+        let (id, label) = id_or_label(&p, p.args.first())?;
         if id.is_some() && label.is_some() {
             return Err(Fail::usage(
                 "specify either a secret URI or label but not both",
