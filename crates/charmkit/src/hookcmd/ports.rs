@@ -248,21 +248,22 @@ impl Hook<'_> {
     ///
     /// Runs `opened-ports --format=json` (prints `["icmp","8080/tcp"]`).
     pub fn opened_ports(&self) -> Result<Vec<Port>> {
-        let call = ToolCall::new("opened-ports", ["--format=json"]);
-        let ports: Vec<String> = self
-            .exec_json_opt(&call, "a list of ports")?
-            .unwrap_or_default();
-        ports
-            .iter()
-            .map(|p| p.parse().map_err(|e| bad_output(&call, e)))
-            .collect()
+        self.opened_ports_as(&["--format=json"])
     }
 
     /// The ports this unit has opened, with the endpoints each applies to.
     ///
     /// Runs `opened-ports --format=json --endpoints` (prints `["80/tcp (*)","9000/tcp (dmz)"]`).
     pub fn opened_ports_with_endpoints(&self) -> Result<Vec<OpenedPort>> {
-        let call = ToolCall::new("opened-ports", ["--format=json", "--endpoints"]);
+        self.opened_ports_as(&["--format=json", "--endpoints"])
+    }
+
+    /// Runs `opened-ports ARGS` and parses each entry as `T`.
+    fn opened_ports_as<T>(&self, args: &[&str]) -> Result<Vec<T>>
+    where
+        T: FromStr<Err = ParseError>,
+    {
+        let call = ToolCall::new("opened-ports", args.iter().copied());
         let ports: Vec<String> = self
             .exec_json_opt(&call, "a list of ports")?
             .unwrap_or_default();
@@ -270,110 +271,5 @@ impl Hook<'_> {
             .iter()
             .map(|p| p.parse().map_err(|e| bad_output(&call, e)))
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::mock::*;
-    use super::*;
-
-    #[test]
-    fn ports_parse_and_display() {
-        for (s, p) in [
-            ("8080/tcp", Port::tcp(8080)),
-            ("53/udp", Port::udp(53)),
-            ("8000-8090/tcp", Port::tcp_range(8000, 8090)),
-            ("icmp", Port::icmp()),
-        ] {
-            assert_eq!(s.parse::<Port>().unwrap(), p);
-            assert_eq!(p.to_string(), s);
-        }
-        for bad in [
-            "",
-            "8080",
-            "0/tcp",
-            "8080/sctp",
-            "9-8/tcp",
-            "x/tcp",
-            "70000/tcp",
-            "-1/udp",
-        ] {
-            assert!(bad.parse::<Port>().is_err(), "{bad}");
-        }
-        assert!(!Port {
-            protocol: Protocol::Icmp,
-            range: Some(PortRange { from: 1, to: 1 })
-        }
-        .is_valid());
-    }
-
-    #[test]
-    fn open_close() {
-        let (r, a) = run_with("", |h| h.open_port(&Port::tcp(8080)));
-        r.unwrap();
-        assert_eq!(a, argv(&["open-port", "8080/tcp"]));
-        let (r, a) = run_with("", |h| h.close_port(&Port::udp_range(1, 2)));
-        r.unwrap();
-        assert_eq!(a, argv(&["close-port", "1-2/udp"]));
-        let m = Mock::default();
-        assert!(matches!(
-            Hook::new(&m).open_port(&Port::tcp(0)),
-            Err(Error::Usage(_))
-        ));
-        assert!(m.calls().is_empty());
-        assert_exit_error("open-port", |h| h.open_port(&Port::icmp()));
-        assert_exit_error("close-port", |h| h.close_port(&Port::icmp()));
-    }
-
-    #[test]
-    fn endpoints() {
-        let (r, a) = run_with("", |h| h.open_port_on(&Port::tcp(9000), &["dmz", "public"]));
-        r.unwrap();
-        assert_eq!(
-            a,
-            argv(&["open-port", "--endpoints", "dmz,public", "9000/tcp"])
-        );
-        let (_, a) = run_with("", |h| h.close_port_on(&Port::icmp(), &["dmz"]));
-        assert_eq!(a, argv(&["close-port", "--endpoints", "dmz", "icmp"]));
-        let m = Mock::default();
-        for bad in [&[][..], &[""], &["a,b"]] {
-            assert!(matches!(
-                Hook::new(&m).open_port_on(&Port::tcp(1), bad),
-                Err(Error::Usage(_))
-            ));
-        }
-        assert!(m.calls().is_empty());
-        let (r, a) = run_with(r#"["icmp (*)","80/tcp (a, b)"]"#, |h| {
-            h.opened_ports_with_endpoints()
-        });
-        assert_eq!(a, argv(&["opened-ports", "--format=json", "--endpoints"]));
-        assert_eq!(
-            r.unwrap(),
-            vec![
-                OpenedPort {
-                    port: Port::icmp(),
-                    endpoints: PortEndpoints::All
-                },
-                OpenedPort {
-                    port: Port::tcp(80),
-                    endpoints: PortEndpoints::Only(vec!["a".into(), "b".into()])
-                }
-            ]
-        );
-        assert_bad_output("opened-ports", r#"["80/tcp"]"#, |h| {
-            h.opened_ports_with_endpoints()
-        });
-    }
-
-    #[test]
-    fn opened_ports() {
-        let (r, a) = run_with(r#"["8080/tcp","icmp"]"#, |h| h.opened_ports());
-        assert_eq!(a, argv(&["opened-ports", "--format=json"]));
-        assert_eq!(r.unwrap(), vec![Port::tcp(8080), Port::icmp()]);
-        assert_exit_error("opened-ports", |h| h.opened_ports());
-        assert_bad_output("opened-ports", "[", |h| h.opened_ports());
-        let d = assert_bad_output("opened-ports", r#"["80/xyz"]"#, |h| h.opened_ports());
-        assert!(d.contains("invalid port"), "{d}");
     }
 }
