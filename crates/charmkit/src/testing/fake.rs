@@ -28,7 +28,7 @@
 //!
 //! Where the fake cannot behave as Juju (it has no hook context, so `-r` and `-s` have no
 //! defaults; changes Juju accepts during a hook but refuses when committing it are refused at
-//! once), the tool's module says so.
+//! once), [`crate::hookcmd`] lists it under *What could not be checked*.
 //!
 //! Every call is recorded in order ([`FakeJuju::calls`], with stdin), `juju-log` lines also
 //! separately ([`FakeJuju::logs`]). Tests can make a tool fail ([`FakeJuju::fail`]) or print
