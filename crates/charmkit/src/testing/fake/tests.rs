@@ -891,3 +891,44 @@ fn secret_revoke_app_and_action_get_key() {
     assert_eq!(h.action_get_key("count.x").unwrap(), None);
     assert_eq!(h.action_get_key("count").unwrap(), Some(json!(3)));
 }
+
+#[test]
+fn new_tools_get_spans_like_the_others_and_secrets_stay_out_of_them() {
+    use crate::tracing::setup::SpanCollector;
+    use crate::tracing::tools::TracedTools;
+    let fake = FakeJuju::new(state(true).with_resource("software", "/srv/sw.zip"));
+    let collector = SpanCollector::start();
+    let traced = TracedTools::new(&fake);
+    let h = Hook::new(&traced).with_model_uuid(MODEL_UUID);
+    let id = h
+        .secret_add(&map(&[("password", "hunter2")]), &SecretOptions::new())
+        .unwrap();
+    h.secret_set(&id, &map(&[("password", "hunter3")]), &SecretOptions::new())
+        .unwrap();
+    h.secret_revoke_app(&id, "tempo").unwrap();
+    h.resource_get("software").unwrap();
+    h.storage_add("data", 1).unwrap();
+    h.relation_model_get(&rid()).unwrap();
+    h.open_port_on(&Port::tcp(80), &["dmz"]).unwrap();
+    h.opened_ports_with_endpoints().unwrap();
+    h.action_get_key("x.y").unwrap();
+    let spans = collector.take();
+    drop(collector);
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
+    for tool in [
+        "secret-add",
+        "secret-set",
+        "secret-revoke",
+        "resource-get",
+        "storage-add",
+        "relation-model-get",
+        "open-port",
+        "opened-ports",
+        "action-get",
+    ] {
+        assert!(names.contains(&tool), "no span for {tool}: {names:?}");
+    }
+    let all = format!("{spans:?}");
+    assert!(!all.contains("hunter"), "secret values never recorded");
+    assert!(all.contains("password#file=<redacted>"), "{all}");
+}
