@@ -18,6 +18,7 @@ use super::jujuc::{
 use super::relation::{go_error, relation_index};
 use super::{FakeJuju, Secret, SecretGrant, State};
 use crate::hookcmd::{valid_secret_key, SecretOwner, ToolCall};
+use crate::pebble::godur;
 
 /// The flags of secret-add and secret-set (`secretUpsertCommand.SetFlags`).
 const UPSERT: [(&str, Takes); 6] = [
@@ -28,43 +29,6 @@ const UPSERT: [(&str, Takes); 6] = [
     ("file", Takes::Value),
     ("owner", Takes::Value),
 ];
-
-/// Go's `time.ParseDuration` accepts this (a sign, then number+unit groups).
-fn go_duration_secs(s: &str) -> Option<f64> {
-    let (neg, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest == "0" {
-        return Some(0.0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0.0;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let num: f64 = rest[..num_len].parse().ok()?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += num * scale;
-    }
-    Some(if neg { -total } else { total })
-}
 
 /// An RFC 3339 time, or one without a zone (`2006-01-02T15:04:05`), as `secret-add` takes.
 fn looks_like_time(s: &str) -> bool {
@@ -86,20 +50,18 @@ fn looks_like_time(s: &str) -> bool {
 fn upsert_init(p: &Parsed, args: &[String]) -> Result<BTreeMap<String, String>, Fail> {
     if let Some(e) = p.get("expire") {
         if !looks_like_time(e) {
-            match go_duration_secs(e) {
-                None => {
-                    return Err(Fail::usage(format_args!(
-                        "expire time or duration {} not valid",
-                        go_quote(e)
-                    )))
-                }
-                Some(d) if d <= 0.0 => {
-                    return Err(Fail::usage(format_args!(
-                        "negative expire duration {} not valid",
-                        go_quote(e)
-                    )))
-                }
-                Some(_) => {}
+            // time.ParseDuration, then `d <= 0` is refused.
+            let magnitude = godur::parse(e.strip_prefix('-').unwrap_or(e)).map_err(|_| {
+                Fail::usage(format_args!(
+                    "expire time or duration {} not valid",
+                    go_quote(e)
+                ))
+            })?;
+            if e.starts_with('-') || magnitude.is_zero() {
+                return Err(Fail::usage(format_args!(
+                    "negative expire duration {} not valid",
+                    go_quote(e)
+                )));
             }
         }
     }

@@ -932,3 +932,37 @@ fn new_tools_get_spans_like_the_others_and_secrets_stay_out_of_them() {
     assert!(!all.contains("hunter"), "secret values never recorded");
     assert!(all.contains("password#file=<redacted>"), "{all}");
 }
+
+#[test]
+fn secret_add_flags_are_checked_as_jujuc_checks_them() {
+    let juju = FakeJuju::new(state(true));
+    let run = |args: &[&str]| juju.run(&ToolCall::new("secret-add", args.iter().copied()));
+    run(&["--expire", "24h", "token=x"]).unwrap();
+    run(&[
+        "--expire",
+        "2025-01-01T06:06:06",
+        "--rotate",
+        "daily",
+        "token=x",
+    ])
+    .unwrap();
+    let refused =
+        |args: &[&str], msg: &str| assert_eq!(exit(run(args)), (2, format!("ERROR {msg}")));
+    refused(
+        &["--expire", "-1h", "token=x"],
+        "negative expire duration \"-1h\" not valid",
+    );
+    refused(
+        &["--expire", "soon", "token=x"],
+        "expire time or duration \"soon\" not valid",
+    );
+    refused(
+        &["--rotate", "often", "token=x"],
+        "rotate policy \"often\" not valid",
+    );
+    refused(
+        &["--owner", "model", "token=x"],
+        "secret owner \"model\" not valid",
+    );
+    refused(&[], "missing secret value or filename");
+}
