@@ -95,6 +95,16 @@ impl EventKind {
     pub fn counts_as_observed(self) -> bool {
         self.event_type() != "framework"
     }
+
+    /// Whether a handler may defer an event of this kind. Actions may not (ops raises too: the
+    /// person running the action waits for its result now), nor may collect-status (it runs at
+    /// the end of every dispatch anyway; deferring it would only grow the queue).
+    pub fn deferrable(self) -> bool {
+        !matches!(
+            self,
+            EventKind::Action | EventKind::CollectAppStatus | EventKind::CollectUnitStatus
+        )
+    }
 }
 
 const SIMPLE_HOOKS: &[(&str, EventKind)] = &[

@@ -79,6 +79,25 @@ impl On {
         Self::about(EventKind::Custom, &name.replace('-', "_"))
     }
 
+    /// The selector's stable text, part of an observation's identity in the deferred queue:
+    /// the kind (`start`, `relation_changed`, `action`) and, if narrowed, `:` and the subject
+    /// (`relation_changed:db`, `action:backup`).
+    pub fn key(&self) -> String {
+        let kind = format!("{:?}", self.kind);
+        let mut key = String::new();
+        for (i, c) in kind.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                key.push('_');
+            }
+            key.push(c.to_ascii_lowercase());
+        }
+        if let Some(s) = &self.subject {
+            key.push(':');
+            key.push_str(s);
+        }
+        key
+    }
+
     fn matches(&self, ev: &Event) -> bool {
         if self.kind != ev.kind() {
             return false;
@@ -105,8 +124,15 @@ struct Observer<C> {
 }
 
 impl<C> Observer<C> {
-    fn id(&self) -> String {
-        format!("{}.{}", self.owner, self.handler)
+    /// Whether this is the observation that deferred `d`. A version-1 entry (no selector) is
+    /// matched by owner, handler and an event its selector matches.
+    fn deferred(&self, d: &Deferred) -> bool {
+        self.owner == d.owner
+            && self.handler == d.handler
+            && match &d.on {
+                Some(on) => *on == self.on.key(),
+                None => self.on.matches(&d.event),
+            }
     }
 }
 
@@ -132,6 +158,7 @@ pub struct Framework<C> {
     emitted: Vec<Emitted>,
     current_owner: String,
     pending_statuses: Vec<Status>,
+    registration_errors: Vec<String>,
 }
 
 impl<C: 'static> Framework<C> {
@@ -149,6 +176,7 @@ impl<C: 'static> Framework<C> {
                 .unwrap_or("Charm")
                 .to_string(),
             pending_statuses: Vec::new(),
+            registration_errors: Vec::new(),
         }
     }
 
@@ -166,6 +194,10 @@ impl<C: 'static> Framework<C> {
     /// name appears in spans and logs, and identifies it in the deferred-event queue, so keep it
     /// stable across charm upgrades. The owner is the charm's type name unless registered
     /// through [`Framework::observe_as`].
+    ///
+    /// Owner, handler and selector together identify the observation: a deferred event is
+    /// re-emitted to that one observation only. Registering the same triple twice is an error
+    /// at charm init ([`Error::Usage`]).
     pub fn observe<F>(&mut self, on: impl Into<On>, handler: &str, f: F)
     where
         F: FnMut(&mut C, &mut Ctx<'_>) -> HandlerResult + 'static,
@@ -179,8 +211,20 @@ impl<C: 'static> Framework<C> {
     where
         F: FnMut(&mut C, &mut Ctx<'_>) -> HandlerResult + 'static,
     {
+        let on = on.into();
+        if self
+            .observers
+            .iter()
+            .any(|o| o.owner == owner && o.handler == handler && o.on == on)
+        {
+            self.registration_errors.push(format!(
+                "{owner}.{handler} is registered twice for {}: one observation per handler and \
+                 event, or a deferred event could not tell which to go back to",
+                on.key()
+            ));
+        }
         self.observers.push(Observer {
-            on: on.into(),
+            on,
             owner: owner.to_string(),
             handler: handler.to_string(),
             f: Box::new(f),
@@ -205,8 +249,18 @@ impl<C: 'static> Framework<C> {
         self.emit_inner(charm, event, None)
     }
 
-    /// Re-emits the deferred events, oldest first, each to the observer that deferred it. One
-    /// deferred again stays in the queue, in order.
+    /// The registration errors found so far (a handler registered twice for one event): an
+    /// error at charm init, before any event is emitted.
+    pub fn check_registrations(&self) -> Result<()> {
+        match self.registration_errors.as_slice() {
+            [] => Ok(()),
+            errors => Err(Error::Usage(errors.join("; "))),
+        }
+    }
+
+    /// Re-emits the deferred events, oldest first, each to exactly the observation that
+    /// deferred it (owner, handler and selector), for exactly that event. One deferred again
+    /// stays in the queue, in order.
     pub fn reemit_deferred(&mut self, charm: &mut C) -> Result<()> {
         let queue = std::mem::take(&mut self.state.deferred);
         if queue.is_empty() {
@@ -215,15 +269,15 @@ impl<C: 'static> Framework<C> {
         self.state_dirty = true;
         let mut rest = queue.into_iter();
         while let Some(d) = rest.next() {
-            if !self.observers.iter().any(|o| o.id() == d.handler) {
+            let Some(index) = self.observers.iter().position(|o| o.deferred(&d)) else {
                 log::debug!(
                     "dropping deferred {} for {}: no such observer any more",
                     d.event.name,
-                    d.handler
+                    d.observer()
                 );
                 continue;
-            }
-            if let Err(e) = self.emit_inner(charm, &d.event, Some(&d.handler)) {
+            };
+            if let Err(e) = self.emit_inner(charm, &d.event, Some(index)) {
                 // Keep what was not re-emitted, so nothing is lost.
                 self.state.deferred.extend(rest);
                 return Err(e);
@@ -232,7 +286,9 @@ impl<C: 'static> Framework<C> {
         Ok(())
     }
 
-    fn emit_inner(&mut self, charm: &mut C, event: &Event, only: Option<&str>) -> Result<()> {
+    /// Emits `event` to every matching observer, or — re-emitting a deferred event — to the
+    /// observer at index `only`.
+    fn emit_inner(&mut self, charm: &mut C, event: &Event, only: Option<usize>) -> Result<()> {
         let deferred = only.is_some();
         let tracer = opentelemetry::global::tracer(crate::tracing::SCOPE);
         Context::current().span().add_event(
@@ -252,7 +308,7 @@ impl<C: 'static> Framework<C> {
         let mut i = 0;
         while i < self.observers.len() {
             let matches = match only {
-                Some(id) => self.observers[i].id() == id,
+                Some(index) => i == index,
                 None => self.observers[i].on.matches(event),
             };
             if !matches {
@@ -281,15 +337,24 @@ impl<C: 'static> Framework<C> {
                 state: &mut self.state,
                 owner: &owner,
                 deferred: false,
+                refused_defer: false,
                 state_dirty: false,
                 emitted: Vec::new(),
                 statuses: Vec::new(),
             };
             let f = &mut self.observers[i].f;
             let outcome = catch_unwind(AssertUnwindSafe(|| f(charm, &mut ctx)));
-            let (did_defer, dirty, emitted, statuses) =
-                (ctx.deferred, ctx.state_dirty, ctx.emitted, ctx.statuses);
+            let (did_defer, refused_defer, dirty, emitted, statuses) = (
+                ctx.deferred,
+                ctx.refused_defer,
+                ctx.state_dirty,
+                ctx.emitted,
+                ctx.statuses,
+            );
             let failure = match outcome {
+                // A handler that tried to defer what cannot be deferred and ignored the error
+                // still fails: never a silent queue entry.
+                Ok(Ok(())) if refused_defer => Some(("error", not_deferrable(event).to_string())),
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => Some(("error", e.to_string())),
                 Err(panic) => Some(("panic", panic_message(&*panic))),
@@ -308,9 +373,12 @@ impl<C: 'static> Framework<C> {
             self.state_dirty |= dirty;
             if did_defer {
                 log::debug!("{owner}.{handler} deferred {}", event.name);
+                let on = self.observers[i].on.key();
                 self.state.deferred.push(Deferred {
                     event: event.clone(),
-                    handler: format!("{owner}.{handler}"),
+                    owner: owner.clone(),
+                    handler: handler.clone(),
+                    on: Some(on),
                 });
                 self.state_dirty = true;
             }
@@ -376,6 +444,7 @@ pub struct Ctx<'a> {
     state: &'a mut StoredState,
     owner: &'a str,
     deferred: bool,
+    refused_defer: bool,
     state_dirty: bool,
     emitted: Vec<Event>,
     statuses: Vec<Status>,
@@ -392,9 +461,18 @@ impl Ctx<'_> {
         self.model
     }
 
-    /// Defers the event: it is re-emitted to this handler before the next event.
-    pub fn defer(&mut self) {
+    /// Defers the event: it is re-emitted to this handler — this registration of it, for this
+    /// event only — before the next event.
+    ///
+    /// Actions and collect-status cannot be deferred: for those this returns
+    /// [`Error::Usage`], and the handler fails even if it ignores the error.
+    pub fn defer(&mut self) -> Result<()> {
+        if !self.event.kind().deferrable() {
+            self.refused_defer = true;
+            return Err(not_deferrable(self.event));
+        }
         self.deferred = true;
+        Ok(())
     }
 
     /// Emits a custom event after this handler returns (handlers observe it with
@@ -419,6 +497,18 @@ impl Ctx<'_> {
     pub fn add_status(&mut self, status: Status) {
         self.statuses.push(status);
     }
+}
+
+fn not_deferrable(event: &Event) -> Error {
+    Error::Usage(format!(
+        "{} cannot be deferred: {}",
+        event.name,
+        if event.kind() == EventKind::Action {
+            "an action runs now or fails (call fail() on it instead)"
+        } else {
+            "collect-status runs at the end of every dispatch anyway"
+        }
+    ))
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -515,6 +605,7 @@ fn run_phases<C: Charm>(
     checkpoint: &mut dyn FnMut(bool),
 ) -> Result<()> {
     let mut charm = C::new(fw)?;
+    fw.check_registrations()?;
     if !fw.state.deferred.is_empty() {
         fw.reemit_deferred(&mut charm)?;
         checkpoint(fw.observed());

@@ -142,7 +142,7 @@ impl Charm for Deferrer {
             let mode = ctx.model().config_str("mode")?.unwrap_or_default();
             note(ctx, &format!("config:{mode}"))?;
             if mode == "wait" {
-                ctx.defer();
+                ctx.defer()?;
             }
             Ok(())
         });
@@ -150,7 +150,7 @@ impl Charm for Deferrer {
             let ready = ctx.model().config_str("mode")? != Some("wait".into());
             note(ctx, &format!("start:{ready}"))?;
             if !ready {
-                ctx.defer();
+                ctx.defer()?;
             }
             Ok(())
         });
@@ -175,7 +175,8 @@ fn deferred_events_are_reemitted_in_order_before_the_next_event() {
             .collect::<Vec<_>>(),
         ["config_changed", "start"]
     );
-    assert_eq!(out.deferred()[0].handler, "Deferrer.on_config");
+    assert_eq!(out.deferred()[0].observer(), "Deferrer.on_config");
+    assert_eq!(out.deferred()[0].on.as_deref(), Some("config_changed"));
     // Still waiting: both re-emitted (in order) and deferred again, then the new event.
     let out = run::<Deferrer>(&meta(), Trigger::hook("update-status"), out.state);
     assert_eq!(out.deferred().len(), 2);
@@ -384,4 +385,182 @@ fn spans_name_observers_and_tools_and_never_record_secret_values() {
     let all = format!("{:?}", out.spans);
     assert!(!all.contains("hunter2"), "action-set values never recorded");
     assert!(all.contains("password=<redacted>"));
+}
+
+/// Registers one `reconcile` for the four kinds the reference charm does, and defers while the
+/// config says `wait`: the shape of the deferral bug (a deferred start re-run by all four
+/// registrations, the queue growing 1 → 4 → 16 → 64).
+struct Reconciler;
+
+impl Charm for Reconciler {
+    fn new(fw: &mut Framework<Self>) -> crate::Result<Self> {
+        for kind in [
+            EventKind::Start,
+            EventKind::ConfigChanged,
+            EventKind::LeaderElected,
+            EventKind::UpgradeCharm,
+        ] {
+            fw.observe(kind, "reconcile", |_, ctx| {
+                let name = ctx.event().name.clone();
+                note(ctx, &name)?;
+                if ctx.model().config_str("mode")?.as_deref() == Some("wait") {
+                    ctx.defer()?;
+                }
+                Ok(())
+            });
+        }
+        Ok(Reconciler)
+    }
+}
+
+#[test]
+fn a_deferred_event_goes_back_to_exactly_the_observation_that_deferred_it() {
+    let mut state = leader();
+    state.config.insert("mode".into(), json!("wait"));
+    let out = run::<Reconciler>(&meta(), Trigger::hook("start"), state);
+    assert_eq!(out.error, None);
+    assert_eq!(out.deferred().len(), 1);
+    let mut state = out.state;
+    for round in 1..=3 {
+        let out = run::<Reconciler>(&meta(), Trigger::hook("update-status"), state);
+        assert_eq!(out.error, None);
+        // Not 4, 16, 64: the deferred start went to the start registration alone, which
+        // deferred it again.
+        assert_eq!(out.deferred().len(), 1, "round {round}");
+        assert_eq!(out.deferred()[0].event.name, "start");
+        assert_eq!(out.deferred()[0].on.as_deref(), Some("start"));
+        let reemitted: Vec<(&str, usize, bool)> = out
+            .emitted
+            .iter()
+            .map(|e| (e.name.as_str(), e.observers, e.deferred))
+            .collect();
+        assert_eq!(
+            reemitted,
+            [("start", 1, true), ("update_status", 0, false)],
+            "round {round}"
+        );
+        state = out.state;
+    }
+    assert_eq!(
+        state
+            .stored
+            .get::<Vec<String>>("Reconciler", "seen")
+            .unwrap(),
+        ["start"; 4]
+    );
+    // Once ready, the deferred start runs once more and the queue is empty.
+    state.config.insert("mode".into(), json!("go"));
+    let out = run::<Reconciler>(&meta(), Trigger::hook("update-status"), state);
+    assert!(out.deferred().is_empty());
+    assert_eq!(
+        out.state
+            .stored
+            .get::<Vec<String>>("Reconciler", "seen")
+            .unwrap(),
+        ["start"; 5]
+    );
+}
+
+#[test]
+fn a_version_1_deferred_event_goes_to_the_one_matching_registration() {
+    // Written by charmkit before deferral named the selector: `Owner.handler` only.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(crate::state::STATE_FILE),
+        r#"{"stored": {}, "deferred": [{"event": {"kind": "Start", "name": "start"}, "handler": "Reconciler.reconcile"}]}"#,
+    )
+    .unwrap();
+    let mut state = leader();
+    state.config.insert("mode".into(), json!("go"));
+    let out = crate::testing::run_in::<Reconciler>(
+        dir.path(),
+        &meta(),
+        Trigger::hook("update-status"),
+        state,
+    );
+    assert_eq!(out.error, None);
+    assert_eq!(out.emitted[0].observers, 1);
+    assert!(out.deferred().is_empty());
+    assert!(out
+        .logs
+        .iter()
+        .any(|(l, m)| *l == LogLevel::Warning && m.contains("format 1")));
+}
+
+/// Tries to defer what cannot be deferred: an action, and collect-status (propagating the
+/// error, or ignoring it).
+struct BadDeferrer;
+
+impl Charm for BadDeferrer {
+    fn new(fw: &mut Framework<Self>) -> crate::Result<Self> {
+        fw.observe(On::action("backup"), "on_backup", |_, ctx| {
+            ctx.defer()?;
+            Ok(())
+        });
+        fw.observe(EventKind::CollectUnitStatus, "on_collect", |_, ctx| {
+            let _ = ctx.defer();
+            ctx.add_status(Status::active("ok"));
+            Ok(())
+        });
+        Ok(BadDeferrer)
+    }
+}
+
+#[test]
+fn deferring_an_action_or_collect_status_is_an_error_not_a_queue_entry() {
+    let out = run::<BadDeferrer>(&meta(), Trigger::action("backup"), leader());
+    let err = out
+        .error
+        .clone()
+        .expect("deferring an action fails the handler");
+    assert!(
+        err.contains("BadDeferrer.on_backup failed on backup_action"),
+        "{err}"
+    );
+    assert!(err.contains("cannot be deferred"), "{err}");
+    assert!(out.deferred().is_empty());
+
+    // Ignoring the error does not make it a silent queue entry either; and the queue does not
+    // grow by one per dispatch.
+    let mut state = leader();
+    for _ in 0..3 {
+        let out = run::<BadDeferrer>(&meta(), Trigger::hook("update-status"), state);
+        let err = out
+            .error
+            .clone()
+            .expect("deferring collect-status fails the handler");
+        assert!(
+            err.contains("collect_unit_status cannot be deferred"),
+            "{err}"
+        );
+        assert!(out.deferred().is_empty());
+        state = out.state;
+    }
+}
+
+struct Twice;
+
+impl Charm for Twice {
+    fn new(fw: &mut Framework<Self>) -> crate::Result<Self> {
+        fw.observe(EventKind::Start, "reconcile", |_, _| Ok(()));
+        fw.observe(EventKind::ConfigChanged, "reconcile", |_, _| Ok(()));
+        fw.observe(EventKind::Start, "reconcile", |_, _| Ok(()));
+        Ok(Twice)
+    }
+}
+
+#[test]
+fn registering_one_handler_twice_for_one_event_is_an_error_at_init() {
+    let out = run::<Twice>(&meta(), Trigger::hook("install"), leader());
+    let err = out
+        .error
+        .expect("a duplicate registration fails charm init");
+    assert!(
+        err.contains("Twice.reconcile is registered twice for start"),
+        "{err}"
+    );
+    assert!(
+        out.emitted.is_empty(),
+        "nothing is emitted after a failed init"
+    );
 }
