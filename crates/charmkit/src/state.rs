@@ -95,8 +95,14 @@ impl StoredState {
     /// Reads the state under `charm_dir`. A missing file is empty state; a corrupt one is moved
     /// aside, logged, and empty state returned.
     pub fn load(charm_dir: &Path) -> Self {
+        Self::load_versioned(charm_dir).0
+    }
+
+    /// Like [`StoredState::load`], with the format version the document was in (the current
+    /// one for empty state).
+    pub(crate) fn load_versioned(charm_dir: &Path) -> (Self, u64) {
         let path = charm_dir.join(STATE_FILE);
-        match fs::read(&path) {
+        let state = match fs::read(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => StoredState::default(),
             Err(e) => {
                 log::error!(
@@ -106,7 +112,7 @@ impl StoredState {
                 StoredState::default()
             }
             Ok(bytes) => match Self::parse(&bytes) {
-                Ok(s) => s,
+                Ok(s) => return s,
                 Err(e) => {
                     let aside = path.with_extension("json.corrupt");
                     let moved = fs::rename(&path, &aside).is_ok();
@@ -122,11 +128,13 @@ impl StoredState {
                     StoredState::default()
                 }
             },
-        }
+        };
+        (state, FORMAT_VERSION)
     }
 
-    /// Parses a state document of any version this charmkit reads (see the module docs).
-    fn parse(bytes: &[u8]) -> std::result::Result<Self, String> {
+    /// Parses a state document of any version this charmkit reads (see the module docs); with
+    /// the version it was in.
+    fn parse(bytes: &[u8]) -> std::result::Result<(Self, u64), String> {
         use serde_json::Value;
         let doc: serde_json::Map<String, Value> =
             serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
@@ -167,6 +175,7 @@ impl StoredState {
                 serde_json::from_value::<Deferred>(entry)
             };
             match read {
+                Ok(d) if !d.event.is_consistent() => unreadable += 1,
                 Ok(d) if version == 1 && deferred.contains(&d) => duplicates += 1,
                 Ok(d) => deferred.push(d),
                 Err(_) => unreadable += 1,
@@ -182,7 +191,7 @@ impl StoredState {
         } else if unreadable > 0 {
             log::warn!("stored state: dropped {unreadable} unreadable deferred event(s)");
         }
-        Ok(StoredState { stored, deferred })
+        Ok((StoredState { stored, deferred }, version))
     }
 
     /// Writes the state under `charm_dir`, atomically (temp file, fsync, rename), mode 0600.
@@ -200,21 +209,69 @@ impl StoredState {
         write_atomic(&path, &data).map_err(|e| err(e.to_string()))
     }
 
-    /// The stored value `key` of `owner`, decoded as `T`; `None` if absent or of another shape.
-    pub fn get<T: serde::de::DeserializeOwned>(&self, owner: &str, key: &str) -> Option<T> {
-        let v = self.stored.get(owner)?.get(key)?;
-        serde_json::from_value(v.clone()).ok()
+    /// The stored value `key` of `owner`, decoded as `T`: `None` if absent; an
+    /// [`Error::StoredValue`] naming the owner, the key (and the field) if it does not decode.
+    pub fn get<T: serde::de::DeserializeOwned>(&self, owner: &str, key: &str) -> Result<Option<T>> {
+        let Some(v) = self.stored.get(owner).and_then(|o| o.get(key)) else {
+            return Ok(None);
+        };
+        crate::error::decode(v.clone())
+            .map(Some)
+            .map_err(|(path, e)| Error::StoredValue {
+                owner: owner.to_string(),
+                key: key.to_string(),
+                message: if path.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("field {path}: {e}")
+                },
+            })
     }
 
     /// Stores `value` under `owner`/`key`.
     pub fn set<T: Serialize>(&mut self, owner: &str, key: &str, value: &T) -> Result<()> {
-        let v = serde_json::to_value(value)
-            .map_err(|e| Error::Handler(format!("cannot store {owner}.{key}: {e}")))?;
+        let v = serde_json::to_value(value).map_err(|e| Error::StoredValue {
+            owner: owner.to_string(),
+            key: key.to_string(),
+            message: format!("cannot be encoded: {e}"),
+        })?;
         self.stored
             .entry(owner.to_string())
             .or_default()
             .insert(key.to_string(), v);
         Ok(())
+    }
+
+    /// Removes `owner`'s value `key`; whether there was one.
+    pub fn remove(&mut self, owner: &str, key: &str) -> bool {
+        let Some(values) = self.stored.get_mut(owner) else {
+            return false;
+        };
+        let removed = values.remove(key).is_some();
+        if values.is_empty() {
+            self.stored.remove(owner);
+        }
+        removed
+    }
+
+    /// A version-1 document kept the charm's values and deferred events under the charm's type
+    /// name; from version 2 they are under a stable owner (`charm`), so renaming the struct
+    /// loses nothing. Moves them, if this document was read in `version` 1.
+    pub(crate) fn adopt_legacy_owner(&mut self, version: u64, type_name: &str, owner: &str) {
+        if version != 1 || type_name == owner {
+            return;
+        }
+        if let Some(values) = self.stored.remove(type_name) {
+            let mine = self.stored.entry(owner.to_string()).or_default();
+            for (k, v) in values {
+                mine.entry(k).or_insert(v);
+            }
+        }
+        for d in &mut self.deferred {
+            if d.owner == type_name {
+                d.owner = owner.to_string();
+            }
+        }
     }
 }
 
@@ -277,9 +334,17 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let back = StoredState::load(dir.path());
         assert_eq!(back, s);
-        assert_eq!(back.get::<u32>("RustStarter", "installs"), Some(3));
-        assert_eq!(back.get::<String>("RustStarter", "installs"), None);
-        assert_eq!(back.get::<u32>("Other", "installs"), None);
+        assert_eq!(back.get::<u32>("RustStarter", "installs").unwrap(), Some(3));
+        let err = back.get::<String>("RustStarter", "installs").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "stored value \"installs\" of RustStarter: invalid type: integer `3`, expected a string"
+        );
+        assert_eq!(back.get::<u32>("Other", "installs").unwrap(), None);
+        let mut back = back;
+        assert!(back.remove("RustStarter", "installs"));
+        assert!(!back.remove("RustStarter", "installs"));
+        assert!(back.stored.is_empty());
         // No temp file left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -323,7 +388,7 @@ mod tests {
         );
         fs::write(dir.path().join(STATE_FILE), doc).unwrap();
         let s = StoredState::load(dir.path());
-        assert_eq!(s.get::<u32>("RustStarter", "n"), Some(3));
+        assert_eq!(s.get::<u32>("RustStarter", "n").unwrap(), Some(3));
         let got: Vec<(&str, &str, &str, Option<&str>)> = s
             .deferred
             .iter()
@@ -358,15 +423,17 @@ mod tests {
 
         let good = r#"{"event": {"kind": "Start", "name": "start"}, "owner": "C", "handler": "h", "on": "start"}"#;
         let bad = r#"{"event": {"kind": "Frobnicate", "name": "x"}, "owner": "C", "handler": "h"}"#;
+        // A relation event without its relation: not an event this charmkit can re-emit.
+        let inconsistent = r#"{"event": {"kind": "RelationChanged", "name": "db_relation_changed"}, "owner": "C", "handler": "h"}"#;
         fs::write(
             dir.path().join(STATE_FILE),
             format!(
-                r#"{{"version": 2, "stored": {{"A": {{"k": 1}}}}, "deferred": [{bad}, {good}]}}"#
+                r#"{{"version": 2, "stored": {{"A": {{"k": 1}}}}, "deferred": [{bad}, {inconsistent}, {good}]}}"#
             ),
         )
         .unwrap();
         let s = StoredState::load(dir.path());
-        assert_eq!(s.get::<u32>("A", "k"), Some(1));
+        assert_eq!(s.get::<u32>("A", "k").unwrap(), Some(1));
         assert_eq!(s.deferred.len(), 1);
         assert_eq!(s.deferred[0].observer(), "C.h");
     }

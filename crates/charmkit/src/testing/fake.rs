@@ -272,7 +272,9 @@ impl Storage {
 /// after it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
-    /// The unit's name, `app/N`; the application name is the part before `/`.
+    /// The unit's name, `app/N`; the application name is the part before `/`. Empty (the
+    /// default) means the charm's unit 0 when the harness runs it; another application's unit
+    /// is refused.
     pub unit_name: String,
     /// Whether the unit is the leader.
     pub leader: bool,
@@ -315,8 +317,9 @@ pub struct State {
 }
 
 impl Default for State {
+    /// A non-leader unit 0 of the charm under test, with nothing set.
     fn default() -> Self {
-        State::new("charm/0")
+        State::new("")
     }
 }
 
@@ -345,6 +348,12 @@ impl State {
             reboot_requested: false,
             stored: Default::default(),
         }
+    }
+
+    /// The charm's own stored value `key` (owner `charm`, whatever the charm's struct is
+    /// called): `None` if absent; an error naming the key if it is not a `T`.
+    pub fn stored_value<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        self.stored.get(crate::framework::CHARM_OWNER, key)
     }
 
     /// The application's name (the unit name before `/`).
@@ -1493,7 +1502,12 @@ mod tests {
     fn leadership() {
         assert!(FakeJuju::new(state(true)).hook().is_leader().unwrap());
         assert!(!FakeJuju::new(state(false)).hook().is_leader().unwrap());
-        assert_eq!(State::default().app_name(), "charm");
+        assert_eq!(State::new("charm/0").app_name(), "charm");
+        assert_eq!(
+            State::default().app_name(),
+            "",
+            "the harness names it after the charm"
+        );
         assert_eq!(state(true).app_name(), "rust-starter");
     }
 

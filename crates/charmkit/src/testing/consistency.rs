@@ -1,0 +1,359 @@
+//! The consistency checker: refuses a test whose [`Trigger`] and [`State`] could not happen
+//! under Juju for this charm's metadata, as Scenario's does — each refusal names the
+//! inconsistency — and fills what Juju fills (config and action-parameter defaults, the unit's
+//! name).
+//!
+//! Refused: an undeclared action, endpoint, storage or container; an event name the charm
+//! does not know (with a suggestion); a relation event without a relation, or for a relation
+//! not in the state; relation-joined/departed without the unit it is about; config keys not
+//! declared or of the wrong type; action parameters not declared, of the wrong type, or
+//! required and missing; secret events without a secret (or for one not in the state, or not
+//! owned/observed as the event needs); storage events for storage not in the state; a unit
+//! whose application is not the charm; a peer relation whose remote application is not this
+//! one.
+
+use serde_json::Value;
+
+use super::fake::State;
+use super::Trigger;
+use crate::context::app_of;
+use crate::error::{Error, Result};
+use crate::event::Family;
+use crate::meta::{ConfigType, Metadata, Role};
+use crate::suggest::did_you_mean;
+
+/// Checks `trigger` and `state` against `meta`; every inconsistency found, in one
+/// [`Error::Inconsistent`].
+pub fn check(meta: &Metadata, trigger: &Trigger, state: &State) -> Result<()> {
+    let mut problems = Vec::new();
+    check_unit(meta, state, &mut problems);
+    check_config(meta, state, &mut problems);
+    check_relations(meta, state, &mut problems);
+    check_storages(meta, state, &mut problems);
+    match trigger.known(meta) {
+        Err(why) => problems.push(why),
+        Ok(()) if trigger.is_action() => check_action(meta, trigger, &mut problems),
+        Ok(()) => check_hook(trigger, state, &mut problems),
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Inconsistent(problems.join("; ")))
+    }
+}
+
+/// What Juju fills in that a test may leave out: the unit's name (`<charm>/0` if empty),
+/// config defaults, and the action's parameters with their defaults.
+pub(crate) fn fill_defaults(meta: &Metadata, trigger: &Trigger, state: &mut State) {
+    if state.unit_name.is_empty() {
+        state.unit_name = format!("{}/0", meta.name);
+    }
+    for (k, opt) in &meta.config {
+        if let Some(d) = &opt.default {
+            state.config.entry(k.clone()).or_insert_with(|| d.clone());
+        }
+    }
+    if trigger.is_action() {
+        let mut params = trigger.params.clone();
+        if let Some(action) = meta.actions.get(trigger.hook_name()) {
+            for (k, schema) in &action.params {
+                if let Some(d) = schema.get("default") {
+                    params.entry(k.clone()).or_insert_with(|| d.clone());
+                }
+            }
+        }
+        state.action_params = params;
+    }
+}
+
+fn check_unit(meta: &Metadata, state: &State, problems: &mut Vec<String>) {
+    if state.unit_name.is_empty() {
+        return;
+    }
+    match app_of(&state.unit_name) {
+        Some(app) if app == meta.name => {}
+        Some(app) => problems.push(format!(
+            "unit {:?} belongs to application {app:?}, but the charm is {:?} (use {:?})",
+            state.unit_name,
+            meta.name,
+            format!("{}/0", meta.name)
+        )),
+        None => problems.push(format!(
+            "unit name {:?} is not of the form application/number",
+            state.unit_name
+        )),
+    }
+}
+
+fn check_config(meta: &Metadata, state: &State, problems: &mut Vec<String>) {
+    let declared: Vec<&String> = meta.config.keys().collect();
+    for (k, v) in &state.config {
+        let Some(opt) = meta.config.get(k) else {
+            problems.push(format!(
+                "config option {k:?} is not declared{}",
+                did_you_mean(k, &declared)
+            ));
+            continue;
+        };
+        let fits = match opt.kind {
+            _ if v.is_null() => true,
+            ConfigType::String | ConfigType::Secret => v.is_string(),
+            ConfigType::Int => v.is_i64() || v.is_u64(),
+            ConfigType::Float => v.is_number(),
+            ConfigType::Boolean => v.is_boolean(),
+        };
+        if !fits {
+            problems.push(format!(
+                "config option {k:?} is declared {}, but the state gives {v}",
+                config_type(opt.kind)
+            ));
+        }
+    }
+}
+
+fn config_type(kind: ConfigType) -> &'static str {
+    match kind {
+        ConfigType::String => "string",
+        ConfigType::Int => "int",
+        ConfigType::Float => "float",
+        ConfigType::Boolean => "boolean",
+        ConfigType::Secret => "secret",
+    }
+}
+
+fn check_relations(meta: &Metadata, state: &State, problems: &mut Vec<String>) {
+    let declared = Family::Relation.declared(meta);
+    let our_app = state.app_name();
+    let mut ids = std::collections::BTreeSet::new();
+    for rel in &state.relations {
+        if !ids.insert(rel.id) {
+            problems.push(format!("two relations in the state have id {}", rel.id));
+        }
+        if !declared.contains(&rel.endpoint) {
+            problems.push(format!(
+                "relation {}:{} is on endpoint {:?}, which the metadata does not declare{}",
+                rel.endpoint,
+                rel.id,
+                rel.endpoint,
+                did_you_mean(&rel.endpoint, &declared)
+            ));
+            continue;
+        }
+        let peer = meta
+            .relation(&rel.endpoint)
+            .is_some_and(|r| r.role == Role::Peers);
+        if peer && !state.unit_name.is_empty() && rel.remote_app != our_app {
+            problems.push(format!(
+                "peer relation {}:{} has remote application {:?}; a peer relation's is this \
+                 application, {our_app:?}",
+                rel.endpoint, rel.id, rel.remote_app
+            ));
+        }
+        for unit in rel.remote_units_data.keys() {
+            if app_of(unit) != Some(rel.remote_app.as_str()) {
+                problems.push(format!(
+                    "relation {}:{}: remote unit {unit:?} is not a unit of its remote \
+                     application {:?}",
+                    rel.endpoint, rel.id, rel.remote_app
+                ));
+            }
+        }
+    }
+}
+
+fn check_storages(meta: &Metadata, state: &State, problems: &mut Vec<String>) {
+    for s in &state.storages {
+        let name = s.id.split_once('/').map_or(s.id.as_str(), |(n, _)| n);
+        if !meta.storages.iter().any(|d| d == name) {
+            problems.push(format!(
+                "storage {:?} is not declared{}",
+                s.id,
+                did_you_mean(name, &meta.storages)
+            ));
+        }
+    }
+}
+
+fn check_action(meta: &Metadata, trigger: &Trigger, problems: &mut Vec<String>) {
+    let name = trigger.hook_name();
+    let Some(action) = meta.actions.get(name) else {
+        return;
+    };
+    let declared: Vec<&String> = action.params.keys().collect();
+    for (k, v) in &trigger.params {
+        let Some(schema) = action.params.get(k) else {
+            problems.push(format!(
+                "action {name:?} has no parameter {k:?}{}",
+                did_you_mean(k, &declared)
+            ));
+            continue;
+        };
+        if let Some(why) = schema_mismatch(schema, v) {
+            problems.push(format!("action {name:?} parameter {k:?}: {why}"));
+        }
+    }
+    for k in &action.required {
+        let defaulted = action
+            .params
+            .get(k)
+            .is_some_and(|s| s.get("default").is_some());
+        if !trigger.params.contains_key(k) && !defaulted {
+            problems.push(format!(
+                "action {name:?} requires parameter {k:?}, which the trigger does not give"
+            ));
+        }
+    }
+}
+
+/// Why `value` does not fit the JSON-schema `schema` (its `type` and `enum`), if it does not.
+fn schema_mismatch(schema: &Value, value: &Value) -> Option<String> {
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let fits = |t: &str| match t {
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        "null" => value.is_null(),
+        _ => true,
+    };
+    if !types.is_empty() && !types.iter().any(|t| fits(t)) {
+        return Some(format!(
+            "is declared {}, but the trigger gives {value}",
+            types.join(" or ")
+        ));
+    }
+    if let Some(Value::Array(allowed)) = schema.get("enum") {
+        if !allowed.contains(value) {
+            return Some(format!(
+                "{value} is not one of {}",
+                Value::Array(allowed.clone())
+            ));
+        }
+    }
+    None
+}
+
+fn check_hook(trigger: &Trigger, state: &State, problems: &mut Vec<String>) {
+    let hook = trigger.hook_name();
+    if let Some((endpoint, what)) = hook.split_once("-relation-") {
+        check_relation_event(trigger, state, endpoint, what, problems);
+    } else if hook.starts_with("secret-") {
+        check_secret_event(trigger, state, hook, problems);
+    } else if let Some(name) = hook
+        .strip_suffix("-storage-attached")
+        .or_else(|| hook.strip_suffix("-storage-detaching"))
+    {
+        match trigger.storage_index {
+            None => problems.push(format!(
+                "{hook} has no storage instance: build it with Trigger::storage_attached(&storage)"
+            )),
+            Some(i) => {
+                let id = format!("{name}/{i}");
+                if !state.storages.iter().any(|s| s.id == id) {
+                    problems.push(format!(
+                        "{hook} is for storage {id:?}, which is not in the state"
+                    ));
+                }
+            }
+        }
+    } else if hook.ends_with("-pebble-custom-notice") && trigger.notice.is_none() {
+        problems.push(format!(
+            "{hook} has no notice: build it with Trigger::pebble_custom_notice"
+        ));
+    } else if (hook.ends_with("-pebble-check-failed") || hook.ends_with("-pebble-check-recovered"))
+        && trigger.pebble_check.is_none()
+    {
+        problems.push(format!(
+            "{hook} has no check: build it with Trigger::pebble_check_failed"
+        ));
+    }
+}
+
+fn check_relation_event(
+    trigger: &Trigger,
+    state: &State,
+    endpoint: &str,
+    what: &str,
+    problems: &mut Vec<String>,
+) {
+    let hook = trigger.hook_name();
+    let Some((rel_endpoint, id)) = &trigger.relation else {
+        problems.push(format!(
+            "{hook} has no relation: build it from the state's relation, \
+             Trigger::relation_{what}(&relation)"
+        ));
+        return;
+    };
+    let Some(rel) = state.relation(*id) else {
+        problems.push(format!(
+            "{hook} is for relation {rel_endpoint}:{id}, which is not in the state"
+        ));
+        return;
+    };
+    if rel.endpoint != endpoint {
+        problems.push(format!(
+            "{hook} is for relation {id}, which is on endpoint {:?} in the state",
+            rel.endpoint
+        ));
+    }
+    if let Some(u) = &trigger.remote_unit {
+        if !rel.remote_units_data.contains_key(u) && trigger.departing_unit.as_ref() != Some(u) {
+            problems.push(format!(
+                "{hook}: remote unit {u:?} is not a unit of relation {}:{id}",
+                rel.endpoint
+            ));
+        }
+    }
+    let has_unit = trigger.remote_unit.is_some() || !rel.remote_units_data.is_empty();
+    match what {
+        "joined" if !has_unit => problems.push(format!(
+            "{hook} is about a remote unit joining, but relation {}:{id} has none (add one \
+             with Relation::with_remote_unit)",
+            rel.endpoint
+        )),
+        "departed" if trigger.departing_unit.is_none() => problems.push(format!(
+            "{hook} needs the departing unit: build it with Trigger::relation_departed(&relation, unit)"
+        )),
+        _ => {}
+    }
+}
+
+fn check_secret_event(trigger: &Trigger, state: &State, hook: &str, problems: &mut Vec<String>) {
+    let Some((id, _, revision)) = &trigger.secret else {
+        problems.push(format!(
+            "{hook} has no secret: build it from the state's secret, e.g. \
+             Trigger::secret_changed(&secret)"
+        ));
+        return;
+    };
+    let Some(secret) = state.secret(id) else {
+        problems.push(format!(
+            "{hook} is for secret {id:?}, which is not in the state"
+        ));
+        return;
+    };
+    let owned = secret.owner.is_some();
+    match hook {
+        "secret-changed" if owned => problems.push(format!(
+            "secret-changed is for observers, but secret {id:?} is owned by this {}",
+            if state.leader {
+                "application"
+            } else {
+                "unit's application"
+            }
+        )),
+        "secret-rotate" | "secret-expired" | "secret-remove" if !owned => problems.push(format!(
+            "{hook} is for the secret's owner, but secret {id:?} is only observed here"
+        )),
+        _ => {}
+    }
+    if matches!(hook, "secret-expired" | "secret-remove") && revision.is_none() {
+        problems.push(format!("{hook} needs a revision"));
+    }
+}
