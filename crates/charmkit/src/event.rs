@@ -424,6 +424,28 @@ impl Event {
         }))
     }
 
+    /// For a hook named after an endpoint, storage or container the metadata does not declare
+    /// (`bd-relation-changed`): the family and the undeclared name.
+    pub(crate) fn undeclared_subject<'h>(
+        hook: &'h str,
+        meta: &Metadata,
+    ) -> Option<(Family, &'h str)> {
+        for (suffixes, family) in [
+            (RELATION_SUFFIXES, Family::Relation),
+            (STORAGE_SUFFIXES, Family::Storage),
+            (PEBBLE_SUFFIXES, Family::Container),
+        ] {
+            for (suffix, _) in suffixes {
+                if let Some(subject) = hook.strip_suffix(suffix) {
+                    if !subject.is_empty() && !family.declared(meta).iter().any(|d| d == subject) {
+                        return Some((family, subject));
+                    }
+                }
+            }
+        }
+        None
+    }
+
     /// Whether `hook` is a hook this charm knows.
     pub(crate) fn parse_hook_name(hook: &str, meta: &Metadata) -> bool {
         Self::parse_hook(hook, meta).is_some()

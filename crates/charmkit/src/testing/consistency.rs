@@ -123,7 +123,8 @@ fn config_type(kind: ConfigType) -> &'static str {
 
 fn check_relations(meta: &Metadata, state: &State, problems: &mut Vec<String>) {
     let declared = Family::Relation.declared(meta);
-    let our_app = state.app_name();
+    // The unit's application is the charm's (check_unit refuses any other).
+    let our_app = meta.name.as_str();
     let mut ids = std::collections::BTreeSet::new();
     for rel in &state.relations {
         if !ids.insert(rel.id) {
@@ -142,7 +143,7 @@ fn check_relations(meta: &Metadata, state: &State, problems: &mut Vec<String>) {
         let peer = meta
             .relation(&rel.endpoint)
             .is_some_and(|r| r.role == Role::Peers);
-        if peer && !state.unit_name.is_empty() && rel.remote_app != our_app {
+        if peer && rel.remote_app != our_app {
             problems.push(format!(
                 "peer relation {}:{} has remote application {:?}; a peer relation's is this \
                  application, {our_app:?}",
@@ -355,5 +356,305 @@ fn check_secret_event(trigger: &Trigger, state: &State, hook: &str, problems: &m
     }
     if matches!(hook, "secret-expired" | "secret-remove") && revision.is_none() {
         problems.push(format!("{hook} needs a revision"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fake::{Relation, Secret, Storage};
+    use super::super::try_run;
+    use super::*;
+    use crate::framework::{Charm, Framework};
+
+    /// A charm that observes nothing: only the checker is under test.
+    struct Idle;
+
+    impl Charm for Idle {
+        fn new(_: &mut Framework<Self>) -> Result<Self> {
+            Ok(Idle)
+        }
+    }
+
+    fn meta() -> Metadata {
+        Metadata::from_yaml(
+            Some(
+                r#"
+name: demo
+requires:
+  db:
+    interface: pgsql
+peers:
+  cluster:
+    interface: demo-peers
+storage:
+  data:
+    type: filesystem
+containers:
+  web:
+    resource: web-image
+config:
+  options:
+    port:
+      type: int
+      default: 80
+    name:
+      type: string
+actions:
+  backup:
+    params:
+      target:
+        type: string
+      copies:
+        type: integer
+        enum: [1, 2, 3]
+    required: [target]
+"#,
+            ),
+            None,
+            None,
+            None,
+        )
+        .unwrap()
+    }
+
+    /// The inconsistency `try_run` refuses the test with.
+    fn refused(trigger: Trigger, state: State) -> String {
+        match try_run::<Idle>(&meta(), trigger, state) {
+            Err(Error::Inconsistent(why)) => why,
+            Err(other) => panic!("expected Error::Inconsistent, got {other}"),
+            Ok(out) => panic!("the test ran: {out:?}"),
+        }
+    }
+
+    fn assert_refused(trigger: Trigger, state: State, want: &str) {
+        let why = refused(trigger, state);
+        assert!(why.contains(want), "{want:?} not in {why:?}");
+    }
+
+    fn db() -> Relation {
+        Relation::new("db", 3, "pg").with_remote_unit("pg/0", [("k", "v")])
+    }
+
+    #[test]
+    fn a_consistent_test_runs_and_gets_the_defaults() {
+        let rel = db();
+        let out = try_run::<Idle>(
+            &meta(),
+            Trigger::relation_changed(&rel),
+            State::default().with_relation(rel),
+        )
+        .unwrap();
+        assert!(out.error.is_none());
+        assert_eq!(out.state.unit_name, "demo/0");
+        assert_eq!(out.state.config["port"], serde_json::json!(80));
+        assert!(
+            !out.state.config.contains_key("name"),
+            "no default, no value"
+        );
+    }
+
+    #[test]
+    fn an_undeclared_action() {
+        assert_refused(
+            Trigger::action("backpu"),
+            State::default(),
+            "action \"backpu\" is not declared in the charm's metadata; did you mean \"backup\"?",
+        );
+    }
+
+    #[test]
+    fn an_undeclared_endpoint() {
+        let rel = Relation::new("bd", 3, "pg");
+        assert_refused(
+            Trigger::start(),
+            State::default().with_relation(rel.clone()),
+            "relation bd:3 is on endpoint \"bd\", which the metadata does not declare; did you \
+             mean \"db\"?",
+        );
+        assert_refused(
+            Trigger::relation_changed(&rel),
+            State::default(),
+            "bd-relation-changed: relation endpoint \"bd\" is not declared",
+        );
+    }
+
+    #[test]
+    fn an_undeclared_storage() {
+        let cache = Storage::new("cache/0", "filesystem", "/srv/cache");
+        assert_refused(
+            Trigger::start(),
+            State::default().with_storage(cache.clone()),
+            "storage \"cache/0\" is not declared",
+        );
+        assert_refused(
+            Trigger::storage_attached(&cache),
+            State::default(),
+            "cache-storage-attached: storage \"cache\" is not declared",
+        );
+        // Declared, but not in the state.
+        assert_refused(
+            Trigger::storage_attached(&Storage::new("data/1", "filesystem", "/srv")),
+            State::default(),
+            "is for storage \"data/1\", which is not in the state",
+        );
+    }
+
+    #[test]
+    fn an_undeclared_container() {
+        assert_refused(
+            Trigger::pebble_ready("wbe"),
+            State::default(),
+            "wbe-pebble-ready: container \"wbe\" is not declared in the charm's metadata; did \
+             you mean \"web\"?",
+        );
+        assert_refused(
+            Trigger::hook("web-pebble-check-failed"),
+            State::default(),
+            "has no check",
+        );
+    }
+
+    #[test]
+    fn an_event_name_typo() {
+        assert_refused(
+            Trigger::hook("strat"),
+            State::default(),
+            "\"strat\" is not an event this charm knows",
+        );
+        assert_refused(
+            Trigger::hook("config-chnaged"),
+            State::default(),
+            "did you mean \"config-changed\"?",
+        );
+    }
+
+    #[test]
+    fn a_relation_event_for_a_relation_not_in_the_state() {
+        assert_refused(
+            Trigger::relation_changed(&db()),
+            State::default().with_relation(Relation::new("db", 4, "pg")),
+            "db-relation-changed is for relation db:3, which is not in the state",
+        );
+    }
+
+    #[test]
+    fn a_relation_event_with_no_relation() {
+        assert_refused(
+            Trigger::hook("db-relation-changed"),
+            State::default().with_relation(db()),
+            "db-relation-changed has no relation",
+        );
+        assert_refused(
+            Trigger::relation_joined(&Relation::new("db", 3, "pg")),
+            State::default().with_relation(Relation::new("db", 3, "pg")),
+            "has none",
+        );
+        let rel = db();
+        assert_refused(
+            Trigger::relation_changed(&rel).with_remote_unit("pg/7"),
+            State::default().with_relation(rel),
+            "remote unit \"pg/7\" is not a unit of relation db:3",
+        );
+    }
+
+    #[test]
+    fn config_keys_not_declared_or_of_the_wrong_type() {
+        assert_refused(
+            Trigger::config_changed(),
+            State::default().with_config("prot", 8080),
+            "config option \"prot\" is not declared; did you mean \"port\"?",
+        );
+        assert_refused(
+            Trigger::config_changed(),
+            State::default().with_config("port", "8080"),
+            "config option \"port\" is declared int, but the state gives \"8080\"",
+        );
+    }
+
+    #[test]
+    fn undeclared_or_mistyped_or_missing_action_params() {
+        assert_refused(
+            Trigger::action("backup")
+                .with_param("target", "s3")
+                .with_param("taget", "s3"),
+            State::default(),
+            "action \"backup\" has no parameter \"taget\"; did you mean \"target\"?",
+        );
+        assert_refused(
+            Trigger::action("backup")
+                .with_param("target", "s3")
+                .with_param("copies", "two"),
+            State::default(),
+            "parameter \"copies\": is declared integer, but the trigger gives \"two\"",
+        );
+        assert_refused(
+            Trigger::action("backup")
+                .with_param("target", "s3")
+                .with_param("copies", 7),
+            State::default(),
+            "7 is not one of [1,2,3]",
+        );
+        assert_refused(
+            Trigger::action("backup"),
+            State::default(),
+            "requires parameter \"target\"",
+        );
+    }
+
+    #[test]
+    fn secret_events_without_their_secret() {
+        let observed = Secret::observed("secret:abc", [("k", "v")]);
+        assert_refused(
+            Trigger::hook("secret-changed"),
+            State::default().with_secret(observed.clone()),
+            "secret-changed has no secret",
+        );
+        assert_refused(
+            Trigger::secret_changed(&observed),
+            State::default(),
+            "secret-changed is for secret \"secret:abc\", which is not in the state",
+        );
+        let owned = Secret::new("secret:mine", [("k", "v")]);
+        assert_refused(
+            Trigger::secret_changed(&owned),
+            State::default().with_secret(owned.clone()),
+            "secret-changed is for observers",
+        );
+        assert_refused(
+            Trigger::secret_rotate(&observed),
+            State::default().with_secret(observed),
+            "secret-rotate is for the secret's owner",
+        );
+    }
+
+    #[test]
+    fn a_unit_of_another_application() {
+        assert_refused(
+            Trigger::start(),
+            State::new("rust-starter/0"),
+            "unit \"rust-starter/0\" belongs to application \"rust-starter\", but the charm is \
+             \"demo\"",
+        );
+        assert_refused(Trigger::start(), State::new("demo"), "is not of the form");
+    }
+
+    #[test]
+    fn a_peer_relation_to_another_application() {
+        assert_refused(
+            Trigger::start(),
+            State::default().with_relation(Relation::new("cluster", 1, "other")),
+            "peer relation cluster:1 has remote application \"other\"",
+        );
+    }
+
+    #[test]
+    fn every_inconsistency_is_named_at_once() {
+        let why = refused(
+            Trigger::hook("strat"),
+            State::new("x/0").with_config("prot", 1),
+        );
+        for want in ["unit \"x/0\"", "\"prot\"", "\"strat\""] {
+            assert!(why.contains(want), "{want} not in {why}");
+        }
     }
 }

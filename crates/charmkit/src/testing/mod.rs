@@ -543,20 +543,20 @@ impl Simulation {
             .map(|r| r.id + 1)
             .max()
             .unwrap_or(1);
-        let interface = self
-            .meta
-            .relation(endpoint)
-            .map(|r| r.interface.clone())
-            .unwrap_or_default();
+        let declared = self.meta.relation(endpoint);
+        let interface = declared.map(|r| r.interface.clone()).unwrap_or_default();
+        let peer = declared.is_some_and(|r| r.role == crate::meta::Role::Peers);
         let remote_app = match interface.as_str() {
+            _ if peer => self.meta.name.as_str(),
             "tracing" => "tempo",
             "certificate_transfer" => "self-signed-certificates",
             _ => "remote",
         };
         let mut rel = Relation::new(endpoint, id, remote_app);
         if what != "created" {
-            rel =
-                rel.with_remote_unit(format!("{remote_app}/0"), BTreeMap::<String, String>::new());
+            // A peer's other unit is 1: this one is 0.
+            let unit = format!("{remote_app}/{}", u8::from(peer));
+            rel = rel.with_remote_unit(unit, BTreeMap::<String, String>::new());
         }
         if interface == "tracing" {
             rel = rel.with_remote_app_data(BTreeMap::from([(

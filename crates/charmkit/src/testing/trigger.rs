@@ -239,6 +239,13 @@ impl Trigger {
         if self.path.starts_with("hooks/") && Event::parse_hook_name(name, meta) {
             return Ok(());
         }
+        if let Some((family, subject)) = Event::undeclared_subject(name, meta) {
+            return Err(format!(
+                "{name}: {} {subject:?} is not declared in the charm's metadata{}",
+                family.noun(),
+                crate::suggest::did_you_mean(subject, &family.declared(meta))
+            ));
+        }
         let mut known = crate::event::known_hooks(meta);
         known.extend(meta.actions.keys().cloned());
         Err(format!(
