@@ -198,18 +198,11 @@ fn prepare(meta: &Metadata, args: &SimulateArgs) -> Result<(Simulation, Vec<Trig
 /// An action parameter typed by its schema: text for a string (or untyped) parameter, JSON
 /// otherwise (so `--param count=3` is a number), falling back to text.
 fn typed_param(schema: &serde_json::Value, text: &str) -> serde_json::Value {
-    let is_string = matches!(
-        schema.get("type"),
-        None | Some(serde_json::Value::String(_))
-    ) && schema
-        .get("type")
-        .and_then(|t| t.as_str())
-        .unwrap_or("string")
-        == "string";
-    if is_string {
-        return serde_json::Value::String(text.to_string());
+    let text_value = || serde_json::Value::String(text.to_string());
+    match schema.get("type").and_then(|t| t.as_str()) {
+        None | Some("string") => text_value(),
+        Some(_) => serde_json::from_str(text).unwrap_or_else(|_| text_value()),
     }
-    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
 }
 
 fn simulate<C: Charm>(args: SimulateArgs) -> ExitCode {

@@ -47,7 +47,7 @@ pub struct Ctx<'a, E = HookEvent> {
     pub(crate) payload: &'a E,
 }
 
-impl<E: EventType> Ctx<'_, E> {
+impl<'a, E: EventType> Ctx<'a, E> {
     /// The event, as the type the handler was registered for (a [`HookEvent`] says nothing
     /// more than its name; a [`crate::event::RelationEvent`] has its relation, application and
     /// unit; …).
@@ -65,8 +65,10 @@ impl<E: EventType> Ctx<'_, E> {
         self.event.kind
     }
 
-    /// The model: this unit and app, config, relations, secrets, status.
-    pub fn model(&self) -> &Model {
+    /// The model: this unit and app, config, relations, secrets, status. What it hands out
+    /// (relations, secrets) does not borrow the context, so a handler can hold a relation and
+    /// still `store()` or `defer()`.
+    pub fn model(&self) -> &'a Model {
         self.core.model
     }
 
@@ -158,9 +160,9 @@ impl Ctx<'_, CollectStatus> {
     }
 }
 
-impl<E: RelationScoped> Ctx<'_, E> {
+impl<'a, E: RelationScoped> Ctx<'a, E> {
     /// The event's relation, as an object: its units, remote application and databags.
-    pub fn relation(&self) -> Relation<'_> {
+    pub fn relation(&self) -> Relation<'a> {
         self.core
             .model
             .relation_with_app(self.payload.relation(), self.payload.app())

@@ -452,7 +452,7 @@ impl Event {
     }
 
     /// The kind and subject of hook `hook`, if this charm knows it.
-    fn parse_hook(hook: &str, meta: &Metadata) -> Option<(EventKind, Option<String>)> {
+    pub(crate) fn parse_hook(hook: &str, meta: &Metadata) -> Option<(EventKind, Option<String>)> {
         if let Some((_, kind)) = SIMPLE_HOOKS.iter().find(|(n, _)| *n == hook) {
             return Some((*kind, None));
         }

@@ -150,40 +150,27 @@ relation_payload!(
 relation_payload!(RelationJoinedEvent, RelationJoined, [RelationJoined]);
 relation_payload!(RelationDepartedEvent, RelationDeparted, [RelationDeparted]);
 
-impl RelationScoped for RelationEvent {
-    fn relation(&self) -> &RelationId {
-        &self.relation
-    }
-    fn app(&self) -> &str {
-        &self.app
-    }
-    fn unit(&self) -> Option<&str> {
-        self.unit.as_deref()
-    }
+macro_rules! relation_scoped {
+    ($($ty:ident => |$e:ident| $unit:expr;)+) => {$(
+        impl RelationScoped for $ty {
+            fn relation(&self) -> &RelationId {
+                &self.relation
+            }
+            fn app(&self) -> &str {
+                &self.app
+            }
+            fn unit(&self) -> Option<&str> {
+                let $e = self;
+                $unit
+            }
+        }
+    )+};
 }
 
-impl RelationScoped for RelationJoinedEvent {
-    fn relation(&self) -> &RelationId {
-        &self.relation
-    }
-    fn app(&self) -> &str {
-        &self.app
-    }
-    fn unit(&self) -> Option<&str> {
-        Some(&self.unit)
-    }
-}
-
-impl RelationScoped for RelationDepartedEvent {
-    fn relation(&self) -> &RelationId {
-        &self.relation
-    }
-    fn app(&self) -> &str {
-        &self.app
-    }
-    fn unit(&self) -> Option<&str> {
-        Some(&self.unit)
-    }
+relation_scoped! {
+    RelationEvent => |e| e.unit.as_deref();
+    RelationJoinedEvent => |e| Some(e.unit.as_str());
+    RelationDepartedEvent => |e| Some(e.unit.as_str());
 }
 
 /// secret-changed (a secret this unit observes has a new revision) and secret-rotate (a

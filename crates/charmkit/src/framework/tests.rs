@@ -1,5 +1,7 @@
 //! Framework behaviour, through the public state-in/state-out harness.
 
+use std::collections::BTreeMap;
+
 use opentelemetry::trace::Status as SpanStatus;
 use opentelemetry::Value;
 use serde_json::json;
@@ -1027,4 +1029,187 @@ fn secrets_are_objects() {
         !format!("{:?}", out.spans).contains("new"),
         "secret content never in spans"
     );
+}
+
+fn payload_meta() -> Metadata {
+    Metadata::from_yaml(
+        Some(
+            "name: demo\nrequires:\n  db:\n    interface: pgsql\nstorage:\n  data:\n    type: \
+             filesystem\ncontainers:\n  web:\n    resource: img\n",
+        ),
+        None,
+        None,
+        None,
+    )
+    .unwrap()
+}
+
+/// Records each typed payload it receives, as text, in stored state.
+struct Payloads;
+
+impl Charm for Payloads {
+    fn new(fw: &mut Framework<Self>) -> crate::Result<Self> {
+        fw.observe(
+            On::storage_attached("data"),
+            Handler::new("storage", |_, ctx: &mut Ctx<'_, StorageEvent>| {
+                let what = format!("storage {}", ctx.event().id());
+                note(ctx, &what)
+            }),
+        );
+        fw.observe(
+            On::pebble_ready("web"),
+            Handler::new("ready", |_, ctx: &mut Ctx<'_, WorkloadEvent>| {
+                let what = format!("ready {}", ctx.event().container);
+                note(ctx, &what)
+            }),
+        );
+        fw.observe(
+            On::pebble_custom_notice("web"),
+            Handler::new("notice", |_, ctx: &mut Ctx<'_, NoticeEvent>| {
+                let e = ctx.event();
+                let what = format!(
+                    "notice {} {} {} {}",
+                    e.container, e.id, e.notice_type, e.key
+                );
+                note(ctx, &what)
+            }),
+        );
+        fw.observe(
+            On::pebble_check_failed("web"),
+            Handler::new("check", |_, ctx: &mut Ctx<'_, CheckEvent>| {
+                let what = format!("check {} {}", ctx.event().container, ctx.event().check);
+                note(ctx, &what)
+            }),
+        );
+        fw.observe(
+            On::relation_departed("db"),
+            Handler::new("departed", |_, ctx: &mut Ctx<'_, RelationDepartedEvent>| {
+                let e = ctx.event();
+                let what = format!("departed {} {} {}", e.relation, e.unit, e.departing_unit);
+                note(ctx, &what)
+            }),
+        );
+        fw.observe(
+            On::secret_expired(),
+            Handler::new("expired", |_, ctx: &mut Ctx<'_, SecretRevisionEvent>| {
+                let e = ctx.event();
+                let what = format!("expired {} {:?} {}", e.id, e.label, e.revision);
+                ctx.model().secret(&e.id).remove_revision(e.revision)?;
+                note(ctx, &what)
+            }),
+        );
+        Ok(Payloads)
+    }
+}
+
+#[test]
+fn typed_payloads_reach_their_handlers() {
+    let data = crate::testing::Storage::new("data/1", "filesystem", "/srv/data");
+    let rel = Relation::new("db", 2, "pg")
+        .with_remote_unit("pg/0", [("a", "b")])
+        .with_remote_unit("pg/1", [("a", "b")]);
+    let secret = crate::testing::Secret::new("secret:s1", [("k", "v")]).with_label("creds");
+    let cases = [
+        (Trigger::storage_attached(&data), "storage data/1"),
+        (Trigger::pebble_ready("web"), "ready web"),
+        (
+            Trigger::pebble_custom_notice("web", "7", "custom", "a.com/b"),
+            "notice web 7 custom a.com/b",
+        ),
+        (
+            Trigger::pebble_check_failed("web", "alive"),
+            "check web alive",
+        ),
+        (
+            Trigger::relation_departed(&rel, "pg/1"),
+            "departed db:2 pg/1 pg/1",
+        ),
+        (
+            Trigger::secret_expired(&secret, 1),
+            "expired secret:s1 Some(\"creds\") 1",
+        ),
+    ];
+    for (trigger, want) in cases {
+        let state = State::default()
+            .with_leader(true)
+            .with_storage(data.clone())
+            .with_relation(rel.clone())
+            .with_secret(secret.clone());
+        let out = run::<Payloads>(&payload_meta(), trigger, state);
+        assert!(out.error.is_none(), "{want}: {:?}", out.error);
+        assert_eq!(seen(&out.state), [want]);
+    }
+}
+
+/// An application secret's whole life, through the object API.
+struct SecretOwnerCharm;
+
+impl Charm for SecretOwnerCharm {
+    fn new(fw: &mut Framework<Self>) -> crate::Result<Self> {
+        fw.observe(On::install(), handler!(Self::create));
+        fw.observe(On::config_changed(), handler!(Self::rotate));
+        fw.observe(On::remove(), handler!(Self::destroy));
+        Ok(SecretOwnerCharm)
+    }
+}
+
+impl SecretOwnerCharm {
+    fn create(&mut self, ctx: &mut Ctx<'_>) -> HandlerResult {
+        let content = BTreeMap::from([("password".to_string(), "one".to_string())]);
+        let opts = crate::hookcmd::SecretOptions::new().with_label("db-password");
+        let secret = ctx.model().add_secret(&content, &opts)?;
+        let db = ctx.model().relation("db")?.expect("the db relation");
+        secret.grant(db.id(), None)?;
+        ctx.store("id", &secret.id())?;
+        Ok(())
+    }
+
+    fn rotate(&mut self, ctx: &mut Ctx<'_>) -> HandlerResult {
+        let secret = ctx.model().secret_by_label("db-password");
+        let info = secret.info()?;
+        assert_eq!(info.label.as_deref(), Some("db-password"));
+        assert_eq!(info.owner, crate::hookcmd::SecretOwner::Application);
+        assert_eq!(secret.content()?["password"], "one");
+        secret.set_content(&BTreeMap::from([("password".into(), "two".into())]))?;
+        let db = ctx.model().relation("db")?.expect("the db relation");
+        secret.revoke(db.id(), None)?;
+        ctx.store("revision", &info.revision)?;
+        Ok(())
+    }
+
+    fn destroy(&mut self, ctx: &mut Ctx<'_>) -> HandlerResult {
+        ctx.model()
+            .secret_by_label("db-password")
+            .remove_all_revisions()?;
+        Ok(())
+    }
+}
+
+#[test]
+fn an_application_secret_through_the_object_api() {
+    let state = State::default()
+        .with_leader(true)
+        .with_relation(Relation::new("db", 2, "pg"));
+    let out = run::<SecretOwnerCharm>(&meta(), Trigger::install(), state);
+    assert!(out.error.is_none(), "{:?}", out.error);
+    let secret = &out.state.secrets[0];
+    assert_eq!(secret.label.as_deref(), Some("db-password"));
+    assert_eq!(secret.grants.len(), 1);
+    let id: Option<String> = out.state.stored_value("id").unwrap();
+    assert_eq!(id.as_deref(), Some(secret.id.as_str()));
+
+    let out = run::<SecretOwnerCharm>(&meta(), Trigger::config_changed(), out.state);
+    assert!(out.error.is_none(), "{:?}", out.error);
+    let secret = &out.state.secrets[0];
+    assert_eq!(secret.content["password"], "two");
+    assert_eq!(secret.revision, 2);
+    assert!(secret.grants.is_empty());
+    assert!(
+        !format!("{:?}", out.spans).contains("two"),
+        "content never in spans"
+    );
+
+    let out = run::<SecretOwnerCharm>(&meta(), Trigger::remove(), out.state);
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert!(out.state.secrets.is_empty());
 }

@@ -221,6 +221,15 @@ pub(crate) fn py_json(value: &serde_json::Value) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// Python's item separator, `", "`, before every item but the first.
+fn separator<W: ?Sized + std::io::Write>(writer: &mut W, first: bool) -> std::io::Result<()> {
+    if first {
+        Ok(())
+    } else {
+        writer.write_all(b", ")
+    }
+}
+
 /// A `serde_json` formatter with Python's default separators and `ensure_ascii`.
 struct PyFormatter;
 
@@ -230,11 +239,7 @@ impl serde_json::ser::Formatter for PyFormatter {
         writer: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(b", ")
-        }
+        separator(writer, first)
     }
 
     fn begin_object_key<W: ?Sized + std::io::Write>(
@@ -242,11 +247,7 @@ impl serde_json::ser::Formatter for PyFormatter {
         writer: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(b", ")
-        }
+        separator(writer, first)
     }
 
     fn begin_object_value<W: ?Sized + std::io::Write>(

@@ -52,6 +52,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use crate::context::{JujuContext, StorageRef};
 use crate::error::{Error, Result};
+use crate::event::{Event, Family};
 use crate::framework::{dispatch, Charm, Emitted};
 use crate::hookcmd::LogLevel;
 use crate::hookcmd::RelationId;
@@ -278,7 +279,7 @@ fn run_inner<C: Charm>(
     if stored != StoredState::default() {
         stored.save(charm_dir)?;
     }
-    let ctx = context_for(&trigger, &state, charm_dir);
+    let ctx = context_for(meta, &trigger, &state, charm_dir);
     let broken = trigger
         .hook_name()
         .ends_with("-relation-broken")
@@ -324,7 +325,12 @@ fn unit_context(state: &State, charm_dir: &std::path::Path) -> JujuContext {
     }
 }
 
-fn context_for(trigger: &Trigger, state: &State, charm_dir: &std::path::Path) -> JujuContext {
+fn context_for(
+    meta: &Metadata,
+    trigger: &Trigger,
+    state: &State,
+    charm_dir: &std::path::Path,
+) -> JujuContext {
     let hook = trigger.hook_name();
     let mut ctx = JujuContext {
         dispatch_path: trigger.path.clone(),
@@ -361,16 +367,10 @@ fn context_for(trigger: &Trigger, state: &State, charm_dir: &std::path::Path) ->
         };
         ctx.departing_unit = trigger.departing_unit.clone();
     }
-    if let Some(container) = [
-        "-pebble-ready",
-        "-pebble-custom-notice",
-        "-pebble-check-failed",
-        "-pebble-check-recovered",
-    ]
-    .iter()
-    .find_map(|suffix| hook.strip_suffix(suffix))
-    {
-        ctx.workload_name = Some(container.to_string());
+    let subject =
+        Event::parse_hook(hook, meta).and_then(|(kind, subject)| Some((kind.family()?, subject?)));
+    if let Some((Family::Container, container)) = &subject {
+        ctx.workload_name = Some(container.clone());
     }
     if let Some((id, kind, key)) = &trigger.notice {
         ctx.notice_id = Some(id.clone());
@@ -382,16 +382,11 @@ fn context_for(trigger: &Trigger, state: &State, charm_dir: &std::path::Path) ->
         ctx.secret_label = label.clone();
         ctx.secret_revision = *rev;
     }
-    if let Some(index) = trigger.storage_index {
-        if let Some(name) = hook
-            .strip_suffix("-storage-attached")
-            .or_else(|| hook.strip_suffix("-storage-detaching"))
-        {
-            ctx.storage_id = Some(StorageRef {
-                name: name.to_string(),
-                index,
-            });
-        }
+    if let (Some(index), Some((Family::Storage, name))) = (trigger.storage_index, &subject) {
+        ctx.storage_id = Some(StorageRef {
+            name: name.clone(),
+            index,
+        });
     }
     ctx.pebble_check_name = trigger.pebble_check.clone();
     ctx
