@@ -21,6 +21,10 @@ use crate::hookcmd::Status;
 use crate::model::{Model, Relation};
 use crate::state::StoredState;
 
+/// What a handler returns: `Ok(())`, or any error (it fails the hook, and reaches
+/// [`Error::Handler`]'s `source()` with its type intact).
+pub type HandlerResult = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
 /// What a handler asked of the framework, applied after it returns.
 #[derive(Default)]
 pub(crate) struct Effects {

@@ -15,7 +15,7 @@
 //! | [`Error::ToolOutput`] | a hook tool printed something we cannot parse | a Juju version mismatch: report it |
 //! | [`Error::Metadata`] | `charmcraft.yaml` & co. are unreadable or malformed (file, line, column) | fix the file |
 //! | [`Error::Usage`] | the code asks for what the metadata or Juju forbids: an observer on an undeclared endpoint, a handler registered twice, deferring an action, writing a remote databag | fix the charm's code |
-//! | [`Error::Config`] | [`crate::model::Model::config`] cannot decode an option into the charm's type | names the option; fix the config or the type |
+//! | [`Error::Config`] | `Model::config` cannot decode an option into the charm's type | names the option; fix the config or the type |
 //! | [`Error::StoredValue`] | a stored value does not decode into the type asked for | names the owner and key; migrate or remove it |
 //! | [`Error::RelationData`] | a databag does not decode into the type asked for (`load`) or a value cannot be encoded (`save`) | names the relation, the databag and the key |
 //! | [`Error::Action`] | action parameters do not decode, or results are not a map | names the action |

@@ -6,7 +6,7 @@
 //!
 //! An [`Event`] is a kind, an ops-style name and a typed [`Payload`]; it is plain data and
 //! serializable, which is what a deferred event stores. Handlers see the payload as its own type
-//! (see [`crate::observe::On`]): a relation event carries its relation and remote application
+//! (see `charmkit::observe::On`): a relation event carries its relation and remote application
 //! without `Option` ([`RelationEvent`]), a relation-joined event its remote unit
 //! ([`RelationJoinedEvent`]), relation-departed the departing unit ([`RelationDepartedEvent`]);
 //! secret, storage, Pebble and action events carry theirs. What Juju guarantees to set and does
@@ -160,7 +160,7 @@ impl EventKind {
     }
 
     /// The family of hooks this kind belongs to, if it is one named after a declared endpoint,
-    /// storage or container: what [`crate::observe::On`] checks a subject against.
+    /// storage or container: what an observer's selector checks a subject against.
     pub(crate) fn family(self) -> Option<Family> {
         let family = match self {
             EventKind::RelationCreated
@@ -527,14 +527,17 @@ fn payload_from(kind: EventKind, subject: Option<String>, ctx: &JujuContext) -> 
                 relation.endpoint = subject;
             }
             let unit = ctx.remote_unit.clone().filter(|u| !u.is_empty());
+            let derived = unit.as_deref().and_then(crate::context::app_of);
             let app = match ctx.remote_app.as_deref().filter(|a| !a.is_empty()) {
                 Some(a) => a.to_string(),
-                None => required(
-                    "JUJU_REMOTE_APP",
-                    unit.as_deref().and_then(crate::context::app_of),
-                    hook,
-                )?
-                .to_string(),
+                // Juju 2.9 leaves JUJU_REMOTE_APP empty on relation-broken once the remote
+                // application is gone (LP #1960934): as ops, carry on without it rather than
+                // fail the hook forever.
+                None if kind == EventKind::RelationBroken && derived.is_none() => {
+                    log::warn!("relation-broken without JUJU_REMOTE_APP (Juju bug 1960934)");
+                    String::new()
+                }
+                None => required("JUJU_REMOTE_APP", derived, hook)?.to_string(),
             };
             match kind {
                 EventKind::RelationJoined => Payload::RelationJoined(RelationJoinedEvent {
@@ -751,6 +754,16 @@ mod tests {
             Event::from_context(&c, &meta()),
             Err(Error::Env { var, .. }) if var == "JUJU_REMOTE_UNIT"
         ));
+        c.remote_app = None;
+        c.dispatch_path = "hooks/charm-tracing-relation-changed".into();
+        assert!(matches!(
+            Event::from_context(&c, &meta()),
+            Err(Error::Env { var, .. }) if var == "JUJU_REMOTE_APP"
+        ));
+        // Except on relation-broken, where old Juju leaves it out once the app is gone.
+        c.dispatch_path = "hooks/charm-tracing-relation-broken".into();
+        let ev = parse(&c);
+        assert_eq!(RelationEvent::extract(&ev).unwrap().app, "");
     }
 
     #[test]

@@ -37,11 +37,7 @@ use crate::model::Model;
 use crate::observe::{Handler, On};
 use crate::state::{Deferred, StoredState};
 
-pub use crate::ctx::Ctx;
-
-/// What a handler returns: `Ok(())`, or any error (it fails the hook, and reaches
-/// [`Error::Handler`]'s `source()` with its type intact).
-pub type HandlerResult = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+pub use crate::ctx::{Ctx, HandlerResult};
 
 /// The stored-state and deferral owner of the charm's own observations, whatever the charm's
 /// struct is called (spans still show the struct's name).
@@ -49,6 +45,13 @@ pub const CHARM_OWNER: &str = "charm";
 
 /// A handler with its event type erased: extracts the typed payload and runs.
 type ErasedFn<C> = Box<dyn FnMut(&mut C, Core<'_>, &Event) -> (HandlerResult, Effects)>;
+
+/// The last path segment of `C`'s type name (`RustStarter`): how spans and logs name the
+/// charm's observers.
+pub fn short_type_name<C>() -> &'static str {
+    let full = std::any::type_name::<C>();
+    full.rsplit("::").next().unwrap_or(full)
+}
 
 /// A charm: built once per dispatch, registering its handlers as it is built.
 pub trait Charm: Sized + 'static {
@@ -107,7 +110,7 @@ pub struct Framework<C> {
 impl<C: 'static> Framework<C> {
     /// A framework over `model`, with `state` as stored state.
     pub fn new(model: Rc<Model>, state: StoredState) -> Self {
-        let charm_name = crate::runtime::short_type_name::<C>().to_string();
+        let charm_name = short_type_name::<C>().to_string();
         Framework {
             observers: Vec::new(),
             model,
@@ -479,7 +482,7 @@ pub fn dispatch<C: Charm>(
     let event = parsed.as_ref().ok().cloned().flatten();
     let model = Rc::new(Model::new(ctx, meta, tools));
     let (mut state, version) = StoredState::load_versioned(&model.context().charm_dir);
-    state.adopt_legacy_owner(version, crate::runtime::short_type_name::<C>(), CHARM_OWNER);
+    state.adopt_legacy_owner(version, short_type_name::<C>(), CHARM_OWNER);
     let mut fw: Framework<C> = Framework::new(model.clone(), state);
     let result = match parsed {
         Ok(_) => run_phases(&mut fw, event.as_ref(), &trace_id, checkpoint),

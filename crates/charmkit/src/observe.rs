@@ -55,12 +55,12 @@
 
 use std::marker::PhantomData;
 
+use crate::ctx::{Ctx, HandlerResult};
 use crate::event::{
     ActionEvent, CheckEvent, CollectStatus, CustomEvent, Event, EventKind, EventType, HookEvent,
     NoticeEvent, RelationDepartedEvent, RelationEvent, RelationJoinedEvent, SecretEvent,
     SecretRevisionEvent, StorageEvent, WorkloadEvent,
 };
-use crate::framework::{Ctx, HandlerResult};
 use crate::meta::Metadata;
 
 /// Which events a handler observes, and as which type `E` it receives them.

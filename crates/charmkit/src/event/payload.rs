@@ -96,7 +96,8 @@ pub trait RelationScoped: EventType {
 pub struct RelationEvent {
     /// The relation.
     pub relation: RelationId,
-    /// The remote application.
+    /// The remote application. Empty only on relation-broken under Juju 2.9 once the remote
+    /// application is gone (Juju bug 1960934), as ops' `event.app` is `None` there.
     pub app: String,
     /// The remote unit whose databag changed (relation-changed); `None` for a change of the
     /// application databag, and on created and broken.
@@ -177,7 +178,7 @@ relation_scoped! {
 /// secret this application owns is due for rotation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretEvent {
-    /// The secret's id (`secret:…`); open it with [`crate::model::Model::secret`].
+    /// The secret's id (`secret:…`); open it with `Model::secret`.
     pub id: String,
     /// Its label, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
