@@ -130,7 +130,8 @@ pub struct RelationDepartedEvent {
     pub departing_unit: String,
 }
 
-macro_rules! relation_payload {
+/// `EventType` for a payload type: its `Payload` variant, for the kinds it goes with.
+macro_rules! payload {
     ($ty:ident, $variant:ident, [$($kind:ident),+]) => {
         impl EventType for $ty {
             fn extract(event: &Event) -> Option<&Self> {
@@ -143,13 +144,13 @@ macro_rules! relation_payload {
     };
 }
 
-relation_payload!(
+payload!(
     RelationEvent,
     Relation,
     [RelationCreated, RelationChanged, RelationBroken]
 );
-relation_payload!(RelationJoinedEvent, RelationJoined, [RelationJoined]);
-relation_payload!(RelationDepartedEvent, RelationDeparted, [RelationDeparted]);
+payload!(RelationJoinedEvent, RelationJoined, [RelationJoined]);
+payload!(RelationDepartedEvent, RelationDeparted, [RelationDeparted]);
 
 macro_rules! relation_scoped {
     ($($ty:ident => |$e:ident| $unit:expr;)+) => {$(
@@ -287,28 +288,15 @@ impl CustomEvent {
     }
 }
 
-macro_rules! simple_payload {
-    ($ty:ident, $variant:ident, [$($kind:ident),+]) => {
-        impl EventType for $ty {
-            fn extract(event: &Event) -> Option<&Self> {
-                match (&event.payload, event.kind) {
-                    (Payload::$variant(e), $(EventKind::$kind)|+) => Some(e),
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-simple_payload!(SecretEvent, Secret, [SecretChanged, SecretRotate]);
-simple_payload!(
+payload!(SecretEvent, Secret, [SecretChanged, SecretRotate]);
+payload!(
     SecretRevisionEvent,
     SecretRevision,
     [SecretExpired, SecretRemove]
 );
-simple_payload!(StorageEvent, Storage, [StorageAttached, StorageDetaching]);
-simple_payload!(WorkloadEvent, Workload, [PebbleReady]);
-simple_payload!(NoticeEvent, Notice, [PebbleCustomNotice]);
-simple_payload!(CheckEvent, Check, [PebbleCheckFailed, PebbleCheckRecovered]);
-simple_payload!(ActionEvent, Action, [Action]);
-simple_payload!(CustomEvent, Custom, [Custom]);
+payload!(StorageEvent, Storage, [StorageAttached, StorageDetaching]);
+payload!(WorkloadEvent, Workload, [PebbleReady]);
+payload!(NoticeEvent, Notice, [PebbleCustomNotice]);
+payload!(CheckEvent, Check, [PebbleCheckFailed, PebbleCheckRecovered]);
+payload!(ActionEvent, Action, [Action]);
+payload!(CustomEvent, Custom, [Custom]);
