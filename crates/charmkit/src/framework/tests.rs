@@ -1035,7 +1035,8 @@ fn payload_meta() -> Metadata {
     Metadata::from_yaml(
         Some(
             "name: demo\nrequires:\n  db:\n    interface: pgsql\nstorage:\n  data:\n    type: \
-             filesystem\ncontainers:\n  web:\n    resource: img\n",
+             filesystem\ncontainers:\n  web:\n    resource: img\nresources:\n  img:\n    type: \
+             oci-image\n",
         ),
         None,
         None,

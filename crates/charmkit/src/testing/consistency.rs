@@ -392,6 +392,9 @@ storage:
 containers:
   web:
     resource: web-image
+resources:
+  web-image:
+    type: oci-image
 config:
   options:
     port:
