@@ -4,3 +4,9 @@
 pub mod charm;
 
 pub use charm::RustStarter;
+
+/// README's "Writing a charm" and "Testing a charm" examples, compiled (and the test run) as
+/// doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

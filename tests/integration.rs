@@ -279,6 +279,52 @@ fn simulate_runs_the_default_deploy_sequence() {
 }
 
 #[test]
+fn simulate_takes_config_params_leadership_and_relation_data() {
+    let unit = Unit::new();
+    let out = unit
+        .command(
+            &[
+                "simulate",
+                "--config",
+                "greeting=howdy",
+                "--non-leader",
+                "--relation-data",
+                "charm-tracing",
+                "receivers=[]",
+                "start",
+                "charm-tracing-relation-changed",
+            ],
+            &[],
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("status-set active -- howdy from rust-starter/0"),
+        "{text}"
+    );
+    // A follower never writes its application databag.
+    assert!(!text.contains("relation-set"), "{text}");
+    // The remote data came through: no otlp_http receiver, so no destination.
+    assert!(text.contains("no otlp_http receiver"), "{text}");
+
+    // Every name is checked before anything runs, with a suggestion.
+    let bad = unit
+        .command(
+            &["simulate", "install", "strat", "--config", "greting=x"],
+            &[],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let err = stderr(&bad);
+    assert!(err.contains("did you mean \"start\"?"), "{err}");
+    assert!(err.contains("did you mean \"greeting\"?"), "{err}");
+    assert!(stdout(&bad).is_empty(), "nothing ran: {}", stdout(&bad));
+}
+
+#[test]
 fn every_dispatch_is_buffered_with_priority_by_observation() {
     let unit = Unit::new();
     for hook in ["install", "update-status", "update-status"] {

@@ -3,13 +3,29 @@
 //! [`Event::from_context`] turns `JUJU_DISPATCH_PATH` (+ the other `JUJU_*` variables) into an
 //! [`Event`], resolving the endpoint, storage or container name against the metadata so names
 //! with dashes work (`charm-tracing-relation-changed` → `RelationChanged` on `charm-tracing`).
-//! An [`Event`] is plain data and serializable: that is what a deferred event stores.
+//!
+//! An [`Event`] is a kind, an ops-style name and a typed [`Payload`]; it is plain data and
+//! serializable, which is what a deferred event stores. Handlers see the payload as its own type
+//! (see `charmkit::observe::On`): a relation event carries its relation and remote application
+//! without `Option` ([`RelationEvent`]), a relation-joined event its remote unit
+//! ([`RelationJoinedEvent`]), relation-departed the departing unit ([`RelationDepartedEvent`]);
+//! secret, storage, Pebble and action events carry theirs. What Juju guarantees to set and does
+//! not is an [`Error::Env`] naming the variable, not a silently empty field.
 
 use serde::{Deserialize, Serialize};
 
 use crate::context::JujuContext;
-use crate::hookcmd::RelationId;
+use crate::error::{Error, Result};
+use crate::hookcmd::canonical_secret_id;
 use crate::meta::Metadata;
+
+mod payload;
+
+pub use payload::{
+    ActionEvent, CheckEvent, CollectStatus, CustomEvent, Deferrable, EventType, HookEvent,
+    NoticeEvent, RelationDepartedEvent, RelationEvent, RelationJoinedEvent, RelationScoped,
+    SecretEvent, SecretRevisionEvent, StorageEvent, WorkloadEvent,
+};
 
 /// What kind of event this is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -95,7 +111,117 @@ impl EventKind {
     pub fn counts_as_observed(self) -> bool {
         self.event_type() != "framework"
     }
+
+    /// Whether a handler may defer an event of this kind. Actions may not (ops raises too: the
+    /// person running the action waits for its result now), nor may collect-status (it runs at
+    /// the end of every dispatch anyway; deferring it would only grow the queue).
+    pub fn deferrable(self) -> bool {
+        !matches!(
+            self,
+            EventKind::Action | EventKind::CollectAppStatus | EventKind::CollectUnitStatus
+        )
+    }
+
+    /// The kind in snake case (`start`, `relation_changed`, `action`): the first part of an
+    /// observation's selector key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Install => "install",
+            EventKind::Start => "start",
+            EventKind::Stop => "stop",
+            EventKind::Remove => "remove",
+            EventKind::ConfigChanged => "config_changed",
+            EventKind::UpdateStatus => "update_status",
+            EventKind::UpgradeCharm => "upgrade_charm",
+            EventKind::LeaderElected => "leader_elected",
+            EventKind::LeaderSettingsChanged => "leader_settings_changed",
+            EventKind::CollectMetrics => "collect_metrics",
+            EventKind::PreSeriesUpgrade => "pre_series_upgrade",
+            EventKind::PostSeriesUpgrade => "post_series_upgrade",
+            EventKind::RelationCreated => "relation_created",
+            EventKind::RelationJoined => "relation_joined",
+            EventKind::RelationChanged => "relation_changed",
+            EventKind::RelationDeparted => "relation_departed",
+            EventKind::RelationBroken => "relation_broken",
+            EventKind::StorageAttached => "storage_attached",
+            EventKind::StorageDetaching => "storage_detaching",
+            EventKind::PebbleReady => "pebble_ready",
+            EventKind::PebbleCustomNotice => "pebble_custom_notice",
+            EventKind::PebbleCheckFailed => "pebble_check_failed",
+            EventKind::PebbleCheckRecovered => "pebble_check_recovered",
+            EventKind::SecretChanged => "secret_changed",
+            EventKind::SecretExpired => "secret_expired",
+            EventKind::SecretRemove => "secret_remove",
+            EventKind::SecretRotate => "secret_rotate",
+            EventKind::Action => "action",
+            EventKind::CollectAppStatus => "collect_app_status",
+            EventKind::CollectUnitStatus => "collect_unit_status",
+            EventKind::Custom => "custom",
+        }
+    }
+
+    /// The family of hooks this kind belongs to, if it is one named after a declared endpoint,
+    /// storage or container: what an observer's selector checks a subject against.
+    pub(crate) fn family(self) -> Option<Family> {
+        let family = match self {
+            EventKind::RelationCreated
+            | EventKind::RelationJoined
+            | EventKind::RelationChanged
+            | EventKind::RelationDeparted
+            | EventKind::RelationBroken => Family::Relation,
+            EventKind::StorageAttached | EventKind::StorageDetaching => Family::Storage,
+            EventKind::PebbleReady
+            | EventKind::PebbleCustomNotice
+            | EventKind::PebbleCheckFailed
+            | EventKind::PebbleCheckRecovered => Family::Container,
+            EventKind::Action => Family::Action,
+            _ => return None,
+        };
+        Some(family)
+    }
 }
+
+/// What the subject of an event is: a relation endpoint, a storage, a container or an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    Relation,
+    Storage,
+    Container,
+    Action,
+}
+
+impl Family {
+    /// `relation endpoint`, `storage`, `container`, `action`.
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            Family::Relation => "relation endpoint",
+            Family::Storage => "storage",
+            Family::Container => "container",
+            Family::Action => "action",
+        }
+    }
+
+    /// The names of this family the metadata declares (relations: with the implicit
+    /// `juju-info`).
+    pub(crate) fn declared(self, meta: &Metadata) -> Vec<String> {
+        match self {
+            Family::Relation => {
+                let mut names: Vec<String> = meta.relations.keys().cloned().collect();
+                if !meta.relations.contains_key(JUJU_INFO) {
+                    names.push(JUJU_INFO.to_string());
+                }
+                names
+            }
+            Family::Storage => meta.storages.clone(),
+            Family::Container => meta.containers.keys().cloned().collect(),
+            Family::Action => meta.actions.keys().cloned().collect(),
+        }
+    }
+}
+
+/// The endpoint Juju gives every charm without declaring it: `provides: juju-info:
+/// {interface: juju-info}`, through which subordinates attach.
+pub const JUJU_INFO: &str = "juju-info";
 
 const SIMPLE_HOOKS: &[(&str, EventKind)] = &[
     ("install", EventKind::Install),
@@ -139,82 +265,74 @@ const PEBBLE_SUFFIXES: Suffixes = &[
     ("-pebble-check-recovered", EventKind::PebbleCheckRecovered),
 ];
 
-/// One event, with everything Juju said about it. Plain data: it is what a deferred event stores.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// One event: its kind, its ops-style name and its typed payload. Plain data: it is what a
+/// deferred event stores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     /// The kind.
     pub kind: EventKind,
     /// The ops-style name: `install`, `charm_tracing_relation_changed`, `backup_action`, or a
     /// custom event's name.
     pub name: String,
-    /// The endpoint, storage, container, action or custom-event owner this event is about.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// The relation (relation events).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub relation: Option<RelationId>,
-    /// The remote application (relation events).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_app: Option<String>,
-    /// The remote unit (relation events).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_unit: Option<String>,
-    /// The departing unit (relation-departed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub departing_unit: Option<String>,
-    /// The secret id (secret events).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_id: Option<String>,
-    /// The secret label (secret events).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_label: Option<String>,
-    /// The secret revision (secret-expired, secret-remove).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_revision: Option<u64>,
-    /// The storage index (storage events).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storage_index: Option<u32>,
-    /// The Pebble notice id, type and key (custom-notice).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notice: Option<(String, String, String)>,
-    /// The Pebble check name (check-failed/recovered).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<String>,
-    /// The action's id (actions).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action_id: Option<String>,
-    /// A custom event's payload.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payload: Option<serde_json::Value>,
+    /// What Juju (or the emitter) said about it.
+    #[serde(default)]
+    pub payload: Payload,
+}
+
+/// An event's typed content. Which variant goes with which [`EventKind`] is fixed (see
+/// [`Event::is_consistent`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Payload {
+    /// Lifecycle hooks (install, start, config-changed…) and collect-status: nothing more.
+    #[default]
+    None,
+    /// relation-created, relation-changed, relation-broken.
+    Relation(RelationEvent),
+    /// relation-joined.
+    RelationJoined(RelationJoinedEvent),
+    /// relation-departed.
+    RelationDeparted(RelationDepartedEvent),
+    /// secret-changed, secret-rotate.
+    Secret(SecretEvent),
+    /// secret-expired, secret-remove.
+    SecretRevision(SecretRevisionEvent),
+    /// storage-attached, storage-detaching.
+    Storage(StorageEvent),
+    /// pebble-ready.
+    Workload(WorkloadEvent),
+    /// pebble-custom-notice.
+    Notice(NoticeEvent),
+    /// pebble-check-failed, pebble-check-recovered.
+    Check(CheckEvent),
+    /// An action.
+    Action(ActionEvent),
+    /// A custom event.
+    Custom(CustomEvent),
 }
 
 impl Event {
-    /// An event of a simple kind (install, start, …) with its ops-style name.
+    /// An event of a simple kind (install, start, …, collect-status) with its ops-style name.
     pub fn of(kind: EventKind) -> Self {
-        let name = match kind {
-            EventKind::CollectAppStatus => "collect_app_status".to_string(),
-            EventKind::CollectUnitStatus => "collect_unit_status".to_string(),
-            _ => SIMPLE_HOOKS
-                .iter()
-                .find(|(_, k)| *k == kind)
-                .map(|(n, _)| n.replace('-', "_"))
-                .unwrap_or_else(|| format!("{kind:?}").to_lowercase()),
-        };
         Event {
             kind,
-            name,
-            ..Event::default()
+            name: kind.as_str().to_string(),
+            payload: Payload::None,
         }
     }
 
     /// A custom event named `name` emitted by `owner` (a library or the charm), with a payload.
     pub fn custom(owner: &str, name: &str, payload: Option<serde_json::Value>) -> Self {
+        let name = name.replace('-', "_");
         Event {
             kind: EventKind::Custom,
-            name: name.replace('-', "_"),
-            subject: Some(owner.to_string()),
-            payload,
-            ..Event::default()
+            name: name.clone(),
+            payload: Payload::Custom(CustomEvent {
+                owner: owner.to_string(),
+                name,
+                payload,
+            }),
         }
     }
 
@@ -223,104 +341,289 @@ impl Event {
         self.kind
     }
 
-    /// Resolves the dispatch path against the metadata. `None` means an event this charm does
-    /// not know (Juju may send hooks a newer version invented): the caller logs it.
-    pub fn from_context(ctx: &JujuContext, meta: &Metadata) -> Option<Self> {
-        let path = ctx.dispatch_path.trim_matches('/');
-        let (dir, name) = path.rsplit_once('/')?;
-        let mut ev = if dir.ends_with("actions") {
-            if !meta.actions.is_empty() && !meta.actions.contains_key(name) {
-                return None;
-            }
-            Event {
-                kind: EventKind::Action,
-                name: format!("{}_action", name.replace('-', "_")),
-                subject: Some(name.to_string()),
-                action_id: ctx.action_uuid.clone(),
-                ..Event::default()
-            }
-        } else if dir.ends_with("hooks") {
-            Self::parse_hook(name, meta)?
-        } else {
-            return None;
-        };
-        match ev.kind() {
-            EventKind::RelationCreated
-            | EventKind::RelationJoined
-            | EventKind::RelationChanged
-            | EventKind::RelationDeparted
-            | EventKind::RelationBroken => {
-                ev.relation = ctx.relation_id.clone().map(|mut r| {
-                    if r.endpoint.is_empty() {
-                        r.endpoint = ev.subject.clone().unwrap_or_default();
-                    }
-                    r
-                });
-                ev.remote_app = ctx.remote_app.clone().or_else(|| {
-                    ctx.remote_unit
-                        .as_deref()
-                        .and_then(crate::context::app_of)
-                        .map(String::from)
-                });
-                ev.remote_unit = ctx.remote_unit.clone();
-                ev.departing_unit = ctx.departing_unit.clone();
-            }
-            EventKind::StorageAttached | EventKind::StorageDetaching => {
-                ev.storage_index = ctx.storage_id.as_ref().map(|s| s.index);
-            }
-            EventKind::PebbleCustomNotice => {
-                ev.notice = Some((
-                    ctx.notice_id.clone().unwrap_or_default(),
-                    ctx.notice_type.clone().unwrap_or_default(),
-                    ctx.notice_key.clone().unwrap_or_default(),
-                ));
-            }
-            EventKind::PebbleCheckFailed | EventKind::PebbleCheckRecovered => {
-                ev.check = ctx.pebble_check_name.clone();
-            }
-            EventKind::SecretChanged
-            | EventKind::SecretExpired
-            | EventKind::SecretRemove
-            | EventKind::SecretRotate => {
-                ev.secret_id = ctx.secret_id.clone();
-                ev.secret_label = ctx.secret_label.clone();
-                ev.secret_revision = ctx.secret_revision;
-            }
-            _ => {}
+    /// The endpoint, storage, container, action or custom event this event is about.
+    pub fn subject(&self) -> Option<&str> {
+        match &self.payload {
+            Payload::None => None,
+            Payload::Relation(e) => Some(&e.relation.endpoint),
+            Payload::RelationJoined(e) => Some(&e.relation.endpoint),
+            Payload::RelationDeparted(e) => Some(&e.relation.endpoint),
+            Payload::Secret(_) | Payload::SecretRevision(_) => None,
+            Payload::Storage(e) => Some(&e.name),
+            Payload::Workload(e) => Some(&e.container),
+            Payload::Notice(e) => Some(&e.container),
+            Payload::Check(e) => Some(&e.container),
+            Payload::Action(e) => Some(&e.name),
+            Payload::Custom(e) => Some(&e.name),
         }
-        Some(ev)
     }
 
-    fn parse_hook(hook: &str, meta: &Metadata) -> Option<Self> {
-        let name = hook.replace('-', "_");
-        if let Some((_, kind)) = SIMPLE_HOOKS.iter().find(|(n, _)| *n == hook) {
-            return Some(Event {
-                kind: *kind,
-                name,
-                ..Event::default()
-            });
-        }
-        let families: [(Suffixes, Vec<&String>); 3] = [
-            (RELATION_SUFFIXES, meta.relations.keys().collect()),
-            (STORAGE_SUFFIXES, meta.storages.iter().collect()),
-            (PEBBLE_SUFFIXES, meta.containers.keys().collect()),
-        ];
-        for (suffixes, declared) in families {
-            for (suffix, kind) in suffixes {
+    /// Whether the payload is the one that goes with the kind (a deferred event read from disk
+    /// that is not is dropped).
+    pub fn is_consistent(&self) -> bool {
+        use EventKind as K;
+        matches!(
+            (self.kind, &self.payload),
+            (
+                K::RelationCreated | K::RelationChanged | K::RelationBroken,
+                Payload::Relation(_)
+            ) | (K::RelationJoined, Payload::RelationJoined(_))
+                | (K::RelationDeparted, Payload::RelationDeparted(_))
+                | (K::SecretChanged | K::SecretRotate, Payload::Secret(_))
+                | (
+                    K::SecretExpired | K::SecretRemove,
+                    Payload::SecretRevision(_)
+                )
+                | (
+                    K::StorageAttached | K::StorageDetaching,
+                    Payload::Storage(_)
+                )
+                | (K::PebbleReady, Payload::Workload(_))
+                | (K::PebbleCustomNotice, Payload::Notice(_))
+                | (
+                    K::PebbleCheckFailed | K::PebbleCheckRecovered,
+                    Payload::Check(_)
+                )
+                | (K::Action, Payload::Action(_))
+                | (K::Custom, Payload::Custom(_))
+        ) || (self.kind.family().is_none()
+            && !matches!(self.kind, K::Custom)
+            && !is_secret(self.kind)
+            && self.payload == Payload::None)
+    }
+
+    /// Resolves the dispatch path against the metadata. `Ok(None)` means an event this charm
+    /// does not know (Juju may send hooks a newer version invented): the caller logs it. An
+    /// [`Error::Env`] means a variable Juju always sets for this event is missing or empty.
+    pub fn from_context(ctx: &JujuContext, meta: &Metadata) -> Result<Option<Self>> {
+        let path = ctx.dispatch_path.trim_matches('/');
+        let Some((dir, name)) = path.rsplit_once('/') else {
+            return Ok(None);
+        };
+        let (kind, event_name, subject) = if dir.ends_with("actions") {
+            if !meta.actions.is_empty() && !meta.actions.contains_key(name) {
+                return Ok(None);
+            }
+            (
+                EventKind::Action,
+                format!("{}_action", name.replace('-', "_")),
+                Some(name.to_string()),
+            )
+        } else if dir.ends_with("hooks") {
+            match Self::parse_hook(name, meta) {
+                Some((kind, subject)) => (kind, name.replace('-', "_"), subject),
+                None => return Ok(None),
+            }
+        } else {
+            return Ok(None);
+        };
+        let payload = payload_from(kind, subject, ctx)?;
+        Ok(Some(Event {
+            kind,
+            name: event_name,
+            payload,
+        }))
+    }
+
+    /// For a hook named after an endpoint, storage or container the metadata does not declare
+    /// (`bd-relation-changed`): the family and the undeclared name.
+    pub(crate) fn undeclared_subject<'h>(
+        hook: &'h str,
+        meta: &Metadata,
+    ) -> Option<(Family, &'h str)> {
+        for (suffixes, family) in [
+            (RELATION_SUFFIXES, Family::Relation),
+            (STORAGE_SUFFIXES, Family::Storage),
+            (PEBBLE_SUFFIXES, Family::Container),
+        ] {
+            for (suffix, _) in suffixes {
                 if let Some(subject) = hook.strip_suffix(suffix) {
-                    if declared.iter().any(|d| d.as_str() == subject) {
-                        return Some(Event {
-                            kind: *kind,
-                            name,
-                            subject: Some(subject.to_string()),
-                            ..Event::default()
-                        });
+                    if !subject.is_empty() && !family.declared(meta).iter().any(|d| d == subject) {
+                        return Some((family, subject));
                     }
                 }
             }
         }
         None
     }
+
+    /// Whether `hook` is a hook this charm knows.
+    pub(crate) fn parse_hook_name(hook: &str, meta: &Metadata) -> bool {
+        Self::parse_hook(hook, meta).is_some()
+    }
+
+    /// The kind and subject of hook `hook`, if this charm knows it.
+    pub(crate) fn parse_hook(hook: &str, meta: &Metadata) -> Option<(EventKind, Option<String>)> {
+        if let Some((_, kind)) = SIMPLE_HOOKS.iter().find(|(n, _)| *n == hook) {
+            return Some((*kind, None));
+        }
+        for (suffixes, family) in [
+            (RELATION_SUFFIXES, Family::Relation),
+            (STORAGE_SUFFIXES, Family::Storage),
+            (PEBBLE_SUFFIXES, Family::Container),
+        ] {
+            for (suffix, kind) in suffixes {
+                if let Some(subject) = hook.strip_suffix(suffix) {
+                    if family.declared(meta).iter().any(|d| d == subject) {
+                        return Some((*kind, Some(subject.to_string())));
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Every hook name this charm can receive (`install`, `db-relation-changed`, …), with the
+/// action names (`backup`): what a person may type, for did-you-mean suggestions.
+pub fn known_hooks(meta: &Metadata) -> Vec<String> {
+    let mut names: Vec<String> = SIMPLE_HOOKS.iter().map(|(n, _)| n.to_string()).collect();
+    for (suffixes, family) in [
+        (RELATION_SUFFIXES, Family::Relation),
+        (STORAGE_SUFFIXES, Family::Storage),
+        (PEBBLE_SUFFIXES, Family::Container),
+    ] {
+        for subject in family.declared(meta) {
+            for (suffix, _) in suffixes {
+                names.push(format!("{subject}{suffix}"));
+            }
+        }
+    }
+    names
+}
+
+fn is_secret(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::SecretChanged
+            | EventKind::SecretExpired
+            | EventKind::SecretRemove
+            | EventKind::SecretRotate
+    )
+}
+
+/// A variable Juju always sets for this event: its value, or an [`Error::Env`].
+fn required<'a>(var: &str, value: Option<&'a str>, event: &str) -> Result<&'a str> {
+    value.filter(|v| !v.is_empty()).ok_or_else(|| Error::Env {
+        var: var.to_string(),
+        reason: format!("not set, and Juju always sets it for {event} events"),
+    })
+}
+
+/// The typed payload of an event of `kind` about `subject`, from the context.
+fn payload_from(kind: EventKind, subject: Option<String>, ctx: &JujuContext) -> Result<Payload> {
+    let subject = subject.unwrap_or_default();
+    let hook = kind.as_str();
+    let payload = match kind {
+        EventKind::RelationCreated
+        | EventKind::RelationJoined
+        | EventKind::RelationChanged
+        | EventKind::RelationDeparted
+        | EventKind::RelationBroken => {
+            let mut relation = ctx.relation_id.clone().ok_or_else(|| Error::Env {
+                var: "JUJU_RELATION_ID".into(),
+                reason: format!("not set, and Juju always sets it for {hook} events"),
+            })?;
+            if relation.endpoint.is_empty() {
+                relation.endpoint = subject;
+            }
+            let unit = ctx.remote_unit.clone().filter(|u| !u.is_empty());
+            let derived = unit.as_deref().and_then(crate::context::app_of);
+            let app = match ctx.remote_app.as_deref().filter(|a| !a.is_empty()) {
+                Some(a) => a.to_string(),
+                // Juju 2.9 leaves JUJU_REMOTE_APP empty on relation-broken once the remote
+                // application is gone (LP #1960934): as ops, carry on without it rather than
+                // fail the hook forever.
+                None if kind == EventKind::RelationBroken && derived.is_none() => {
+                    log::warn!("relation-broken without JUJU_REMOTE_APP (Juju bug 1960934)");
+                    String::new()
+                }
+                None => required("JUJU_REMOTE_APP", derived, hook)?.to_string(),
+            };
+            match kind {
+                EventKind::RelationJoined => Payload::RelationJoined(RelationJoinedEvent {
+                    relation,
+                    app,
+                    unit: required("JUJU_REMOTE_UNIT", unit.as_deref(), hook)?.to_string(),
+                }),
+                EventKind::RelationDeparted => Payload::RelationDeparted(RelationDepartedEvent {
+                    relation,
+                    app,
+                    unit: required("JUJU_REMOTE_UNIT", unit.as_deref(), hook)?.to_string(),
+                    departing_unit: required(
+                        "JUJU_DEPARTING_UNIT",
+                        ctx.departing_unit.as_deref(),
+                        hook,
+                    )?
+                    .to_string(),
+                }),
+                _ => Payload::Relation(RelationEvent {
+                    relation,
+                    app,
+                    unit,
+                }),
+            }
+        }
+        EventKind::StorageAttached | EventKind::StorageDetaching => {
+            let storage = ctx.storage_id.as_ref().ok_or_else(|| Error::Env {
+                var: "JUJU_STORAGE_ID".into(),
+                reason: format!("not set, and Juju always sets it for {hook} events"),
+            })?;
+            Payload::Storage(StorageEvent {
+                name: subject,
+                index: storage.index,
+            })
+        }
+        EventKind::PebbleReady => Payload::Workload(WorkloadEvent { container: subject }),
+        EventKind::PebbleCustomNotice => Payload::Notice(NoticeEvent {
+            container: subject,
+            id: required("JUJU_NOTICE_ID", ctx.notice_id.as_deref(), hook)?.to_string(),
+            notice_type: required("JUJU_NOTICE_TYPE", ctx.notice_type.as_deref(), hook)?
+                .to_string(),
+            key: required("JUJU_NOTICE_KEY", ctx.notice_key.as_deref(), hook)?.to_string(),
+        }),
+        EventKind::PebbleCheckFailed | EventKind::PebbleCheckRecovered => {
+            Payload::Check(CheckEvent {
+                container: subject,
+                check: required(
+                    "JUJU_PEBBLE_CHECK_NAME",
+                    ctx.pebble_check_name.as_deref(),
+                    hook,
+                )?
+                .to_string(),
+            })
+        }
+        EventKind::SecretChanged
+        | EventKind::SecretExpired
+        | EventKind::SecretRemove
+        | EventKind::SecretRotate => {
+            // Canonical, so it compares equal to the id `secret-add` or `secret-ids` gave.
+            let id = canonical_secret_id(
+                required("JUJU_SECRET_ID", ctx.secret_id.as_deref(), hook)?,
+                Some(&ctx.model_uuid),
+            );
+            let label = ctx.secret_label.clone().filter(|l| !l.is_empty());
+            if matches!(kind, EventKind::SecretExpired | EventKind::SecretRemove) {
+                let revision = ctx.secret_revision.ok_or_else(|| Error::Env {
+                    var: "JUJU_SECRET_REVISION".into(),
+                    reason: format!("not set, and Juju always sets it for {hook} events"),
+                })?;
+                Payload::SecretRevision(SecretRevisionEvent {
+                    id,
+                    label,
+                    revision,
+                })
+            } else {
+                Payload::Secret(SecretEvent { id, label })
+            }
+        }
+        EventKind::Action => Payload::Action(ActionEvent {
+            name: subject,
+            id: required("JUJU_ACTION_UUID", ctx.action_uuid.as_deref(), "action")?.to_string(),
+        }),
+        _ => Payload::None,
+    };
+    Ok(payload)
 }
 
 #[cfg(test)]
@@ -362,35 +665,110 @@ mod tests {
         }
     }
 
+    fn parse(c: &JujuContext) -> Event {
+        Event::from_context(c, &meta()).unwrap().unwrap()
+    }
+
     #[test]
     fn every_simple_hook() {
         for (hook, kind) in SIMPLE_HOOKS {
-            let ev = Event::from_context(&ctx(&format!("hooks/{hook}")), &meta()).unwrap();
+            let c = ctx(&format!("hooks/{hook}"));
+            // Secret hooks need their secret; the rest need nothing.
+            let c = JujuContext {
+                secret_id: Some("secret:x".into()),
+                secret_revision: Some(1),
+                ..c
+            };
+            let ev = parse(&c);
             assert_eq!(ev.kind(), *kind);
             assert_eq!(ev.name, hook.replace('-', "_"));
-            assert_eq!(Event::of(*kind).name, ev.name);
+            assert!(ev.is_consistent(), "{hook}");
+            if !is_secret(*kind) {
+                assert_eq!(Event::of(*kind), ev);
+            }
         }
     }
 
     #[test]
-    fn dashed_endpoints_resolve_against_metadata() {
+    fn relation_events_carry_their_relation_and_app_without_option() {
         let mut c = ctx("hooks/charm-tracing-relation-changed");
         c.relation_id = "charm-tracing:5".parse().ok();
         c.remote_unit = Some("tempo/0".into());
-        let ev = Event::from_context(&c, &meta()).unwrap();
+        let ev = parse(&c);
         assert_eq!(ev.kind(), EventKind::RelationChanged);
-        assert_eq!(ev.subject.as_deref(), Some("charm-tracing"));
+        assert_eq!(ev.subject(), Some("charm-tracing"));
         assert_eq!(ev.name, "charm_tracing_relation_changed");
-        assert_eq!(ev.relation.unwrap().id, 5);
-        assert_eq!(ev.remote_app.as_deref(), Some("tempo"));
+        let Payload::Relation(r) = &ev.payload else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(r.relation.id, 5);
+        assert_eq!(r.app, "tempo", "derived from the remote unit");
+        assert_eq!(r.unit.as_deref(), Some("tempo/0"));
+
+        c.dispatch_path = "hooks/charm-tracing-relation-joined".into();
+        let ev = parse(&c);
+        assert_eq!(RelationJoinedEvent::extract(&ev).unwrap().unit, "tempo/0");
+        assert!(RelationEvent::extract(&ev).is_none());
+
+        c.dispatch_path = "hooks/charm-tracing-relation-departed".into();
+        c.departing_unit = Some("tempo/1".into());
+        let ev = parse(&c);
+        let d = RelationDepartedEvent::extract(&ev).unwrap();
+        assert_eq!(
+            (d.unit.as_str(), d.departing_unit.as_str()),
+            ("tempo/0", "tempo/1")
+        );
+
         for (suffix, kind) in RELATION_SUFFIXES {
-            let ev = Event::from_context(&ctx(&format!("hooks/receive-ca-cert{suffix}")), &meta())
-                .unwrap();
-            assert_eq!(
-                (ev.kind(), ev.subject.as_deref()),
-                (*kind, Some("receive-ca-cert"))
-            );
+            let mut c = ctx(&format!("hooks/receive-ca-cert{suffix}"));
+            c.relation_id = "receive-ca-cert:8".parse().ok();
+            c.remote_app = Some("ssc".into());
+            c.remote_unit = Some("ssc/0".into());
+            c.departing_unit = Some("ssc/0".into());
+            let ev = parse(&c);
+            assert_eq!((ev.kind(), ev.subject()), (*kind, Some("receive-ca-cert")));
+            assert!(ev.is_consistent());
         }
+        // The implicit juju-info endpoint needs no declaration.
+        let mut c = ctx("hooks/juju-info-relation-joined");
+        c.relation_id = "juju-info:2".parse().ok();
+        c.remote_unit = Some("sub/0".into());
+        assert_eq!(parse(&c).subject(), Some("juju-info"));
+    }
+
+    #[test]
+    fn what_juju_always_sets_is_an_env_error_when_missing() {
+        let cases: &[(&str, &str)] = &[
+            ("hooks/charm-tracing-relation-changed", "JUJU_RELATION_ID"),
+            ("hooks/data-storage-attached", "JUJU_STORAGE_ID"),
+            ("hooks/secret-changed", "JUJU_SECRET_ID"),
+            ("hooks/web-pebble-check-failed", "JUJU_PEBBLE_CHECK_NAME"),
+            ("hooks/web-pebble-custom-notice", "JUJU_NOTICE_ID"),
+            ("actions/trace-status", "JUJU_ACTION_UUID"),
+        ];
+        for (path, var) in cases {
+            match Event::from_context(&ctx(path), &meta()) {
+                Err(Error::Env { var: v, .. }) => assert_eq!(v, *var, "{path}"),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+        let mut c = ctx("hooks/charm-tracing-relation-joined");
+        c.relation_id = "charm-tracing:5".parse().ok();
+        c.remote_app = Some("tempo".into());
+        assert!(matches!(
+            Event::from_context(&c, &meta()),
+            Err(Error::Env { var, .. }) if var == "JUJU_REMOTE_UNIT"
+        ));
+        c.remote_app = None;
+        c.dispatch_path = "hooks/charm-tracing-relation-changed".into();
+        assert!(matches!(
+            Event::from_context(&c, &meta()),
+            Err(Error::Env { var, .. }) if var == "JUJU_REMOTE_APP"
+        ));
+        // Except on relation-broken, where old Juju leaves it out once the app is gone.
+        c.dispatch_path = "hooks/charm-tracing-relation-broken".into();
+        let ev = parse(&c);
+        assert_eq!(RelationEvent::extract(&ev).unwrap().app, "");
     }
 
     #[test]
@@ -400,26 +778,50 @@ mod tests {
             name: "data".into(),
             index: 2,
         });
-        let ev = Event::from_context(&c, &meta()).unwrap();
+        let ev = parse(&c);
         assert_eq!(ev.kind(), EventKind::StorageAttached);
-        assert_eq!(ev.storage_index, Some(2));
+        assert_eq!(StorageEvent::extract(&ev).unwrap().id(), "data/2");
         for (suffix, kind) in PEBBLE_SUFFIXES {
-            let ev = Event::from_context(&ctx(&format!("hooks/web{suffix}")), &meta()).unwrap();
-            assert_eq!((ev.kind(), ev.subject.as_deref()), (*kind, Some("web")));
+            let mut c = ctx(&format!("hooks/web{suffix}"));
+            c.notice_id = Some("1".into());
+            c.notice_type = Some("custom".into());
+            c.notice_key = Some("a.com/b".into());
+            c.pebble_check_name = Some("up".into());
+            let ev = parse(&c);
+            assert_eq!((ev.kind(), ev.subject()), (*kind, Some("web")));
+            assert!(ev.is_consistent());
         }
         let mut c = ctx("hooks/secret-rotate");
         c.secret_id = Some("secret:x".into());
+        assert_eq!(SecretEvent::extract(&parse(&c)).unwrap().id, "secret:x");
+        // With the model known, the id is canonical: equal to what secret-add and secret-ids
+        // give, whichever form Juju put in JUJU_SECRET_ID.
+        c.model_uuid = "m-uuid".into();
+        for raw in ["secret:x", "x", " secret://m-uuid/x\n"] {
+            c.secret_id = Some(raw.into());
+            assert_eq!(
+                SecretEvent::extract(&parse(&c)).unwrap().id,
+                "secret://m-uuid/x",
+                "{raw:?}"
+            );
+        }
+        c.dispatch_path = "hooks/secret-expired".into();
+        assert!(matches!(
+            Event::from_context(&c, &meta()),
+            Err(Error::Env { var, .. }) if var == "JUJU_SECRET_REVISION"
+        ));
+        c.secret_revision = Some(3);
         assert_eq!(
-            Event::from_context(&c, &meta())
-                .unwrap()
-                .secret_id
-                .as_deref(),
-            Some("secret:x")
+            SecretRevisionEvent::extract(&parse(&c)).unwrap().revision,
+            3
         );
-        let ev = Event::from_context(&ctx("actions/trace-status"), &meta()).unwrap();
+        let mut c = ctx("actions/trace-status");
+        c.action_uuid = Some("7".into());
+        let ev = parse(&c);
         assert_eq!(ev.kind(), EventKind::Action);
         assert_eq!(ev.name, "trace_status_action");
-        assert_eq!(ev.subject.as_deref(), Some("trace-status"));
+        assert_eq!(ev.subject(), Some("trace-status"));
+        assert_eq!(ActionEvent::extract(&ev).unwrap().id, "7");
     }
 
     #[test]
@@ -432,7 +834,10 @@ mod tests {
             "",
             "other/install",
         ] {
-            assert!(Event::from_context(&ctx(p), &meta()).is_none(), "{p}");
+            assert!(
+                Event::from_context(&ctx(p), &meta()).unwrap().is_none(),
+                "{p}"
+            );
         }
         let mut m = meta();
         m.actions.insert(
@@ -443,18 +848,34 @@ mod tests {
                 required: vec![],
             },
         );
-        assert!(Event::from_context(&ctx("actions/restore"), &m).is_none());
+        assert!(Event::from_context(&ctx("actions/restore"), &m)
+            .unwrap()
+            .is_none());
     }
 
     #[test]
     fn events_serialize_for_deferral() {
-        let mut ev = Event::custom(
+        let ev = Event::custom(
             "tracing",
             "endpoint-changed",
             Some(serde_json::json!({"a": 1})),
         );
-        ev.relation = "db:3".parse().ok();
         let text = serde_json::to_string(&ev).unwrap();
         assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), ev);
+        let mut c = ctx("hooks/charm-tracing-relation-departed");
+        c.relation_id = "charm-tracing:5".parse().ok();
+        c.remote_unit = Some("tempo/0".into());
+        c.departing_unit = Some("tempo/0".into());
+        let ev = parse(&c);
+        let text = serde_json::to_string(&ev).unwrap();
+        let back: Event = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, ev);
+        assert!(back.is_consistent());
+        // A payload that does not go with the kind is not consistent.
+        let wrong = Event {
+            payload: Payload::None,
+            ..ev
+        };
+        assert!(!wrong.is_consistent());
     }
 }

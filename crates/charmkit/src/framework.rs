@@ -2,16 +2,19 @@
 //! entrypoint that runs a whole Juju dispatch (as kube-rs has one reconcile entrypoint).
 //!
 //! A charm is a type implementing [`Charm`]: its constructor registers handlers on the
-//! [`Framework`] with [`Framework::observe`]. Libraries inside the charm (such as
-//! [`crate::tracing::Tracing`]) register theirs the same way. A handler gets the charm and a
-//! [`Ctx`]: the event, the [`Model`], stored state, `defer()`, `emit()` for custom events and
-//! `add_status()` during collect-status.
+//! [`Framework`] with [`Framework::observe`], a typed selector ([`On`]) and a named handler
+//! ([`handler!`](crate::handler)). Libraries inside the charm (such as
+//! [`crate::tracing::Tracing`]) register theirs with [`Framework::observe_as`]. A handler gets
+//! the charm and a [`Ctx`]: the event (typed), the [`Model`], stored state, `defer()`, `emit()`
+//! for custom events, `add_status()` during collect-status. What identifies an observation and
+//! a deferred event is documented in [`crate::observe`].
 //!
-//! Order of a dispatch, as ops does it: charm init (observers registered) → deferred events
-//! re-emitted, oldest first → `Emitting Juju event X.` → the event → collect-status (app status
-//! if leader, then unit status) → stored state committed. A handler error or panic stops the
-//! dispatch, is logged at ERROR, leaves stored state uncommitted and makes the hook fail — so
-//! Juju retries it, as with ops.
+//! Order of a dispatch, as ops does it: charm init (observers registered and checked against
+//! the metadata) → deferred events re-emitted, oldest first → `Emitting Juju event X.` → the
+//! event → collect-status (app status if leader, then unit status) → stored state committed. A
+//! handler error or panic stops the dispatch, is logged at ERROR, leaves stored state
+//! uncommitted and makes the hook fail — so Juju retries it, as with ops. The error keeps its
+//! type: [`Error::Handler`] carries the handler's own error as its `source()`.
 //!
 //! Every emitted event is recorded with whether at least one handler observed it; a dispatch in
 //! which any Juju, action or custom event was observed is *observed* (framework events such as
@@ -24,18 +27,31 @@ use opentelemetry::trace::{Span as _, Status as SpanStatus, TraceContextExt, Tra
 use opentelemetry::{Context, KeyValue};
 
 use crate::context::JujuContext;
-use crate::error::{Error, Result};
-use crate::event::{Event, EventKind};
+use crate::ctx::{not_deferrable, Core, Effects};
+use crate::error::{Error, Panic, Result};
+use crate::event::{Event, EventKind, EventType};
 use crate::hookcmd::HookTools;
 use crate::hookcmd::Status;
 use crate::meta::Metadata;
 use crate::model::Model;
+use crate::observe::{Handler, On};
 use crate::state::{Deferred, StoredState};
 
-/// What a handler returns: `Ok(())`, or any error (it fails the hook).
-pub type HandlerResult = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+pub use crate::ctx::{Ctx, HandlerResult};
 
-type HandlerFn<C> = Box<dyn FnMut(&mut C, &mut Ctx<'_>) -> HandlerResult>;
+/// The stored-state and deferral owner of the charm's own observations, whatever the charm's
+/// struct is called (spans still show the struct's name).
+pub const CHARM_OWNER: &str = "charm";
+
+/// A handler with its event type erased: extracts the typed payload and runs.
+type ErasedFn<C> = Box<dyn FnMut(&mut C, Core<'_>, &Event) -> (HandlerResult, Effects)>;
+
+/// The last path segment of `C`'s type name (`RustStarter`): how spans and logs name the
+/// charm's observers.
+pub fn short_type_name<C>() -> &'static str {
+    let full = std::any::type_name::<C>();
+    full.rsplit("::").next().unwrap_or(full)
+}
 
 /// A charm: built once per dispatch, registering its handlers as it is built.
 pub trait Charm: Sized + 'static {
@@ -43,70 +59,26 @@ pub trait Charm: Sized + 'static {
     fn new(fw: &mut Framework<Self>) -> Result<Self>;
 }
 
-/// Which events a handler observes: a kind, optionally narrowed to one endpoint, storage,
-/// container, action or custom-event owner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct On {
-    kind: EventKind,
-    subject: Option<String>,
-}
-
-impl On {
-    /// Every event of `kind` (e.g. every relation-changed, whatever the endpoint).
-    pub fn kind(kind: EventKind) -> Self {
-        On {
-            kind,
-            subject: None,
-        }
-    }
-
-    /// Events of `kind` about `subject`: an endpoint (`On::about(RelationChanged, "db")`), a
-    /// storage, a container, an action name or a custom-event name.
-    pub fn about(kind: EventKind, subject: &str) -> Self {
-        On {
-            kind,
-            subject: Some(subject.to_string()),
-        }
-    }
-
-    /// The action `name` (as in `actions.yaml`, with dashes).
-    pub fn action(name: &str) -> Self {
-        Self::about(EventKind::Action, name)
-    }
-
-    /// The custom event `name` (emitted with [`Ctx::emit`]).
-    pub fn custom(name: &str) -> Self {
-        Self::about(EventKind::Custom, &name.replace('-', "_"))
-    }
-
-    fn matches(&self, ev: &Event) -> bool {
-        if self.kind != ev.kind() {
-            return false;
-        }
-        match (&self.subject, ev.kind()) {
-            (None, _) => true,
-            (Some(s), EventKind::Custom) => *s == ev.name,
-            (Some(s), _) => ev.subject.as_deref() == Some(s.as_str()),
-        }
-    }
-}
-
-impl From<EventKind> for On {
-    fn from(kind: EventKind) -> Self {
-        On::kind(kind)
-    }
-}
-
 struct Observer<C> {
-    on: On,
+    on: On<Event>,
+    /// The stored-state and deferral owner.
     owner: String,
+    /// The name spans and logs show (the charm's type name, or the library's name).
+    display: String,
     handler: String,
-    f: HandlerFn<C>,
+    f: ErasedFn<C>,
 }
 
 impl<C> Observer<C> {
-    fn id(&self) -> String {
-        format!("{}.{}", self.owner, self.handler)
+    /// Whether this is the observation that deferred `d`. A version-1 entry (no selector) is
+    /// matched by owner, handler and an event its selector matches.
+    fn deferred(&self, d: &Deferred) -> bool {
+        self.owner == d.owner
+            && self.handler == d.handler
+            && match &d.on {
+                Some(on) => *on == self.on.key(),
+                None => self.on.matches(&d.event),
+            }
     }
 }
 
@@ -130,25 +102,24 @@ pub struct Framework<C> {
     state: StoredState,
     state_dirty: bool,
     emitted: Vec<Emitted>,
-    current_owner: String,
+    charm_name: String,
     pending_statuses: Vec<Status>,
+    registration_errors: Vec<String>,
 }
 
 impl<C: 'static> Framework<C> {
     /// A framework over `model`, with `state` as stored state.
     pub fn new(model: Rc<Model>, state: StoredState) -> Self {
+        let charm_name = short_type_name::<C>().to_string();
         Framework {
             observers: Vec::new(),
             model,
             state,
             state_dirty: false,
             emitted: Vec::new(),
-            current_owner: std::any::type_name::<C>()
-                .rsplit("::")
-                .next()
-                .unwrap_or("Charm")
-                .to_string(),
+            charm_name,
             pending_statuses: Vec::new(),
+            registration_errors: Vec::new(),
         }
     }
 
@@ -162,29 +133,81 @@ impl<C: 'static> Framework<C> {
         &self.model
     }
 
-    /// Registers `f` to run on events matching `on`. `handler` names it (e.g. `on_start`): the
-    /// name appears in spans and logs, and identifies it in the deferred-event queue, so keep it
-    /// stable across charm upgrades. The owner is the charm's type name unless registered
-    /// through [`Framework::observe_as`].
-    pub fn observe<F>(&mut self, on: impl Into<On>, handler: &str, f: F)
-    where
-        F: FnMut(&mut C, &mut Ctx<'_>) -> HandlerResult + 'static,
-    {
-        let owner = self.current_owner.clone();
-        self.observe_as(&owner, on, handler, f);
+    /// Registers `handler` to run on events `on` selects, receiving them as `E`:
+    /// `fw.observe(On::start(), handler!(Self::reconcile))`.
+    ///
+    /// Checked at charm init (an error there fails the hook, naming the problem): the selector's
+    /// endpoint, storage, container or action must be declared in the metadata, and one
+    /// handler cannot be registered twice for one selector. See [`crate::observe`] for what
+    /// identifies the observation in the deferred queue.
+    pub fn observe<E: EventType>(&mut self, on: On<E>, handler: Handler<C, E>) {
+        let display = self.charm_name.clone();
+        self.register(CHARM_OWNER.to_string(), display, on, handler);
     }
 
-    /// Registers a handler on behalf of a library named `owner` (e.g. `Tracing`).
-    pub fn observe_as<F>(&mut self, owner: &str, on: impl Into<On>, handler: &str, f: F)
-    where
-        F: FnMut(&mut C, &mut Ctx<'_>) -> HandlerResult + 'static,
-    {
-        self.observers.push(Observer {
-            on: on.into(),
-            owner: owner.to_string(),
-            handler: handler.to_string(),
-            f: Box::new(f),
+    /// Registers a handler on behalf of a library named `owner` (e.g. `Tracing`): its stored
+    /// values, deferred events and spans are under that name.
+    pub fn observe_as<E: EventType>(&mut self, owner: &str, on: On<E>, handler: Handler<C, E>) {
+        self.register(owner.to_string(), owner.to_string(), on, handler);
+    }
+
+    fn register<E: EventType>(
+        &mut self,
+        owner: String,
+        display: String,
+        on: On<E>,
+        handler: Handler<C, E>,
+    ) {
+        if let Some(why) = on.check(self.model.meta()) {
+            self.registration_errors
+                .push(format!("{display}.{}: {why}", handler.name));
+        }
+        let on = on.erase();
+        if self
+            .observers
+            .iter()
+            .any(|o| o.owner == owner && o.handler == handler.name && o.on == on)
+        {
+            self.registration_errors.push(format!(
+                "{display}.{} is registered twice for {}: one observation per handler and \
+                 event, or a deferred event could not tell which to go back to",
+                handler.name,
+                on.key()
+            ));
+        }
+        let Handler { name, mut f } = handler;
+        let erased: ErasedFn<C> = Box::new(move |charm: &mut C, core: Core<'_>, event: &Event| {
+            let Some(payload) = E::extract(event) else {
+                let err = Error::Usage(format!(
+                    "{} does not carry the payload its selector promises (a charmkit bug)",
+                    event.name
+                ));
+                return (Err(err.into()), core.effects);
+            };
+            let mut ctx = Ctx {
+                core,
+                event,
+                payload,
+            };
+            let result = f(charm, &mut ctx);
+            (result, ctx.core.effects)
         });
+        self.observers.push(Observer {
+            on,
+            owner,
+            display,
+            handler: name,
+            f: erased,
+        });
+    }
+
+    /// The registration errors found so far: an error at charm init, before any event is
+    /// emitted.
+    pub fn check_registrations(&self) -> Result<()> {
+        match self.registration_errors.as_slice() {
+            [] => Ok(()),
+            errors => Err(Error::Usage(errors.join("; "))),
+        }
     }
 
     /// Every event emitted so far in this dispatch.
@@ -205,8 +228,9 @@ impl<C: 'static> Framework<C> {
         self.emit_inner(charm, event, None)
     }
 
-    /// Re-emits the deferred events, oldest first, each to the observer that deferred it. One
-    /// deferred again stays in the queue, in order.
+    /// Re-emits the deferred events, oldest first, each to exactly the observation that
+    /// deferred it (owner, handler and selector), for exactly that event. One deferred again
+    /// stays in the queue, in order.
     pub fn reemit_deferred(&mut self, charm: &mut C) -> Result<()> {
         let queue = std::mem::take(&mut self.state.deferred);
         if queue.is_empty() {
@@ -215,15 +239,15 @@ impl<C: 'static> Framework<C> {
         self.state_dirty = true;
         let mut rest = queue.into_iter();
         while let Some(d) = rest.next() {
-            if !self.observers.iter().any(|o| o.id() == d.handler) {
+            let Some(index) = self.observers.iter().position(|o| o.deferred(&d)) else {
                 log::debug!(
                     "dropping deferred {} for {}: no such observer any more",
                     d.event.name,
-                    d.handler
+                    d.observer()
                 );
                 continue;
-            }
-            if let Err(e) = self.emit_inner(charm, &d.event, Some(&d.handler)) {
+            };
+            if let Err(e) = self.emit_inner(charm, &d.event, Some(index)) {
                 // Keep what was not re-emitted, so nothing is lost.
                 self.state.deferred.extend(rest);
                 return Err(e);
@@ -232,7 +256,9 @@ impl<C: 'static> Framework<C> {
         Ok(())
     }
 
-    fn emit_inner(&mut self, charm: &mut C, event: &Event, only: Option<&str>) -> Result<()> {
+    /// Emits `event` to every matching observer, or — re-emitting a deferred event — to the
+    /// observer at index `only`.
+    fn emit_inner(&mut self, charm: &mut C, event: &Event, only: Option<usize>) -> Result<()> {
         let deferred = only.is_some();
         let tracer = opentelemetry::global::tracer(crate::tracing::SCOPE);
         Context::current().span().add_event(
@@ -252,7 +278,7 @@ impl<C: 'static> Framework<C> {
         let mut i = 0;
         while i < self.observers.len() {
             let matches = match only {
-                Some(id) => self.observers[i].id() == id,
+                Some(index) => i == index,
                 None => self.observers[i].on.matches(event),
             };
             if !matches {
@@ -260,62 +286,78 @@ impl<C: 'static> Framework<C> {
                 continue;
             }
             self.emitted[record].observers += 1;
-            let (owner, handler) = (
-                self.observers[i].owner.clone(),
-                self.observers[i].handler.clone(),
+            let observer = &self.observers[i];
+            let (owner, display, handler) = (
+                observer.owner.clone(),
+                observer.display.clone(),
+                observer.handler.clone(),
             );
-            let mut span = tracer.start(format!("{}: {}", event.name, owner));
+            let mut span = tracer.start(format!("{}: {}", event.name, display));
             span.set_attributes([
                 KeyValue::new("deferred", deferred),
                 KeyValue::new("event", event.name.clone()),
                 KeyValue::new("event_type", event.kind().event_type()),
                 KeyValue::new("event_class", format!("{:?}", event.kind())),
                 KeyValue::new("event_name", event.name.clone()),
-                KeyValue::new("handler", format!("{owner}.{handler}")),
+                KeyValue::new("handler", format!("{display}.{handler}")),
             ]);
             let cx = Context::current_with_span(span);
             let guard = cx.clone().attach();
-            let mut ctx = Ctx {
-                event,
+            let core = Core {
                 model: &self.model,
                 state: &mut self.state,
                 owner: &owner,
-                deferred: false,
-                state_dirty: false,
-                emitted: Vec::new(),
-                statuses: Vec::new(),
+                effects: Effects::default(),
             };
             let f = &mut self.observers[i].f;
-            let outcome = catch_unwind(AssertUnwindSafe(|| f(charm, &mut ctx)));
-            let (did_defer, dirty, emitted, statuses) =
-                (ctx.deferred, ctx.state_dirty, ctx.emitted, ctx.statuses);
-            let failure = match outcome {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(("error", e.to_string())),
-                Err(panic) => Some(("panic", panic_message(&*panic))),
-            };
-            if let Some((kind, message)) = &failure {
-                let span = cx.span();
-                record_exception(&span, kind, message);
+            let outcome = catch_unwind(AssertUnwindSafe(|| f(charm, core, event)));
+            let (failure, effects): (Option<(&str, Box<dyn std::error::Error + Send + Sync>)>, _) =
+                match outcome {
+                    // A handler that tried to defer what cannot be deferred and ignored the
+                    // error still fails: never a silent queue entry.
+                    Ok((Ok(()), fx)) if fx.refused_defer => {
+                        (Some(("error", Box::new(not_deferrable(event)))), fx)
+                    }
+                    Ok((Ok(()), fx)) => (None, fx),
+                    Ok((Err(e), fx)) => (Some(("error", e)), fx),
+                    Err(panic) => (
+                        Some((
+                            "panic",
+                            Box::new(Panic {
+                                message: panic_message(&*panic),
+                            }),
+                        )),
+                        Effects::default(),
+                    ),
+                };
+            if let Some((kind, source)) = &failure {
+                record_exception(&cx.span(), kind, &source.to_string());
             }
             drop(guard);
             cx.span().end();
-            if let Some((kind, message)) = failure {
-                let text = format!("{owner}.{handler} failed on {}: {message}", event.name);
-                record_exception(&Context::current().span(), kind, &text);
-                return Err(Error::Handler(text));
+            if let Some((kind, source)) = failure {
+                let err = Error::Handler {
+                    observer: format!("{display}.{handler}"),
+                    event: event.name.clone(),
+                    source,
+                };
+                record_exception(&Context::current().span(), kind, &err.to_string());
+                return Err(err);
             }
-            self.state_dirty |= dirty;
-            if did_defer {
-                log::debug!("{owner}.{handler} deferred {}", event.name);
+            self.state_dirty |= effects.state_dirty;
+            if effects.deferred {
+                log::debug!("{display}.{handler} deferred {}", event.name);
+                let on = self.observers[i].on.key();
                 self.state.deferred.push(Deferred {
                     event: event.clone(),
-                    handler: format!("{owner}.{handler}"),
+                    owner,
+                    handler,
+                    on: Some(on),
                 });
                 self.state_dirty = true;
             }
-            self.pending_statuses.extend(statuses);
-            for ev in emitted {
+            self.pending_statuses.extend(effects.statuses);
+            for ev in effects.emitted {
                 self.emit_inner(charm, &ev, None)?;
             }
             i += 1;
@@ -334,7 +376,7 @@ impl<C: 'static> Framework<C> {
             (EventKind::CollectUnitStatus, false),
         ];
         for &(kind, app) in steps {
-            if !self.observers.iter().any(|o| o.on.kind == kind) {
+            if !self.observers.iter().any(|o| o.on.event_kind() == kind) {
                 continue;
             }
             if app && !self.model.is_leader()? {
@@ -368,66 +410,14 @@ impl<C: 'static> Framework<C> {
     }
 }
 
-/// What a handler sees: the event, the model, stored state, and what it can ask of the
-/// framework.
-pub struct Ctx<'a> {
-    event: &'a Event,
-    model: &'a Model,
-    state: &'a mut StoredState,
-    owner: &'a str,
-    deferred: bool,
-    state_dirty: bool,
-    emitted: Vec<Event>,
-    statuses: Vec<Status>,
-}
-
-impl Ctx<'_> {
-    /// The event being handled.
-    pub fn event(&self) -> &Event {
-        self.event
-    }
-
-    /// The model: this unit and app, config, relations, status, and the raw hook tools.
-    pub fn model(&self) -> &Model {
-        self.model
-    }
-
-    /// Defers the event: it is re-emitted to this handler before the next event.
-    pub fn defer(&mut self) {
-        self.deferred = true;
-    }
-
-    /// Emits a custom event after this handler returns (handlers observe it with
-    /// [`On::custom`]). The event's owner is this handler's owner.
-    pub fn emit(&mut self, name: &str, payload: Option<serde_json::Value>) {
-        self.emitted.push(Event::custom(self.owner, name, payload));
-    }
-
-    /// This handler's owner's stored value `key`, if any and of type `T`.
-    pub fn stored<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
-        self.state.get(self.owner, key)
-    }
-
-    /// Stores `value` as this handler's owner's `key`; committed at the end of the dispatch.
-    pub fn store<T: serde::Serialize>(&mut self, key: &str, value: &T) -> Result<()> {
-        self.state_dirty = true;
-        self.state.set(self.owner, key, value)
-    }
-
-    /// During collect-status: proposes a status; the highest priority proposed wins
-    /// (error > blocked > maintenance > waiting > active).
-    pub fn add_status(&mut self, status: Status) {
-        self.statuses.push(status);
-    }
-}
-
+/// A panic's message (the payload of `panic!`), or a placeholder.
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
-        format!("panicked: {s}")
+        s.to_string()
     } else if let Some(s) = panic.downcast_ref::<String>() {
-        format!("panicked: {s}")
+        s.clone()
     } else {
-        "panicked".to_string()
+        "(no message)".to_string()
     }
 }
 
@@ -488,11 +478,16 @@ pub fn dispatch<C: Charm>(
     );
     let cx = Context::current_with_span(root);
     let guard = cx.clone().attach();
-    let event = Event::from_context(&ctx, &meta);
+    let parsed = Event::from_context(&ctx, &meta);
+    let event = parsed.as_ref().ok().cloned().flatten();
     let model = Rc::new(Model::new(ctx, meta, tools));
-    let state = StoredState::load(&model.context().charm_dir);
+    let (mut state, version) = StoredState::load_versioned(&model.context().charm_dir);
+    state.adopt_legacy_owner(version, short_type_name::<C>(), CHARM_OWNER);
     let mut fw: Framework<C> = Framework::new(model.clone(), state);
-    let result = run_phases(&mut fw, event.as_ref(), &trace_id, checkpoint);
+    let result = match parsed {
+        Ok(_) => run_phases(&mut fw, event.as_ref(), &trace_id, checkpoint),
+        Err(e) => Err(e),
+    };
     if let Err(e) = &result {
         log::error!("{e}");
         record_exception(&cx.span(), "error", &e.to_string());
@@ -515,6 +510,7 @@ fn run_phases<C: Charm>(
     checkpoint: &mut dyn FnMut(bool),
 ) -> Result<()> {
     let mut charm = C::new(fw)?;
+    fw.check_registrations()?;
     if !fw.state.deferred.is_empty() {
         fw.reemit_deferred(&mut charm)?;
         checkpoint(fw.observed());

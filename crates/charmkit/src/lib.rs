@@ -7,7 +7,10 @@
 //! - [`context`]: the typed `JUJU_*` context; [`event`]: events resolved against [`meta`]data;
 //! - [`hookcmd`]: every hook tool behind one trait, so tests run in memory;
 //! - [`framework`]: observers, defer, custom events, collect-status, and [`framework::dispatch`];
-//! - [`model`]: the charm-facing API (leadership, config, relation data, status), cached per hook;
+//!   [`observe`]: typed selectors ([`On`]) and named handlers ([`handler!`]); [`ctx`]: what a
+//!   handler sees;
+//! - [`model`]: the charm-facing API (leadership, typed config, relations and their databags,
+//!   secrets, status), cached per hook;
 //! - [`state`]: stored state and deferred events, written atomically;
 //! - [`logging`]: the `log` crate routed to `juju-log`;
 //! - [`tracing`]: spans for every dispatch, a crash-safe priority buffer, OTLP/JSON export;
@@ -16,26 +19,32 @@
 //! A complete charm:
 //!
 //! ```no_run
-//! use charmkit::event::EventKind;
-//! use charmkit::framework::{Charm, Ctx, Framework, HandlerResult};
-//! use charmkit::hookcmd::Status;
+//! use charmkit::prelude::*;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Config {
+//!     port: u16,
+//! }
 //!
 //! struct MyCharm;
 //!
 //! impl Charm for MyCharm {
 //!     fn new(fw: &mut Framework<Self>) -> charmkit::Result<Self> {
-//!         fw.observe(EventKind::Start, "on_start", Self::on_start);
-//!         fw.observe(EventKind::CollectUnitStatus, "on_collect_status", |_, ctx| {
-//!             ctx.add_status(Status::active("ready"));
-//!             Ok(())
-//!         });
+//!         fw.observe(On::start(), handler!(Self::on_start));
+//!         fw.observe(On::collect_unit_status(), handler!(Self::on_collect_status));
 //!         Ok(MyCharm)
 //!     }
 //! }
 //!
 //! impl MyCharm {
 //!     fn on_start(&mut self, ctx: &mut Ctx<'_>) -> HandlerResult {
-//!         log::info!("starting {}", ctx.model().unit_name());
+//!         let config: Config = ctx.model().config()?;
+//!         log::info!("starting {} on port {}", ctx.model().unit_name(), config.port);
+//!         Ok(())
+//!     }
+//!
+//!     fn on_collect_status(&mut self, ctx: &mut Ctx<'_, CollectStatus>) -> HandlerResult {
+//!         ctx.add_status(Status::active("ready"));
 //!         Ok(())
 //!     }
 //! }
@@ -44,11 +53,16 @@
 //!     charmkit::main::<MyCharm>()
 //! }
 //! ```
+//!
+//! Handlers are typed by the event they observe (`Ctx<'_, RelationEvent>` has the
+//! relation; `Ctx<'_, ActionEvent>` has the action's params and results); what a deferred event
+//! is keyed by is in [`observe`]; every error the crate raises is in the map of [`error`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cli;
 pub mod context;
+pub mod ctx;
 pub mod error;
 pub mod event;
 pub mod framework;
@@ -56,12 +70,28 @@ pub mod hookcmd;
 pub mod logging;
 pub mod meta;
 pub mod model;
+pub mod observe;
 pub mod pebble;
 pub mod runtime;
 pub mod state;
+mod suggest;
 pub mod testing;
 pub mod tracing;
 
 pub use error::{Error, Result};
-pub use framework::{Charm, Ctx, Framework, HandlerResult, On};
+pub use framework::{Charm, Ctx, Framework, HandlerResult};
+pub use observe::{Handler, On};
 pub use runtime::main;
+
+/// What a charm's `charm.rs` needs, in one `use charmkit::prelude::*;`.
+pub mod prelude {
+    pub use crate::event::{
+        ActionEvent, CheckEvent, CollectStatus, CustomEvent, HookEvent, NoticeEvent,
+        RelationDepartedEvent, RelationEvent, RelationJoinedEvent, RelationScoped, SecretEvent,
+        SecretRevisionEvent, StorageEvent, WorkloadEvent,
+    };
+    pub use crate::framework::{Charm, Ctx, Framework, HandlerResult};
+    pub use crate::handler;
+    pub use crate::hookcmd::Status;
+    pub use crate::observe::{Handler, On};
+}

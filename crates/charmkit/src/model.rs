@@ -1,22 +1,40 @@
-//! The model: this unit and application, config, relations and status — the charm-facing API
-//! over the hook tools.
+//! The model: this unit and application, config, relations, secrets and status — the
+//! charm-facing API over the hook tools.
 //!
-//! Reads that Juju keeps constant within a hook (config, relation ids, relation data) are made
-//! once per dispatch and cached; our own writes update the cache, so a handler reads back what
-//! an earlier handler wrote. Leadership is cached for the 30 s Juju guarantees it, then asked
-//! again (as ops). Everything else goes straight to the tool through [`Model::hook`].
+//! - config: typed with [`Model::config`] (`#[derive(Deserialize)]` struct; a mismatch names
+//!   the option), or one option as text with [`Model::config_str`];
+//! - relations as objects ([`Relation`]: [`Model::relation`], [`Model::relations`], and
+//!   [`crate::Ctx::relation`] for the event's): units, remote application and databags
+//!   ([`RelationData`]) with typed `load::<T>()` / `save(&T)` and plain string access. Peer
+//!   relations and the implicit `juju-info` endpoint are relations like any other;
+//! - secrets as objects ([`Secret`]: [`Model::secret`], [`Model::secret_by_label`],
+//!   [`Model::add_secret`]);
+//! - status, and the workload version ([`Model::set_workload_version`]).
+//!
+//! Reads that Juju keeps constant within a hook (config, relation ids, relation data, action
+//! parameters) are made once per dispatch and cached; our own writes update the cache, so a
+//! handler reads back what an earlier handler wrote. Leadership is cached for the 30 s Juju
+//! guarantees it, then asked again (as ops). Every hook tool, raw, is on [`Model::hook`].
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use serde::de::DeserializeOwned;
+
 use crate::context::JujuContext;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hookcmd::RelationId;
 use crate::hookcmd::Status;
 use crate::hookcmd::{Hook, HookTools};
 use crate::meta::Metadata;
+
+mod relation;
+mod secret;
+
+pub use relation::{Relation, RelationData};
+pub use secret::{Secret, SecretInfo};
 
 /// How long Juju guarantees leadership after `is-leader` said so (its lease renewal period).
 const LEADERSHIP_LEASE: Duration = Duration::from_secs(30);
@@ -35,6 +53,7 @@ enum Bag {
 struct Cache {
     /// The last `is-leader` answer, and when it was asked.
     leader: Option<(bool, Instant)>,
+    action_params: Option<Rc<BTreeMap<String, serde_json::Value>>>,
     config: Option<Rc<BTreeMap<String, serde_json::Value>>>,
     relation_ids: HashMap<String, Rc<Vec<RelationId>>>,
     units: HashMap<u32, Rc<Vec<String>>>,
@@ -102,8 +121,9 @@ impl Model {
         Ok(l)
     }
 
-    /// The whole config (read once per dispatch).
-    pub fn config(&self) -> Result<Rc<BTreeMap<String, serde_json::Value>>> {
+    /// The whole config as Juju gives it (read once per dispatch): every option with a value
+    /// or a default.
+    pub fn config_map(&self) -> Result<Rc<BTreeMap<String, serde_json::Value>>> {
         if let Some(c) = &self.cache.borrow().config {
             return Ok(c.clone());
         }
@@ -112,9 +132,34 @@ impl Model {
         Ok(c)
     }
 
+    /// The config decoded into the charm's type `T` (a `#[derive(Deserialize)]` struct, field
+    /// names as the options', `#[serde(rename_all = "kebab-case")]` for dashed names; an option
+    /// with no value and no default is absent: make its field an `Option`). Options Juju did
+    /// not send fall back to the metadata's defaults. A mismatch is an [`Error::Config`] naming
+    /// the option:
+    ///
+    /// ```text
+    /// config option port: invalid type: string "eighty", expected u16
+    /// ```
+    pub fn config<T: DeserializeOwned>(&self) -> Result<T> {
+        let mut all: serde_json::Map<String, serde_json::Value> = self
+            .meta
+            .config
+            .iter()
+            .filter_map(|(k, o)| o.default.clone().map(|d| (k.clone(), d)))
+            .collect();
+        for (k, v) in self.config_map()?.iter() {
+            all.insert(k.clone(), v.clone());
+        }
+        crate::error::decode(serde_json::Value::Object(all)).map_err(|(option, e)| Error::Config {
+            option,
+            message: e.to_string(),
+        })
+    }
+
     /// A string config option, falling back to the metadata default.
     pub fn config_str(&self, key: &str) -> Result<Option<String>> {
-        let c = self.config()?;
+        let c = self.config_map()?;
         let v = c
             .get(key)
             .cloned()
@@ -123,6 +168,39 @@ impl Model {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
         }))
+    }
+
+    /// The relations on `endpoint`, as objects.
+    pub fn relations(&self, endpoint: &str) -> Result<Vec<Relation<'_>>> {
+        Ok(self
+            .relation_ids(endpoint)?
+            .iter()
+            .map(|id| Relation::new(self, id.clone(), None))
+            .collect())
+    }
+
+    /// The one relation on `endpoint`, if there is one (an endpoint with `limit: 1`, or a peer
+    /// relation). More than one is an [`Error::Usage`]: use [`Model::relations`].
+    pub fn relation(&self, endpoint: &str) -> Result<Option<Relation<'_>>> {
+        let mut all = self.relations(endpoint)?;
+        if all.len() > 1 {
+            return Err(Error::Usage(format!(
+                "endpoint {endpoint} has {} relations; use relations() to see them all",
+                all.len()
+            )));
+        }
+        Ok(all.pop())
+    }
+
+    /// The relation `id`, as an object.
+    pub fn relation_by_id(&self, id: &RelationId) -> Relation<'_> {
+        Relation::new(self, id.clone(), None)
+    }
+
+    /// The relation `id`, whose remote application is already known (from the event).
+    pub(crate) fn relation_with_app(&self, id: &RelationId, app: &str) -> Relation<'_> {
+        let app = (!app.is_empty()).then(|| app.to_string());
+        Relation::new(self, id.clone(), app)
     }
 
     /// The relations on `endpoint` (read once per dispatch).
@@ -208,6 +286,22 @@ impl Model {
                 }
             }
         }
+    }
+
+    /// Sets the version of the workload this unit runs, shown by `juju status`.
+    pub fn set_workload_version(&self, version: &str) -> Result<()> {
+        self.hook().application_version_set(version)
+    }
+
+    /// The running action's parameters (read once per dispatch); see
+    /// [`crate::Ctx::params`] for the typed view.
+    pub(crate) fn action_params(&self) -> Result<Rc<BTreeMap<String, serde_json::Value>>> {
+        if let Some(p) = &self.cache.borrow().action_params {
+            return Ok(p.clone());
+        }
+        let p = Rc::new(self.hook().action_get()?);
+        self.cache.borrow_mut().action_params = Some(p.clone());
+        Ok(p)
     }
 
     /// Sets this unit's status.

@@ -28,6 +28,9 @@ use crate::meta::Metadata;
 use crate::tracing::tools::TracedTools;
 use crate::tracing::DispatchTrace;
 
+/// The last path segment of a charm type's name: see [`crate::framework::short_type_name`].
+pub use crate::framework::short_type_name;
+
 /// Runs the charm: a dispatch under Juju, or the command line otherwise.
 pub fn main<C: Charm>() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -104,10 +107,4 @@ fn tracing_disabled() -> bool {
             )
         })
         .unwrap_or(false)
-}
-
-/// The last path segment of `C`'s type name (`RustStarter`).
-pub fn short_type_name<C>() -> &'static str {
-    let full = std::any::type_name::<C>();
-    full.rsplit("::").next().unwrap_or(full)
 }

@@ -75,6 +75,22 @@ fn ca_relation(app_data: &[(&str, &str)]) -> Relation {
         .with_remote_app_data(app_data.iter().copied())
 }
 
+/// The trigger for relation event `what` (`created`, `joined`, `changed`, `departed`,
+/// `broken`) on `rel`, as the state holds it; departed is about its first remote unit.
+fn on(rel: &Relation, what: &str) -> Trigger {
+    match what {
+        "created" => Trigger::relation_created(rel),
+        "joined" => Trigger::relation_joined(rel),
+        "changed" => Trigger::relation_changed(rel),
+        "departed" => {
+            let unit = rel.remote_units_data.keys().next().expect("a remote unit");
+            Trigger::relation_departed(rel, unit)
+        }
+        "broken" => Trigger::relation_broken(rel),
+        other => panic!("no relation event {other:?}"),
+    }
+}
+
 fn bag(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
@@ -151,7 +167,7 @@ fn leader_publishes_receivers_on_created_joined_changed() {
     for what in ["created", "joined", "changed"] {
         let out = run::<Traced>(
             &meta(),
-            Trigger::relation(TRACING, what, TRACING_ID),
+            on(&tempo(None), what),
             unit(true).with_relation(tempo(None)),
         );
         ok(&out);
@@ -180,7 +196,7 @@ fn leader_keeps_other_keys_and_rewrites_receivers_on_created_only_when_needed() 
     // created always writes (and keeps other keys).
     let out = run::<Traced>(
         &meta(),
-        Trigger::relation(TRACING, "created", TRACING_ID),
+        on(&tempo(None), "created"),
         unit(true).with_relation(tempo(None).with_local_app_data([("other", "x")])),
     );
     ok(&out);
@@ -193,7 +209,7 @@ fn leader_keeps_other_keys_and_rewrites_receivers_on_created_only_when_needed() 
     for what in ["joined", "changed"] {
         let out = run::<Traced>(
             &meta(),
-            Trigger::relation(TRACING, what, TRACING_ID),
+            on(&tempo(None), what),
             unit(true).with_relation(
                 tempo(Some(DOC_RECEIVERS))
                     .with_local_app_data([("receivers", r#"["otlp_http"]"#), ("other", "x")]),
@@ -210,7 +226,7 @@ fn leader_keeps_other_keys_and_rewrites_receivers_on_created_only_when_needed() 
     // A stale value (e.g. from an older charm revision) is corrected.
     let out = run::<Traced>(
         &meta(),
-        Trigger::relation(TRACING, "changed", TRACING_ID),
+        on(&tempo(None), "changed"),
         unit(true).with_relation(
             tempo(Some(DOC_RECEIVERS)).with_local_app_data([("receivers", r#"["otlp_grpc"]"#)]),
         ),
@@ -226,7 +242,7 @@ fn leader_keeps_other_keys_and_rewrites_receivers_on_created_only_when_needed() 
     for what in ["departed", "broken"] {
         let out = run::<Traced>(
             &meta(),
-            Trigger::relation(TRACING, what, TRACING_ID).with_departing_unit("tempo/0"),
+            on(&tempo(None), what),
             unit(true).with_relation(tempo(Some(DOC_RECEIVERS))),
         );
         ok(&out);
@@ -238,7 +254,7 @@ fn leader_keeps_other_keys_and_rewrites_receivers_on_created_only_when_needed() 
 fn leader_publishes_ca_version_on_created_keeping_other_keys() {
     let out = run::<Traced>(
         &meta(),
-        Trigger::relation(CA, "created", CA_ID),
+        on(&ca_relation(&[]), "created"),
         unit(true).with_relation(ca_relation(&[])),
     );
     ok(&out);
@@ -253,7 +269,7 @@ fn leader_publishes_ca_version_on_created_keeping_other_keys() {
 
     let out = run::<Traced>(
         &meta(),
-        Trigger::relation(CA, "created", CA_ID),
+        on(&ca_relation(&[]), "created"),
         unit(true).with_relation(ca_relation(&[]).with_local_app_data([("keep", "me")])),
     );
     ok(&out);
@@ -266,7 +282,7 @@ fn leader_publishes_ca_version_on_created_keeping_other_keys() {
     for what in ["joined", "changed", "departed", "broken"] {
         let out = run::<Traced>(
             &meta(),
-            Trigger::relation(CA, what, CA_ID).with_departing_unit("self-signed-certificates/0"),
+            on(&ca_relation(&[]), what),
             unit(true).with_relation(ca_relation(&[])),
         );
         ok(&out);
@@ -280,15 +296,8 @@ fn non_leader_never_touches_its_own_app_databag() {
         .iter()
         .flat_map(|what| {
             [
-                (
-                    Trigger::relation(TRACING, what, TRACING_ID).with_departing_unit("tempo/0"),
-                    TRACING_ID,
-                ),
-                (
-                    Trigger::relation(CA, what, CA_ID)
-                        .with_departing_unit("self-signed-certificates/0"),
-                    CA_ID,
-                ),
+                (on(&tempo(None), what), TRACING_ID),
+                (on(&ca_relation(&[]), what), CA_ID),
             ]
         })
         .chain([
@@ -334,7 +343,7 @@ fn non_leader_still_gets_its_destination() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_ok(
         dir.path(),
-        Trigger::relation(TRACING, "changed", TRACING_ID),
+        on(&tempo(None), "changed"),
         unit(false).with_relation(tempo(Some(DOC_RECEIVERS))),
     );
     assert_eq!(own_app_databag_calls(&out), Vec::<String>::new());
@@ -352,8 +361,8 @@ fn non_leader_still_gets_its_destination() {
 #[test]
 fn doc_databag_gives_the_http_destination() {
     for trigger in [
-        Trigger::relation(TRACING, "changed", TRACING_ID),
-        Trigger::relation(TRACING, "joined", TRACING_ID),
+        on(&tempo(None), "changed"),
+        on(&tempo(None), "joined"),
         Trigger::hook("start"),
         Trigger::hook("upgrade-charm"),
     ] {
@@ -405,8 +414,8 @@ fn https_with_ca_gives_the_sorted_bundle() {
         ca: Some(format!("{CERT_A}\n{CERT_B}")),
     });
     for (trigger, version) in [
-        (Trigger::relation(CA, "changed", CA_ID), Some("1")),
-        (Trigger::relation(TRACING, "changed", TRACING_ID), None),
+        (on(&ca_relation(&[]), "changed"), Some("1")),
+        (on(&tempo(None), "changed"), None),
         (Trigger::hook("start"), Some("1")),
     ] {
         let path = trigger.path.clone();
@@ -458,11 +467,7 @@ fn https_without_a_ca_yet_gives_no_destination() {
                 ca: Some(certs.clone()),
             }))
             .unwrap();
-        let out = run_ok(
-            dir.path(),
-            Trigger::relation(TRACING, "changed", TRACING_ID),
-            state,
-        );
+        let out = run_ok(dir.path(), on(&tempo(None), "changed"), state);
         assert_eq!(destination(dir.path()), None, "{what}");
         assert_eq!(no_destination_lines(&out), 1, "{what}: {:?}", out.logs);
     }
@@ -473,7 +478,7 @@ fn relation_broken_removes_the_destination_without_reading_the_broken_relation()
     let dir = tempfile::tempdir().unwrap();
     run_ok(
         dir.path(),
-        Trigger::relation(TRACING, "changed", TRACING_ID),
+        on(&tempo(None), "changed"),
         unit(true).with_relation(tempo(Some(DOC_RECEIVERS))),
     );
     assert!(destination(dir.path()).is_some());
@@ -481,7 +486,7 @@ fn relation_broken_removes_the_destination_without_reading_the_broken_relation()
     for leader in [true, false] {
         let out = run_ok(
             dir.path(),
-            Trigger::relation(TRACING, "broken", TRACING_ID),
+            on(&tempo(None), "broken"),
             unit(leader).with_relation(tempo(Some(DOC_RECEIVERS))),
         );
         assert!(out.observed);
@@ -516,16 +521,12 @@ fn ca_relation_broken_removes_an_https_destination() {
     let state = unit(true)
         .with_relation(tempo(Some(HTTPS_RECEIVERS)))
         .with_relation(ca_relation(&[("certificates", &certs)]));
-    run_ok(
-        dir.path(),
-        Trigger::relation(CA, "changed", CA_ID),
-        state.clone(),
-    );
+    run_ok(dir.path(), on(&ca_relation(&[]), "changed"), state.clone());
     assert_eq!(
         destination(dir.path()).and_then(|d| d.ca).as_deref(),
         Some(CERT_A)
     );
-    let out = run_ok(dir.path(), Trigger::relation(CA, "broken", CA_ID), state);
+    let out = run_ok(dir.path(), on(&ca_relation(&[]), "broken"), state);
     assert_eq!(destination(dir.path()), None);
     assert!(
         !out.calls.iter().any(|c| c.tool.starts_with("relation-")
@@ -548,7 +549,7 @@ fn a_second_tracing_relation_would_not_be_read_when_broken() {
         )]);
     run_ok(
         dir.path(),
-        Trigger::relation(TRACING, "broken", TRACING_ID),
+        on(&tempo(None), "broken"),
         unit(true)
             .with_relation(tempo(Some(DOC_RECEIVERS)))
             .with_relation(other),
@@ -644,8 +645,13 @@ fn misuse_is_a_clear_usage_error() {
         }
         // Through the harness: C::new fails, so the hook fails with that message.
         let meta = Metadata::from_yaml(Some(yaml), None, None, None).unwrap();
-        let out = run::<Traced>(&meta, Trigger::hook("start"), unit(true));
-        let err = out.error.as_deref().unwrap_or_else(|| panic!("{what}"));
+        // The unit of the charm under test (named after the metadata).
+        let out = run::<Traced>(&meta, Trigger::start(), State::default().with_leader(true));
+        let err = out
+            .error
+            .as_ref()
+            .unwrap_or_else(|| panic!("{what}"))
+            .to_string();
         assert!(err.contains(expect), "{what}: {err}");
         assert!(out.calls_of("relation-set").next().is_none(), "{what}");
     }
@@ -785,7 +791,7 @@ fn corpus_of_bad_receivers_gives_no_destination_and_one_line() {
                 .unwrap();
             let out = run_ok(
                 dir.path(),
-                Trigger::relation(TRACING, "changed", TRACING_ID),
+                on(&tempo(None), "changed"),
                 unit(leader).with_relation(tempo(value.as_deref())),
             );
             assert_eq!(destination(dir.path()), None, "{what} (leader={leader})");
@@ -862,7 +868,7 @@ fn corpus_of_bad_certificates_gives_no_https_destination() {
         let dir = tempfile::tempdir().unwrap();
         let out = run_ok(
             dir.path(),
-            Trigger::relation(CA, "changed", CA_ID),
+            on(&ca_relation(&[]), "changed"),
             unit(true)
                 .with_relation(tempo(Some(HTTPS_RECEIVERS)))
                 .with_relation(ca_relation(&[("certificates", &value)])),
@@ -879,7 +885,7 @@ fn corpus_of_bad_certificates_gives_no_https_destination() {
     let dir = tempfile::tempdir().unwrap();
     run_ok(
         dir.path(),
-        Trigger::relation(CA, "changed", CA_ID),
+        on(&ca_relation(&[]), "changed"),
         unit(true)
             .with_relation(tempo(Some(HTTPS_RECEIVERS)))
             .with_relation(ca_relation(&[("certificates", &huge)])),

@@ -283,7 +283,9 @@ impl Storage {
 /// after it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
-    /// The unit's name, `app/N`; the application name is the part before `/`.
+    /// The unit's name, `app/N`; the application name is the part before `/`. Empty (the
+    /// default) means the charm's unit 0 when the harness runs it; another application's unit
+    /// is refused.
     pub unit_name: String,
     /// Whether the unit is the leader.
     pub leader: bool,
@@ -337,8 +339,9 @@ pub struct State {
 pub const MODEL_UUID: &str = "00000000-0000-4000-8000-000000000000";
 
 impl Default for State {
+    /// A non-leader unit 0 of the charm under test, with nothing set.
     fn default() -> Self {
-        State::new("charm/0")
+        State::new("")
     }
 }
 
@@ -370,6 +373,12 @@ impl State {
             stored: Default::default(),
             model_uuid: MODEL_UUID.to_string(),
         }
+    }
+
+    /// The charm's own stored value `key` (owner `charm`, whatever the charm's struct is
+    /// called): `None` if absent; an error naming the key if it is not a `T`.
+    pub fn stored_value<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        self.stored.get(crate::framework::CHARM_OWNER, key)
     }
 
     /// The application's name (the unit name before `/`).

@@ -1,31 +1,37 @@
 //! The state-in/state-out test harness: run a charm's dispatch against an in-memory Juju.
 //!
-//! Like ops.testing (Scenario) and goops' goopstest: give a charm, an event ([`Trigger`]) and a
-//! [`State`] (leadership, config, relations with their databags, secrets, status, stored
-//! state…); [`run`] performs the whole dispatch in memory — no process is spawned, every hook
-//! tool is answered by [`FakeJuju`] — and returns an [`Output`]: the state after the dispatch,
-//! every hook-tool call made, the logs, the finished spans, the emitted events and the error if
-//! the hook failed.
+//! Like ops.testing (Scenario) and goops' goopstest: give a charm, an event ([`Trigger`], built
+//! from the state objects it is about) and a [`State`] (leadership, config, relations with
+//! their databags, secrets, storage, status, stored state…); [`run`] performs the whole
+//! dispatch in memory — no process is spawned, every hook tool is answered by [`FakeJuju`] —
+//! and returns an [`Output`]: the state after the dispatch, every hook-tool call made, the
+//! logs, the finished spans, the emitted events and the error if the hook failed (with the
+//! handler's own error as its `source()`).
+//!
+//! As strict as Scenario: before anything runs, the trigger and the state are checked against
+//! the charm's metadata ([`check`]), and an inconsistent test is refused with the
+//! inconsistency named — [`run`] panics with it (the test fails, loudly), [`try_run`] returns
+//! it. Config and action-parameter defaults are filled from the metadata, as Juju does; an
+//! empty [`State::unit_name`] is the charm's unit `0`.
 //!
 //! ```
-//! use charmkit::event::EventKind;
-//! use charmkit::framework::{Charm, Framework};
-//! use charmkit::hookcmd::{Status, StatusName};
+//! use charmkit::prelude::*;
+//! use charmkit::hookcmd::StatusName;
 //! use charmkit::testing::{run, State, Trigger};
 //!
 //! struct Hello;
 //! impl Charm for Hello {
 //!     fn new(fw: &mut Framework<Self>) -> charmkit::Result<Self> {
-//!         fw.observe(EventKind::Start, "on_start", |_, ctx| {
+//!         fw.observe(On::start(), Handler::new("on_start", |_, ctx: &mut Ctx<'_>| {
 //!             ctx.model().set_unit_status(&Status::active("hello"))?;
 //!             Ok(())
-//!         });
+//!         }));
 //!         Ok(Hello)
 //!     }
 //! }
 //!
 //! let meta = charmkit::meta::Metadata::from_yaml(Some("name: hello"), None, None, None).unwrap();
-//! let out = run::<Hello>(&meta, Trigger::hook("start"), State::default());
+//! let out = run::<Hello>(&meta, Trigger::start(), State::default());
 //! assert!(out.error.is_none());
 //! assert_eq!(out.state.unit_status.name, StatusName::Active);
 //! assert!(out.observed);
@@ -33,8 +39,10 @@
 //! assert!(out.spans.iter().any(|s| s.name == "start: Hello"));
 //! ```
 
+mod consistency;
 pub mod fake;
 pub mod pebble;
+mod trigger;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -44,7 +52,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use crate::context::{JujuContext, StorageRef};
 use crate::error::{Error, Result};
-use crate::event::Event;
+use crate::event::{Event, Family};
 use crate::framework::{dispatch, Charm, Emitted};
 use crate::hookcmd::LogLevel;
 use crate::hookcmd::RelationId;
@@ -55,115 +63,9 @@ use crate::state::{Deferred, StoredState};
 use crate::tracing::setup::SpanCollector;
 use crate::tracing::tools::TracedTools;
 
-pub use fake::{FakeJuju, Relation, State};
-
-/// What Juju sends: the dispatch path plus what goes with it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Trigger {
-    /// `hooks/<name>` or `actions/<name>`.
-    pub path: String,
-    /// The relation id, for relation events (must be in the state's relations).
-    pub relation: Option<u32>,
-    /// The remote unit (default: the relation's first remote unit).
-    pub remote_unit: Option<String>,
-    /// The departing unit (relation-departed).
-    pub departing_unit: Option<String>,
-    /// The secret id, label and revision (secret events).
-    pub secret: Option<(String, Option<String>, Option<u64>)>,
-    /// The storage index (storage events).
-    pub storage_index: Option<u32>,
-    /// The container (Pebble events) is taken from the hook name; the check or notice here.
-    pub pebble_check: Option<String>,
-    /// Action parameters.
-    pub params: BTreeMap<String, serde_json::Value>,
-}
-
-impl Trigger {
-    /// A hook by name: `install`, `config-changed`, `db-relation-changed`…
-    pub fn hook(name: &str) -> Self {
-        Trigger {
-            path: format!("hooks/{name}"),
-            relation: None,
-            remote_unit: None,
-            departing_unit: None,
-            secret: None,
-            storage_index: None,
-            pebble_check: None,
-            params: BTreeMap::new(),
-        }
-    }
-
-    /// An action by name, with no parameters.
-    pub fn action(name: &str) -> Self {
-        Trigger {
-            path: format!("actions/{name}"),
-            ..Trigger::hook("")
-        }
-    }
-
-    /// A relation hook (`created`, `joined`, `changed`, `departed`, `broken`) on relation `id`
-    /// of `endpoint`.
-    pub fn relation(endpoint: &str, what: &str, id: u32) -> Self {
-        Trigger {
-            relation: Some(id),
-            ..Trigger::hook(&format!("{endpoint}-relation-{what}"))
-        }
-    }
-
-    /// Sets the remote unit.
-    pub fn with_remote_unit(mut self, unit: &str) -> Self {
-        self.remote_unit = Some(unit.to_string());
-        self
-    }
-
-    /// Sets the departing unit.
-    pub fn with_departing_unit(mut self, unit: &str) -> Self {
-        self.departing_unit = Some(unit.to_string());
-        self
-    }
-
-    /// Sets an action parameter.
-    pub fn with_param(mut self, key: &str, value: serde_json::Value) -> Self {
-        self.params.insert(key.to_string(), value);
-        self
-    }
-
-    /// Sets the secret of a secret event.
-    pub fn with_secret(mut self, id: &str, label: Option<&str>, revision: Option<u64>) -> Self {
-        self.secret = Some((id.to_string(), label.map(String::from), revision));
-        self
-    }
-
-    /// Parses what a person types: `install`, `charm-tracing-relation-created`,
-    /// `actions/trace-status`, `hooks/start`, or a bare action name. Unknown events are errors.
-    pub fn parse(text: &str, meta: &Metadata) -> Result<Self> {
-        let t = if let Some(a) = text.strip_prefix("actions/") {
-            Trigger::action(a)
-        } else if let Some(h) = text.strip_prefix("hooks/") {
-            Trigger::hook(h)
-        } else if meta.actions.contains_key(text) {
-            Trigger::action(text)
-        } else {
-            Trigger::hook(text)
-        };
-        let probe = JujuContext {
-            dispatch_path: t.path.clone(),
-            unit_name: "probe/0".into(),
-            ..JujuContext::default()
-        };
-        if Event::from_context(&probe, meta).is_none() {
-            return Err(Error::Usage(format!(
-                "{text:?} is not an event this charm knows (hooks of its declared relations, \
-                 storage and containers, or actions/<name> of its actions)"
-            )));
-        }
-        Ok(t)
-    }
-
-    fn hook_name(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or("")
-    }
-}
+pub use consistency::check;
+pub use fake::{FakeJuju, Relation, Secret, State, Storage};
+pub use trigger::Trigger;
 
 /// The result of one dispatch.
 #[derive(Debug)]
@@ -184,8 +86,9 @@ pub struct Output {
     pub observed: bool,
     /// The root trace id.
     pub trace_id: String,
-    /// The error that failed the hook, if any.
-    pub error: Option<String>,
+    /// The error that failed the hook, if any; a handler's own error is its `source()` (see
+    /// [`Error::handler_error`]).
+    pub error: Option<Error>,
 }
 
 impl Output {
@@ -311,51 +214,56 @@ pub fn render_span_tree(spans: &[SpanData]) -> String {
 }
 
 /// Runs one dispatch of `C` for `trigger` against `state`, in memory.
+///
+/// # Panics
+///
+/// If the test is inconsistent (see [`check`]): the panic names the inconsistency. Use
+/// [`try_run`] to get it as an error.
+#[track_caller]
 pub fn run<C: Charm>(meta: &Metadata, trigger: Trigger, state: State) -> Output {
     run_with::<C>(meta, trigger, state, |_| {})
 }
 
+/// Like [`run`], returning an inconsistent test as [`Error::Inconsistent`] instead of
+/// panicking.
+pub fn try_run<C: Charm>(meta: &Metadata, trigger: Trigger, state: State) -> Result<Output> {
+    let dir = temp_charm_dir()?;
+    run_inner::<C>(dir.path(), meta, trigger, state, |_| {})
+}
+
 /// Like [`run`], letting `setup` prepare the fake Juju first — e.g. make a tool fail
 /// ([`FakeJuju::fail`]) or answer garbage ([`FakeJuju::respond`]).
+#[track_caller]
 pub fn run_with<C: Charm>(
     meta: &Metadata,
     trigger: Trigger,
     state: State,
     setup: impl FnOnce(&FakeJuju),
 ) -> Output {
-    let dir = match tempfile::Builder::new()
-        .prefix("charmkit-harness")
-        .tempdir()
-    {
-        Ok(d) => d,
-        Err(e) => {
-            return Output {
-                path: trigger.path,
-                state,
-                calls: vec![],
-                logs: vec![],
-                spans: vec![],
-                emitted: vec![],
-                observed: false,
-                trace_id: String::new(),
-                error: Some(format!("cannot create a temporary charm directory: {e}")),
-            }
-        }
-    };
-    run_inner::<C>(dir.path(), meta, trigger, state, setup)
+    let out =
+        temp_charm_dir().and_then(|dir| run_inner::<C>(dir.path(), meta, trigger, state, setup));
+    out.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Like [`run`], with `charm_dir` as the charm directory instead of a fresh temporary one: the
 /// stored state, the trace buffer and the exporter's destination live there, so a test can run
 /// several dispatches against one unit's disk and inspect it afterwards (e.g.
 /// `tracing::buffer::Buffer::open(charm_dir)?.destination()`).
+#[track_caller]
 pub fn run_in<C: Charm>(
     charm_dir: &std::path::Path,
     meta: &Metadata,
     trigger: Trigger,
     state: State,
 ) -> Output {
-    run_inner::<C>(charm_dir, meta, trigger, state, |_| {})
+    run_inner::<C>(charm_dir, meta, trigger, state, |_| {}).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn temp_charm_dir() -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("charmkit-harness")
+        .tempdir()
+        .map_err(|e| Error::io("creating a temporary charm directory", e))
 }
 
 fn run_inner<C: Charm>(
@@ -364,21 +272,18 @@ fn run_inner<C: Charm>(
     trigger: Trigger,
     mut state: State,
     setup: impl FnOnce(&FakeJuju),
-) -> Output {
+) -> Result<Output> {
+    check(meta, &trigger, &state)?;
+    consistency::fill_defaults(meta, &trigger, &mut state);
     let stored = std::mem::take(&mut state.stored);
     if stored != StoredState::default() {
-        if let Err(e) = stored.save(charm_dir) {
-            log::error!("{e}");
-        }
+        stored.save(charm_dir)?;
     }
-    let ctx = context_for(&trigger, &state, charm_dir);
-    if !trigger.params.is_empty() {
-        state.action_params = trigger.params.clone();
-    }
+    let ctx = context_for(meta, &trigger, &state, charm_dir);
     let broken = trigger
         .hook_name()
         .ends_with("-relation-broken")
-        .then_some(trigger.relation)
+        .then(|| trigger.relation.as_ref().map(|(_, id)| *id))
         .flatten();
     let fake = Rc::new(FakeJuju::new(state));
     if let Some(id) = broken {
@@ -395,7 +300,7 @@ fn run_inner<C: Charm>(
     drop(collector);
     let mut state = fake.state();
     state.stored = StoredState::load(charm_dir);
-    Output {
+    Ok(Output {
         path: trigger.path,
         calls: fake.calls(),
         logs: fake.logs(),
@@ -404,15 +309,15 @@ fn run_inner<C: Charm>(
         emitted: report.emitted,
         observed: report.observed,
         trace_id: report.trace_id,
-        error: report.result.err().map(|e| e.to_string()),
-    }
+        error: report.result.err(),
+    })
 }
 
 /// The context every dispatch of the unit in `state` shares: model, unit, charm directory.
 fn unit_context(state: &State, charm_dir: &std::path::Path) -> JujuContext {
     JujuContext {
         model_name: "test-model".into(),
-        model_uuid: "00000000-0000-4000-8000-000000000000".into(),
+        model_uuid: state.model_uuid.clone(),
         unit_name: state.unit_name.clone(),
         version: Some("3.6.0".into()),
         charm_dir: charm_dir.to_path_buf(),
@@ -420,20 +325,26 @@ fn unit_context(state: &State, charm_dir: &std::path::Path) -> JujuContext {
     }
 }
 
-fn context_for(trigger: &Trigger, state: &State, charm_dir: &std::path::Path) -> JujuContext {
+fn context_for(
+    meta: &Metadata,
+    trigger: &Trigger,
+    state: &State,
+    charm_dir: &std::path::Path,
+) -> JujuContext {
     let hook = trigger.hook_name();
     let mut ctx = JujuContext {
         dispatch_path: trigger.path.clone(),
         hook_name: trigger.path.starts_with("hooks/").then(|| hook.to_string()),
         ..unit_context(state, charm_dir)
     };
-    if trigger.path.starts_with("actions/") {
+    if trigger.is_action() {
         ctx.action_name = Some(hook.to_string());
         ctx.action_uuid = Some("1".into());
     }
     if let Some(rel) = trigger
         .relation
-        .and_then(|id| state.relations.iter().find(|r| r.id == id))
+        .as_ref()
+        .and_then(|(_, id)| state.relation(*id))
     {
         ctx.relation = Some(rel.endpoint.clone());
         ctx.relation_id = Some(RelationId {
@@ -441,27 +352,47 @@ fn context_for(trigger: &Trigger, state: &State, charm_dir: &std::path::Path) ->
             id: rel.id,
         });
         ctx.remote_app = Some(rel.remote_app.clone());
-        ctx.remote_unit = trigger
-            .remote_unit
+        let departing_remote = trigger
+            .departing_unit
             .clone()
-            .or_else(|| rel.remote_units_data.keys().next().cloned());
+            .filter(|u| *u != state.unit_name);
+        // Juju names a remote unit on joined, departed, and a unit-databag change.
+        ctx.remote_unit = match hook.rsplit('-').next() {
+            Some("joined") | Some("changed") | Some("departed") => trigger
+                .remote_unit
+                .clone()
+                .or(departing_remote)
+                .or_else(|| rel.remote_units_data.keys().next().cloned()),
+            _ => trigger.remote_unit.clone(),
+        };
         ctx.departing_unit = trigger.departing_unit.clone();
+    }
+    let subject =
+        Event::parse_hook(hook, meta).and_then(|(kind, subject)| Some((kind.family()?, subject?)));
+    if let Some((Family::Container, container)) = &subject {
+        ctx.workload_name = Some(container.clone());
+    }
+    if let Some((id, kind, key)) = &trigger.notice {
+        ctx.notice_id = Some(id.clone());
+        ctx.notice_type = Some(kind.clone());
+        ctx.notice_key = Some(key.clone());
     }
     if let Some((id, label, rev)) = &trigger.secret {
         ctx.secret_id = Some(id.clone());
         ctx.secret_label = label.clone();
         ctx.secret_revision = *rev;
     }
-    if let Some(index) = trigger.storage_index {
-        if let Some(name) = hook
-            .strip_suffix("-storage-attached")
-            .or_else(|| hook.strip_suffix("-storage-detaching"))
-        {
-            ctx.storage_id = Some(StorageRef {
-                name: name.to_string(),
-                index,
-            });
+    if let (Some(index), Some((Family::Storage, name))) = (trigger.storage_index, &subject) {
+        // Juju sets where the instance is and what kind it is along with its id.
+        let id = format!("{name}/{index}");
+        if let Some(s) = state.storages.iter().find(|s| s.id == id) {
+            ctx.storage_location = Some(s.location.clone().into());
+            ctx.storage_kind = s.kind.parse().ok();
         }
+        ctx.storage_id = Some(StorageRef {
+            name: name.clone(),
+            index,
+        });
     }
     ctx.pebble_check_name = trigger.pebble_check.clone();
     ctx
@@ -483,17 +414,73 @@ impl Simulation {
             .prefix("charmkit-simulate")
             .tempdir()
             .map_err(|e| Error::io("creating a temporary charm directory", e))?;
-        let mut state = State {
+        let state = State {
             unit_name: format!("{}/0", meta.name),
             leader: true,
             ..State::default()
         };
-        for (k, opt) in &meta.config {
-            if let Some(d) = &opt.default {
-                state.config.insert(k.clone(), d.clone());
-            }
-        }
         Ok(Simulation { meta, state, dir })
+    }
+
+    /// Makes the unit a follower (or the leader again).
+    pub fn set_leader(&mut self, leader: bool) {
+        self.state.leader = leader;
+    }
+
+    /// Sets a config option from text, typed as the metadata declares it (`--config k=v`).
+    /// An undeclared option or a value of the wrong type is an [`Error::Usage`].
+    pub fn set_config(&mut self, key: &str, text: &str) -> Result<()> {
+        let Some(opt) = self.meta.config.get(key) else {
+            let declared: Vec<&String> = self.meta.config.keys().collect();
+            return Err(Error::Usage(format!(
+                "config option {key:?} is not declared{}",
+                crate::suggest::did_you_mean(key, &declared)
+            )));
+        };
+        let bad = |what: &str| {
+            Error::Usage(format!(
+                "config option {key:?} is {what}, and {text:?} is not"
+            ))
+        };
+        let value = match opt.kind {
+            crate::meta::ConfigType::String | crate::meta::ConfigType::Secret => {
+                serde_json::Value::String(text.to_string())
+            }
+            crate::meta::ConfigType::Int => text
+                .parse::<i64>()
+                .map(Into::into)
+                .map_err(|_| bad("an int"))?,
+            crate::meta::ConfigType::Float => text
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(serde_json::Value::Number)
+                .ok_or_else(|| bad("a float"))?,
+            crate::meta::ConfigType::Boolean => text
+                .parse::<bool>()
+                .map(Into::into)
+                .map_err(|_| bad("a boolean (true or false)"))?,
+        };
+        self.state.config.insert(key.to_string(), value);
+        Ok(())
+    }
+
+    /// Adds `key` = `value` to the remote application's databag of the relation on
+    /// `endpoint` (created if there is none yet): `--relation-data ENDPOINT k=v`.
+    pub fn set_remote_app_data(&mut self, endpoint: &str, key: &str, value: &str) -> Result<()> {
+        let declared = crate::event::Family::Relation.declared(&self.meta);
+        if !declared.iter().any(|d| d == endpoint) {
+            return Err(Error::Usage(format!(
+                "relation endpoint {endpoint:?} is not declared{}",
+                crate::suggest::did_you_mean(endpoint, &declared)
+            )));
+        }
+        let id = self.ensure_relation(endpoint, "changed");
+        if let Some(rel) = self.state.relation_mut(id) {
+            rel.remote_app_data
+                .insert(key.to_string(), value.to_string());
+        }
+        Ok(())
     }
 
     /// The metadata.
@@ -506,14 +493,27 @@ impl Simulation {
         &self.state
     }
 
-    /// Runs one event and carries the resulting state on.
-    pub fn run<C: Charm>(&mut self, mut trigger: Trigger) -> Output {
+    /// Runs one event and carries the resulting state on. An event that does not fit the
+    /// state is an [`Error::Inconsistent`].
+    pub fn run<C: Charm>(&mut self, mut trigger: Trigger) -> Result<Output> {
         let hook = trigger.hook_name().to_string();
         if let Some((endpoint, what)) = hook.split_once("-relation-") {
             let id = self.ensure_relation(endpoint, what);
-            trigger.relation = Some(id);
+            trigger.relation = Some((endpoint.to_string(), id));
+            if what == "departed" && trigger.departing_unit.is_none() {
+                trigger.departing_unit = self
+                    .state
+                    .relation(id)
+                    .and_then(|r| r.remote_units_data.keys().next().cloned());
+            }
         }
-        let out = run_in::<C>(self.dir.path(), &self.meta, trigger, self.state.clone());
+        let out = run_inner::<C>(
+            self.dir.path(),
+            &self.meta,
+            trigger,
+            self.state.clone(),
+            |_| {},
+        )?;
         self.state = out.state.clone();
         // As on a real unit, the dispatch's spans go to the (simulated) unit's buffer.
         let ctx = unit_context(&self.state, self.dir.path());
@@ -530,7 +530,7 @@ impl Simulation {
         // Stored state lives in the simulation's charm directory between events.
         let _ = self.state.stored.save(self.dir.path());
         self.state.stored = StoredState::default();
-        out
+        Ok(out)
     }
 
     fn ensure_relation(&mut self, endpoint: &str, what: &str) -> u32 {
@@ -544,20 +544,20 @@ impl Simulation {
             .map(|r| r.id + 1)
             .max()
             .unwrap_or(1);
-        let interface = self
-            .meta
-            .relation(endpoint)
-            .map(|r| r.interface.clone())
-            .unwrap_or_default();
+        let declared = self.meta.relation(endpoint);
+        let interface = declared.map(|r| r.interface.clone()).unwrap_or_default();
+        let peer = declared.is_some_and(|r| r.role == crate::meta::Role::Peers);
         let remote_app = match interface.as_str() {
+            _ if peer => self.meta.name.as_str(),
             "tracing" => "tempo",
             "certificate_transfer" => "self-signed-certificates",
             _ => "remote",
         };
         let mut rel = Relation::new(endpoint, id, remote_app);
         if what != "created" {
-            rel =
-                rel.with_remote_unit(format!("{remote_app}/0"), BTreeMap::<String, String>::new());
+            // A peer's other unit is 1: this one is 0.
+            let unit = format!("{remote_app}/{}", u8::from(peer));
+            rel = rel.with_remote_unit(unit, BTreeMap::<String, String>::new());
         }
         if interface == "tracing" {
             rel = rel.with_remote_app_data(BTreeMap::from([(

@@ -28,10 +28,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::event::{Event, EventKind};
-use crate::framework::{Ctx, Framework, On};
+use crate::event::{EventKind, RelationScoped};
+use crate::framework::{Ctx, Framework};
+use crate::hookcmd::RelationId;
 use crate::meta::{Metadata, Role};
 use crate::model::Model;
+use crate::observe::{Handler, On};
 
 use super::buffer::{Buffer, Destination};
 use super::relation::{self, NotReady};
@@ -122,58 +124,66 @@ impl Tracing {
             tracing_relation: tracing_relation.to_string(),
             ca,
         };
-        let mut on: Vec<(On, &str)> = vec![
-            (On::kind(EventKind::Start), "reconcile"),
-            (On::kind(EventKind::UpgradeCharm), "reconcile"),
-        ];
-        for kind in RELATION_KINDS {
-            on.push((On::about(kind, tracing_relation), "on_tracing_relation"));
-            if let Ca::Relation(name) = &t.ca {
-                on.push((On::about(kind, name), "on_ca_relation"));
-            }
-        }
-        for (selector, handler) in on {
+        for on in [On::start(), On::upgrade_charm()] {
             let me = t.clone();
-            fw.observe_as(OWNER, selector, handler, move |_, ctx| {
-                me.handle(ctx).map_err(Into::into)
+            let handler = Handler::new("reconcile", move |_, ctx: &mut Ctx<'_>| {
+                me.reconcile(ctx.model(), None).map_err(Into::into)
             });
+            fw.observe_as(OWNER, on, handler);
+        }
+        let mut endpoints = vec![(tracing_relation.to_string(), "on_tracing_relation")];
+        if let Ca::Relation(name) = &t.ca {
+            endpoints.push((name.clone(), "on_ca_relation"));
+        }
+        for (endpoint, name) in &endpoints {
+            let ep = endpoint.as_str();
+            fw.observe_as(OWNER, On::relation_created(ep), t.relation_handler(name));
+            fw.observe_as(OWNER, On::relation_joined(ep), t.relation_handler(name));
+            fw.observe_as(OWNER, On::relation_changed(ep), t.relation_handler(name));
+            fw.observe_as(OWNER, On::relation_departed(ep), t.relation_handler(name));
+            fw.observe_as(OWNER, On::relation_broken(ep), t.relation_handler(name));
         }
         Ok(t)
     }
 
-    fn handle(&self, ctx: &mut Ctx<'_>) -> Result<()> {
-        let ev = ctx.event().clone();
-        let model = ctx.model();
-        if let Some(rel) = &ev.relation {
-            if model.is_leader()? && ev.kind() != EventKind::RelationBroken {
-                self.publish_requirer_data(model, &ev, rel)?;
-            }
+    /// The handler `name` for one kind of event (typed `E`) of either relation.
+    fn relation_handler<C: 'static, E: RelationScoped>(&self, name: &str) -> Handler<C, E> {
+        let me = self.clone();
+        Handler::new(name, move |_, ctx: &mut Ctx<'_, E>| {
+            let during = During {
+                kind: ctx.kind(),
+                relation: ctx.event().relation(),
+                app: ctx.event().app(),
+            };
+            me.handle(ctx.model(), during).map_err(Into::into)
+        })
+    }
+
+    fn handle(&self, model: &Model, during: During<'_>) -> Result<()> {
+        if model.is_leader()? && during.kind != EventKind::RelationBroken {
+            self.publish_requirer_data(model, during)?;
         }
-        self.reconcile(model, &ev)
+        self.reconcile(model, Some(during))
     }
 
     /// As leader, writes our side of the relation: `receivers` on the tracing relation (on
     /// created, and on joined/changed when missing), `version` on the CA relation (on created).
-    fn publish_requirer_data(
-        &self,
-        model: &Model,
-        ev: &Event,
-        rel: &crate::hookcmd::RelationId,
-    ) -> Result<()> {
-        let endpoint = ev.subject.as_deref().unwrap_or_default();
+    fn publish_requirer_data(&self, model: &Model, ev: During<'_>) -> Result<()> {
+        let rel = ev.relation;
+        let endpoint = rel.endpoint.as_str();
         let (key, value, always) = if endpoint == self.tracing_relation {
             (
                 "receivers",
                 relation::TRACING_RECEIVERS_VALUE,
-                ev.kind() == EventKind::RelationCreated,
+                ev.kind == EventKind::RelationCreated,
             )
-        } else if ev.kind() == EventKind::RelationCreated {
+        } else if ev.kind == EventKind::RelationCreated {
             ("version", relation::CA_VERSION_VALUE, true)
         } else {
             return Ok(());
         };
         if !matches!(
-            ev.kind(),
+            ev.kind,
             EventKind::RelationCreated | EventKind::RelationJoined | EventKind::RelationChanged
         ) {
             return Ok(());
@@ -188,7 +198,7 @@ impl Tracing {
     }
 
     /// Works out the destination and stores it beside the buffer if it changed.
-    fn reconcile(&self, model: &Model, ev: &Event) -> Result<()> {
+    fn reconcile(&self, model: &Model, ev: Option<During<'_>>) -> Result<()> {
         let charm_dir = &model.context().charm_dir;
         let wanted = match self.destination(model, ev) {
             Ok(d) => Some(d),
@@ -201,11 +211,13 @@ impl Tracing {
         Ok(())
     }
 
-    /// The destination this dispatch should export to, or why there is none.
-    pub fn destination(
+    /// The destination this dispatch should export to, or why there is none. `ev` is the
+    /// relation event being handled, if any (its remote application is known; during
+    /// relation-broken, its relation is gone).
+    fn destination(
         &self,
         model: &Model,
-        ev: &Event,
+        ev: Option<During<'_>>,
     ) -> std::result::Result<Destination, String> {
         let url = match env_endpoint() {
             Some(url) => url,
@@ -223,7 +235,11 @@ impl Tracing {
         Ok(Destination { url, ca })
     }
 
-    fn relation_url(&self, model: &Model, ev: &Event) -> std::result::Result<String, String> {
+    fn relation_url(
+        &self,
+        model: &Model,
+        ev: Option<During<'_>>,
+    ) -> std::result::Result<String, String> {
         let rel = live_relation(model, ev, &self.tracing_relation)?
             .ok_or_else(|| format!("no {} relation", self.tracing_relation))?;
         let app = remote_app(model, ev, &rel)?
@@ -239,7 +255,7 @@ impl Tracing {
     fn relation_ca(
         &self,
         model: &Model,
-        ev: &Event,
+        ev: Option<During<'_>>,
         name: &str,
     ) -> std::result::Result<String, String> {
         let rel = live_relation(model, ev, name)?.ok_or_else(|| {
@@ -264,35 +280,35 @@ impl Tracing {
     }
 }
 
-const RELATION_KINDS: [EventKind; 5] = [
-    EventKind::RelationCreated,
-    EventKind::RelationJoined,
-    EventKind::RelationChanged,
-    EventKind::RelationDeparted,
-    EventKind::RelationBroken,
-];
+/// The relation event a handler runs for: its kind, relation and remote application.
+#[derive(Clone, Copy)]
+struct During<'e> {
+    kind: EventKind,
+    relation: &'e RelationId,
+    app: &'e str,
+}
 
 /// The relation on `endpoint` that is still alive in this dispatch (during relation-broken the
 /// broken one is gone; we never read its data).
 fn live_relation(
     model: &Model,
-    ev: &Event,
+    ev: Option<During<'_>>,
     endpoint: &str,
-) -> std::result::Result<Option<crate::hookcmd::RelationId>, String> {
-    let broken = (ev.kind() == EventKind::RelationBroken)
-        .then(|| ev.relation.as_ref().map(|r| r.id))
-        .flatten();
+) -> std::result::Result<Option<RelationId>, String> {
+    let broken = ev
+        .filter(|e| e.kind == EventKind::RelationBroken)
+        .map(|e| e.relation.id);
     let ids = model.relation_ids(endpoint).map_err(|e| e.to_string())?;
     Ok(ids.iter().find(|r| Some(r.id) != broken).cloned())
 }
 
 fn remote_app(
     model: &Model,
-    ev: &Event,
-    rel: &crate::hookcmd::RelationId,
+    ev: Option<During<'_>>,
+    rel: &RelationId,
 ) -> std::result::Result<Option<String>, String> {
-    if ev.relation.as_ref().map(|r| r.id) == Some(rel.id) && ev.remote_app.is_some() {
-        return Ok(ev.remote_app.clone());
+    if let Some(e) = ev.filter(|e| e.relation.id == rel.id && !e.app.is_empty()) {
+        return Ok(Some(e.app.to_string()));
     }
     model.relation_remote_app(rel).map_err(|e| e.to_string())
 }

@@ -43,7 +43,12 @@ fn exit<T: std::fmt::Debug>(r: Result<T>) -> (i32, String) {
 fn leadership() {
     assert!(FakeJuju::new(state(true)).hook().is_leader().unwrap());
     assert!(!FakeJuju::new(state(false)).hook().is_leader().unwrap());
-    assert_eq!(State::default().app_name(), "charm");
+    assert_eq!(State::new("charm/0").app_name(), "charm");
+    assert_eq!(
+        State::default().app_name(),
+        "",
+        "the harness names it after the charm"
+    );
     assert_eq!(state(true).app_name(), "rust-starter");
 }
 
