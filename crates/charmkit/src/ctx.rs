@@ -6,7 +6,9 @@
 //! offers what makes sense for it: [`Ctx::defer`] only for deferrable events,
 //! [`Ctx::add_status`] only during collect-status, [`Ctx::params`], [`Ctx::set_results`],
 //! [`Ctx::fail`] and [`Ctx::log`] only in an action, [`Ctx::relation`] only for relation
-//! events. `Ctx<'_>` (for [`HookEvent`]) is the common case.
+//! events, [`Ctx::container`] only for Pebble events (with [`Ctx::notice`] and
+//! [`Ctx::check_info`] for the notice and check ones). `Ctx<'_>` (for [`HookEvent`]) is the
+//! common case.
 
 use std::collections::BTreeMap;
 
@@ -15,10 +17,12 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::event::{
-    ActionEvent, CollectStatus, Deferrable, Event, EventKind, EventType, HookEvent, RelationScoped,
+    ActionEvent, CheckEvent, CollectStatus, ContainerScoped, Deferrable, Event, EventKind,
+    EventType, HookEvent, NoticeEvent, RelationScoped,
 };
 use crate::hookcmd::Status;
-use crate::model::{Model, Relation};
+use crate::model::{Container, Model, Relation};
+use crate::pebble::{CheckInfo, Notice};
 use crate::state::StoredState;
 
 /// What a handler returns: `Ok(())`, or any error (it fails the hook, and reaches
@@ -170,6 +174,44 @@ impl<'a, E: RelationScoped> Ctx<'a, E> {
         self.core
             .model
             .relation_with_app(self.payload.relation(), self.payload.app())
+    }
+}
+
+impl<E: ContainerScoped> Ctx<'_, E> {
+    /// The event's workload container: its Pebble client (see [`Model::container`]).
+    pub fn container(&self) -> Result<Container> {
+        self.core.model.container(self.payload.container())
+    }
+}
+
+impl Ctx<'_, NoticeEvent> {
+    /// The event's notice as Pebble has it now — its data and occurrences — fetched from the
+    /// container (`GET /v1/notices/<id>`; the id, type and key are on [`Ctx::event`] without a
+    /// call). A notice Pebble no longer has (it expired) is an [`Error::Pebble`] whose source
+    /// [`is_not_found`](crate::pebble::Error::is_not_found).
+    pub fn notice(&self) -> Result<Notice> {
+        let container = self.container()?;
+        container
+            .notice(&self.payload.id)
+            .map_err(|source| Error::Pebble {
+                container: self.payload.container.clone(),
+                source,
+            })
+    }
+}
+
+impl Ctx<'_, CheckEvent> {
+    /// The event's check as Pebble has it now — status, failures, threshold — fetched from
+    /// the container (`GET /v1/checks?names=<check>`); `None` if the plan no longer has it.
+    pub fn check_info(&self) -> Result<Option<CheckInfo>> {
+        let container = self.container()?;
+        let infos = container
+            .checks(None, &[self.payload.check.as_str()])
+            .map_err(|source| Error::Pebble {
+                container: self.payload.container.clone(),
+                source,
+            })?;
+        Ok(infos.into_iter().find(|i| i.name == self.payload.check))
     }
 }
 

@@ -25,6 +25,7 @@
 //! | [`Error::SecretNotFound`] | a `secret-*` tool was given a secret Juju does not know, or this unit cannot see it | removed, never granted, or a wrong label: names the id or label |
 //! | [`Error::ResourceNotFound`] | `resource-get` of a resource not declared or never attached | `juju attach-resource`, or check the name |
 //! | [`Error::Handler`] | a handler returned an error or panicked: the observer, the event, and the handler's own error as [`std::error::Error::source`] (downcast it with [`Error::handler_error`]) | the charm's own error |
+//! | [`Error::Pebble`] | a Pebble call the framework makes for a handler (e.g. fetching a Pebble event's notice) failed: the container and the [`crate::pebble::Error`] as its `source()` | see the Pebble error; `can_connect()` false means the container is not up |
 //! | [`Error::Inconsistent`] | the test harness refuses an inconsistent test (an undeclared endpoint, a relation event without its relation…) | fix the test |
 //!
 //! A hook fails (Juju retries it) on any error out of a handler or the framework; tracing
@@ -169,6 +170,13 @@ pub enum Error {
     },
     /// The test harness refuses an inconsistent test: the message names the inconsistency.
     Inconsistent(String),
+    /// A Pebble call the framework made for the charm failed.
+    Pebble {
+        /// The container.
+        container: String,
+        /// The Pebble error.
+        source: crate::pebble::Error,
+    },
 }
 
 /// A handler's panic, as the [`source`](std::error::Error::source) of an [`Error::Handler`].
@@ -299,6 +307,7 @@ impl fmt::Display for Error {
                 source,
             } => write!(f, "{observer} failed on {event}: {source}"),
             Error::Inconsistent(m) => write!(f, "inconsistent test: {m}"),
+            Error::Pebble { container, source } => write!(f, "container {container}: {source}"),
         }
     }
 }
@@ -311,6 +320,7 @@ impl std::error::Error for Error {
             | Error::SecretNotFound { source, .. }
             | Error::ResourceNotFound { source, .. } => Some(source.as_ref()),
             Error::Handler { source, .. } => Some(&**source),
+            Error::Pebble { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -22,9 +22,9 @@ use crate::meta::Metadata;
 mod payload;
 
 pub use payload::{
-    ActionEvent, CheckEvent, CollectStatus, CustomEvent, Deferrable, EventType, HookEvent,
-    NoticeEvent, RelationDepartedEvent, RelationEvent, RelationJoinedEvent, RelationScoped,
-    SecretEvent, SecretRevisionEvent, StorageEvent, WorkloadEvent,
+    ActionEvent, CheckEvent, CollectStatus, ContainerScoped, CustomEvent, Deferrable, EventType,
+    HookEvent, NoticeEvent, RelationDepartedEvent, RelationEvent, RelationJoinedEvent,
+    RelationScoped, SecretEvent, SecretRevisionEvent, StorageEvent, WorkloadEvent,
 };
 
 /// What kind of event this is.

@@ -33,7 +33,7 @@ use crate::event::{Event, EventKind, EventType};
 use crate::hookcmd::HookTools;
 use crate::hookcmd::Status;
 use crate::meta::Metadata;
-use crate::model::Model;
+use crate::model::{Model, PebbleConnector};
 use crate::observe::{Handler, On};
 use crate::state::{Deferred, StoredState};
 
@@ -458,8 +458,9 @@ pub struct DispatchReport {
 
 /// Runs one whole dispatch of charm `C`: the single entrypoint Juju reaches through `dispatch`.
 ///
-/// `tools` are the hook tools (real or fake). Spans go to the global OpenTelemetry tracer
-/// provider; the caller (the runtime, or the test harness) collects and stores them.
+/// `tools` are the hook tools (real or fake), `pebble` how workload containers' Pebbles are
+/// reached (their sockets, or fakes). Spans go to the global OpenTelemetry tracer provider; the
+/// caller (the runtime, or the test harness) collects and stores them.
 ///
 /// `checkpoint` is called, with whether the dispatch is observed so far, after deferred events
 /// were re-emitted (if there were any): the runtime writes the spans finished so far to the
@@ -468,6 +469,7 @@ pub fn dispatch<C: Charm>(
     ctx: JujuContext,
     meta: Metadata,
     tools: Rc<dyn HookTools>,
+    pebble: Rc<dyn PebbleConnector>,
     checkpoint: &mut dyn FnMut(bool),
 ) -> DispatchReport {
     let tracer = opentelemetry::global::tracer(crate::tracing::SCOPE);
@@ -480,7 +482,7 @@ pub fn dispatch<C: Charm>(
     let guard = cx.clone().attach();
     let parsed = Event::from_context(&ctx, &meta);
     let event = parsed.as_ref().ok().cloned().flatten();
-    let model = Rc::new(Model::new(ctx, meta, tools));
+    let model = Rc::new(Model::new(ctx, meta, tools).with_pebble(pebble));
     let (mut state, version) = StoredState::load_versioned(&model.context().charm_dir);
     state.adopt_legacy_owner(version, short_type_name::<C>(), CHARM_OWNER);
     let mut fw: Framework<C> = Framework::new(model.clone(), state);

@@ -86,9 +86,9 @@ pub use runtime::main;
 /// What a charm's `charm.rs` needs, in one `use charmkit::prelude::*;`.
 pub mod prelude {
     pub use crate::event::{
-        ActionEvent, CheckEvent, CollectStatus, CustomEvent, HookEvent, NoticeEvent,
-        RelationDepartedEvent, RelationEvent, RelationJoinedEvent, RelationScoped, SecretEvent,
-        SecretRevisionEvent, StorageEvent, WorkloadEvent,
+        ActionEvent, CheckEvent, CollectStatus, ContainerScoped, CustomEvent, HookEvent,
+        NoticeEvent, RelationDepartedEvent, RelationEvent, RelationJoinedEvent, RelationScoped,
+        SecretEvent, SecretRevisionEvent, StorageEvent, WorkloadEvent,
     };
     pub use crate::framework::{Charm, Ctx, Framework, HandlerResult};
     pub use crate::handler;

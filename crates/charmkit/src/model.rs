@@ -9,7 +9,10 @@
 //!   relations and the implicit `juju-info` endpoint are relations like any other;
 //! - secrets as objects ([`Secret`]: [`Model::secret`], [`Model::secret_by_label`],
 //!   [`Model::add_secret`]);
-//! - status, and the workload version ([`Model::set_workload_version`]).
+//! - status, and the workload version ([`Model::set_workload_version`]);
+//! - workload containers, for Kubernetes sidecar charms ([`Container`]: [`Model::container`],
+//!   [`Model::containers`], and [`crate::Ctx::container`] for a Pebble event's): each one's
+//!   Pebble client, checked against the metadata.
 //!
 //! Reads that Juju keeps constant within a hook (config, relation ids, relation data, action
 //! parameters) are made once per dispatch and cached; our own writes update the cache, so a
@@ -19,6 +22,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -30,9 +34,11 @@ use crate::hookcmd::Status;
 use crate::hookcmd::{Hook, HookTools};
 use crate::meta::Metadata;
 
+mod container;
 mod relation;
 mod secret;
 
+pub use container::{Container, PebbleConnector, SocketConnector};
 pub use relation::{Relation, RelationData};
 pub use secret::{Secret, SecretInfo};
 
@@ -59,6 +65,7 @@ struct Cache {
     units: HashMap<u32, Rc<Vec<String>>>,
     remote_app: HashMap<u32, Option<String>>,
     data: HashMap<(u32, Bag), Rc<Databag>>,
+    containers: HashMap<String, Container>,
 }
 
 /// The charm's view of Juju for one dispatch.
@@ -66,18 +73,29 @@ pub struct Model {
     ctx: JujuContext,
     meta: Metadata,
     tools: Rc<dyn HookTools>,
+    pebble: Rc<dyn PebbleConnector>,
     cache: RefCell<Cache>,
 }
 
 impl Model {
-    /// A model over `tools` for the dispatch described by `ctx`.
+    /// A model over `tools` for the dispatch described by `ctx`; containers' Pebbles are
+    /// reached on their sockets ([`SocketConnector`]) until [`Model::with_pebble`] says
+    /// otherwise.
     pub fn new(ctx: JujuContext, meta: Metadata, tools: Rc<dyn HookTools>) -> Self {
         Model {
             ctx,
             meta,
             tools,
+            pebble: Rc::new(SocketConnector),
             cache: RefCell::new(Cache::default()),
         }
+    }
+
+    /// This model, reaching containers' Pebbles through `connector` (traced by the runtime;
+    /// the fake Pebbles in the test harness).
+    pub fn with_pebble(mut self, connector: Rc<dyn PebbleConnector>) -> Self {
+        self.pebble = connector;
+        self
     }
 
     /// The raw typed hook-tool bindings (every tool, uncached), canonicalising secret ids with
@@ -302,6 +320,42 @@ impl Model {
         let p = Rc::new(self.hook().action_get()?);
         self.cache.borrow_mut().action_params = Some(p.clone());
         Ok(p)
+    }
+
+    /// The workload container `name` (declared under `containers`): its Pebble client. An
+    /// undeclared name is an [`Error::Usage`] naming it, with a suggestion. Connecting is lazy:
+    /// a container whose Pebble is not up yet is still returned, and its
+    /// [`can_connect`](crate::pebble::Client::can_connect) is false.
+    pub fn container(&self, name: &str) -> Result<Container> {
+        if let Some(c) = self.cache.borrow().containers.get(name) {
+            return Ok(c.clone());
+        }
+        let Some(meta) = self.meta.containers.get(name) else {
+            let declared: Vec<&String> = self.meta.containers.keys().collect();
+            return Err(Error::Usage(format!(
+                "container {name:?} is not declared in the charm's metadata{}",
+                crate::suggest::did_you_mean(name, &declared)
+            )));
+        };
+        let transport: Arc<dyn crate::pebble::Transport> = self.pebble.connect(name)?;
+        let container = Container::new(
+            meta.clone(),
+            crate::pebble::Client::with_transport(transport),
+        );
+        self.cache
+            .borrow_mut()
+            .containers
+            .insert(name.to_string(), container.clone());
+        Ok(container)
+    }
+
+    /// Every declared workload container, in name order.
+    pub fn containers(&self) -> Result<Vec<Container>> {
+        self.meta
+            .containers
+            .keys()
+            .map(|name| self.container(name))
+            .collect()
     }
 
     /// Sets this unit's status.

@@ -25,6 +25,8 @@ use crate::framework::{dispatch, Charm};
 use crate::hookcmd::{HookTools, ProcessTools};
 use crate::logging::LogSink;
 use crate::meta::Metadata;
+use crate::model::SocketConnector;
+use crate::tracing::pebble::TracedConnector;
 use crate::tracing::tools::TracedTools;
 use crate::tracing::DispatchTrace;
 
@@ -81,13 +83,17 @@ fn run_dispatch<C: Charm>() -> ExitCode {
 /// whether the hook succeeded.
 pub fn run_traced<C: Charm>(ctx: JujuContext, meta: Metadata, tools: Rc<dyn HookTools>) -> bool {
     if tracing_disabled() {
-        return dispatch::<C>(ctx, meta, tools, &mut |_| {}).result.is_ok();
+        let pebble = Rc::new(SocketConnector);
+        return dispatch::<C>(ctx, meta, tools, pebble, &mut |_| {})
+            .result
+            .is_ok();
     }
     let charm_dir = ctx.charm_dir.clone();
     let resource = crate::tracing::setup::resource(&ctx, &meta.name, short_type_name::<C>());
     let mut trace = DispatchTrace::start(&charm_dir, resource);
     let traced: Rc<dyn HookTools> = Rc::new(TracedTools::new(tools));
-    let report = dispatch::<C>(ctx, meta, traced, &mut |observed| {
+    let pebble = Rc::new(TracedConnector::new(SocketConnector));
+    let report = dispatch::<C>(ctx, meta, traced, pebble, &mut |observed| {
         trace.checkpoint(observed)
     });
     trace.finish_and_export(report.observed);

@@ -214,6 +214,13 @@ impl StorageEvent {
     }
 }
 
+/// What every Pebble event says: which workload container it is about
+/// ([`crate::Ctx::container`] gives its handle).
+pub trait ContainerScoped: EventType {
+    /// The container's name, as declared.
+    fn container(&self) -> &str;
+}
+
 /// pebble-ready: the workload container's Pebble is up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadEvent {
@@ -296,6 +303,18 @@ payload!(
 );
 payload!(StorageEvent, Storage, [StorageAttached, StorageDetaching]);
 payload!(WorkloadEvent, Workload, [PebbleReady]);
+
+macro_rules! container_scoped {
+    ($($ty:ident),+) => {$(
+        impl ContainerScoped for $ty {
+            fn container(&self) -> &str {
+                &self.container
+            }
+        }
+    )+};
+}
+
+container_scoped!(WorkloadEvent, NoticeEvent, CheckEvent);
 payload!(NoticeEvent, Notice, [PebbleCustomNotice]);
 payload!(CheckEvent, Check, [PebbleCheckFailed, PebbleCheckRecovered]);
 payload!(ActionEvent, Action, [Action]);

@@ -1120,20 +1120,28 @@ fn typed_payloads_reach_their_handlers() {
         .with_remote_unit("pg/1", [("a", "b")]);
     let secret = crate::testing::Secret::new("secret:cj9sk5ufltq4c6e0a8o0", [("k", "v")])
         .with_label("creds");
+    let layer = crate::pebble::Layer::from_yaml(
+        "checks:\n  alive:\n    override: replace\n    tcp:\n      port: 80\n",
+    )
+    .unwrap();
+    let notice = crate::pebble::Notice::custom("7", "a.com/b");
+    let mut down = crate::pebble::CheckInfo::up("alive");
+    down.status = crate::pebble::CheckStatus::Down;
+    let web = crate::testing::Container::new("web")
+        .with_layer("base", layer)
+        .with_notice(notice.clone())
+        .with_check_info(down.clone());
     let cases = [
         (
             Trigger::storage_attached(&data),
             "storage data/1 Some(\"/srv/data\") Some(Filesystem)",
         ),
-        (Trigger::pebble_ready("web"), "ready web"),
+        (Trigger::pebble_ready(&web), "ready web"),
         (
-            Trigger::pebble_custom_notice("web", "7", "custom", "a.com/b"),
+            Trigger::pebble_custom_notice(&web, &notice),
             "notice web 7 custom a.com/b",
         ),
-        (
-            Trigger::pebble_check_failed("web", "alive"),
-            "check web alive",
-        ),
+        (Trigger::pebble_check_failed(&web, &down), "check web alive"),
         (
             Trigger::relation_departed(&rel, "pg/1"),
             "departed db:2 pg/1 pg/1",
@@ -1149,7 +1157,8 @@ fn typed_payloads_reach_their_handlers() {
             .with_leader(true)
             .with_storage(data.clone())
             .with_relation(rel.clone())
-            .with_secret(secret.clone());
+            .with_secret(secret.clone())
+            .with_container(web.clone());
         let out = run::<Payloads>(&payload_meta(), trigger, state);
         assert!(out.error.is_none(), "{want}: {:?}", out.error);
         assert_eq!(seen(&out.state), [want]);

@@ -75,6 +75,34 @@ pub struct Notice {
     pub expire_after: Option<String>,
 }
 
+impl Notice {
+    /// A custom notice `key` (`example.com/thing`) with id `id`, as a workload's `pebble
+    /// notify` records it: public to root (user id 0), occurred once now, no data, kept for
+    /// Pebble's default week. For tests: `Container::with_notice`.
+    pub fn custom(id: &str, key: &str) -> Notice {
+        let now = super::wire::now();
+        Notice {
+            id: id.into(),
+            user_id: Some(0),
+            r#type: NoticeType::Custom,
+            key: key.into(),
+            first_occurred: now.clone(),
+            last_occurred: now.clone(),
+            last_repeated: now,
+            occurrences: 1,
+            last_data: BTreeMap::new(),
+            repeat_after: None,
+            expire_after: Some("168h0m0s".into()),
+        }
+    }
+
+    /// With `key` = `value` in its last data.
+    pub fn with_data(mut self, key: &str, value: &str) -> Notice {
+        self.last_data.insert(key.into(), value.into());
+        self
+    }
+}
+
 /// Which notices [`Client::notices`] returns (all of them when empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NoticesFilter {

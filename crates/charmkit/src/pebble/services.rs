@@ -25,6 +25,19 @@ pub enum ServiceStatus {
     Other(String),
 }
 
+impl ServiceStatus {
+    /// As Pebble writes it: `active`, `inactive`, `backoff`, `error`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ServiceStatus::Active => "active",
+            ServiceStatus::Inactive => "inactive",
+            ServiceStatus::Backoff => "backoff",
+            ServiceStatus::Error => "error",
+            ServiceStatus::Other(s) => s,
+        }
+    }
+}
+
 /// What `GET /v1/services` says of one service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

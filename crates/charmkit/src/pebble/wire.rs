@@ -182,3 +182,8 @@ mod tests {
         assert!(matches!(err, Error::Protocol { .. }), "{err}");
     }
 }
+
+/// Now, in RFC 3339 with nanoseconds, UTC, as Pebble writes times.
+pub(crate) fn now() -> String {
+    humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string()
+}

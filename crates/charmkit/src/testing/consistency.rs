@@ -11,7 +11,13 @@
 //! owned/observed as the event needs); storage events for storage not in the state; a unit
 //! whose application is not the charm; a peer relation whose remote application is not this
 //! one, or whose remote model is another; ports opened for an undeclared endpoint; resources
-//! and added storage (`storage-add`) the metadata does not declare; an empty model uuid.
+//! and added storage (`storage-add`) the metadata does not declare; an empty model uuid;
+//! a container in the state the metadata does not declare (or twice), whose layers do not
+//! combine, whose check infos are not checks of its plan (or differ from it in level, startup
+//! or threshold), or with two exec handlers for one command prefix; a Pebble event for a
+//! container not in the state, a custom-notice event for a notice that container does not
+//! have, a check event for a check it has no info for, or check-failed for a check that is not
+//! down (check-recovered: not up).
 
 use serde_json::Value;
 
@@ -21,6 +27,7 @@ use crate::context::app_of;
 use crate::error::{Error, Result};
 use crate::event::Family;
 use crate::meta::{ConfigType, Metadata, Role};
+use crate::pebble::{CheckStatus, Startup};
 use crate::suggest::did_you_mean;
 
 /// Checks `trigger` and `state` against `meta`; every inconsistency found, in one
@@ -32,6 +39,7 @@ pub fn check(meta: &Metadata, trigger: &Trigger, state: &State) -> Result<()> {
     check_relations(meta, state, &mut problems);
     check_storages(meta, state, &mut problems);
     check_unit_resources(meta, state, &mut problems);
+    check_containers(meta, state, &mut problems);
     match trigger.known(meta) {
         Err(why) => problems.push(why),
         Ok(()) if trigger.is_action() => check_action(meta, trigger, &mut problems),
@@ -316,16 +324,157 @@ fn check_hook(trigger: &Trigger, state: &State, problems: &mut Vec<String>) {
                 }
             }
         }
-    } else if hook.ends_with("-pebble-custom-notice") && trigger.notice.is_none() {
+    } else if let Some((container, what)) = hook.split_once("-pebble-") {
+        check_pebble_event(trigger, state, container, what, problems);
+    }
+}
+
+fn check_containers(meta: &Metadata, state: &State, problems: &mut Vec<String>) {
+    let declared: Vec<&String> = meta.containers.keys().collect();
+    for (i, c) in state.containers.iter().enumerate() {
+        if !meta.containers.contains_key(&c.name) {
+            problems.push(format!(
+                "container {:?} in the state is not declared in the charm's metadata{}",
+                c.name,
+                did_you_mean(&c.name, &declared)
+            ));
+        }
+        if state.containers[..i].iter().any(|o| o.name == c.name) {
+            problems.push(format!("container {:?} is in the state twice", c.name));
+        }
+        for (j, h) in c.exec_handlers.iter().enumerate() {
+            if c.exec_handlers[..j].iter().any(|o| o.prefix == h.prefix) {
+                problems.push(format!(
+                    "container {:?} has two exec handlers for the command prefix {:?}",
+                    c.name, h.prefix
+                ));
+            }
+        }
+        let plan = match c.plan() {
+            Ok(plan) => plan,
+            Err(e) => {
+                problems.push(format!(
+                    "container {:?}: its layers do not combine: {e}",
+                    c.name
+                ));
+                continue;
+            }
+        };
+        for info in &c.check_infos {
+            let Some(check) = plan.checks.get(&info.name) else {
+                let names: Vec<&String> = plan.checks.keys().collect();
+                problems.push(format!(
+                    "container {:?} has a check info for {:?}, but its plan has {}",
+                    c.name,
+                    info.name,
+                    if names.is_empty() {
+                        "no checks".to_string()
+                    } else {
+                        format!("only the checks {names:?}")
+                    }
+                ));
+                continue;
+            };
+            let planned = [
+                (
+                    "level",
+                    format!("{:?}", check.level),
+                    format!("{:?}", info.level),
+                ),
+                (
+                    "startup",
+                    format!("{:?}", check.startup.unwrap_or(Startup::Enabled)),
+                    format!("{:?}", info.startup),
+                ),
+                (
+                    "threshold",
+                    check.threshold.unwrap_or(DEFAULT_THRESHOLD).to_string(),
+                    info.threshold.to_string(),
+                ),
+            ];
+            for (field, in_plan, in_info) in planned {
+                if in_plan != in_info {
+                    problems.push(format!(
+                        "container {:?}: the check info for {:?} has {field} {in_info}, but \
+                         the plan has {in_plan}",
+                        c.name, info.name
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Pebble's default check threshold.
+const DEFAULT_THRESHOLD: u32 = 3;
+
+fn check_pebble_event(
+    trigger: &Trigger,
+    state: &State,
+    name: &str,
+    what: &str,
+    problems: &mut Vec<String>,
+) {
+    let hook = trigger.hook_name();
+    let Some(container) = state.container(name) else {
         problems.push(format!(
-            "{hook} has no notice: build it with Trigger::pebble_custom_notice"
+            "{hook} is for container {name:?}, which is not in the state (add it with \
+             State::with_container; under Juju every declared container exists)"
         ));
-    } else if (hook.ends_with("-pebble-check-failed") || hook.ends_with("-pebble-check-recovered"))
-        && trigger.pebble_check.is_none()
-    {
-        problems.push(format!(
-            "{hook} has no check: build it with Trigger::pebble_check_failed"
-        ));
+        return;
+    };
+    match what {
+        "custom-notice" => {
+            let Some((id, kind, key)) = &trigger.notice else {
+                problems.push(format!(
+                    "{hook} has no notice: build it with Trigger::pebble_custom_notice"
+                ));
+                return;
+            };
+            match container.notice(id) {
+                None => problems.push(format!(
+                    "{hook} is for notice {id} ({key}), which container {name:?} does not have"
+                )),
+                Some(n) if n.r#type.as_str() != kind || &n.key != key => problems.push(format!(
+                    "{hook}: notice {id} of container {name:?} is {} {}, not {kind} {key}",
+                    n.r#type.as_str(),
+                    n.key
+                )),
+                Some(_) => {}
+            }
+        }
+        "check-failed" | "check-recovered" => {
+            let Some(check) = &trigger.pebble_check else {
+                problems.push(format!(
+                    "{hook} has no check: build it with Trigger::pebble_{}",
+                    what.replace('-', "_")
+                ));
+                return;
+            };
+            let (want, word) = if what == "check-failed" {
+                (CheckStatus::Down, "down")
+            } else {
+                (CheckStatus::Up, "up")
+            };
+            match container.check_info(check) {
+                None => problems.push(format!(
+                    "{hook} is for check {check:?}, which container {name:?} has no check \
+                     info for (add it with Container::with_check_info)"
+                )),
+                Some(info) if info.status != want => problems.push(format!(
+                    "{hook} is for check {check:?}, which is {:?} in container {name:?}; \
+                     Pebble says it {} only once it is {word}",
+                    info.status,
+                    if want == CheckStatus::Down {
+                        "failed"
+                    } else {
+                        "recovered"
+                    },
+                )),
+                Some(_) => {}
+            }
+        }
+        _ => {}
     }
 }
 
@@ -415,9 +564,11 @@ fn check_secret_event(trigger: &Trigger, state: &State, hook: &str, problems: &m
 #[cfg(test)]
 mod tests {
     use super::super::fake::{Relation, Secret, Storage};
+    use super::super::pebble::Container;
     use super::super::try_run;
     use super::*;
     use crate::framework::{Charm, Framework};
+    use crate::pebble::Notice;
 
     /// A charm that observes nothing: only the checker is under test.
     struct Idle;
@@ -611,16 +762,149 @@ actions:
 
     #[test]
     fn an_undeclared_container() {
+        let wbe = Container::new("wbe");
         assert_refused(
-            Trigger::pebble_ready("wbe"),
+            Trigger::pebble_ready(&wbe),
             State::default(),
             "wbe-pebble-ready: container \"wbe\" is not declared in the charm's metadata; did \
              you mean \"web\"?",
         );
         assert_refused(
-            Trigger::hook("web-pebble-check-failed"),
+            Trigger::start(),
+            State::default().with_container(wbe),
+            "container \"wbe\" in the state is not declared in the charm's metadata; did you \
+             mean \"web\"?",
+        );
+        assert_refused(
+            Trigger::start(),
+            State::default()
+                .with_container(Container::new("web"))
+                .with_container(Container::new("web")),
+            "container \"web\" is in the state twice",
+        );
+    }
+
+    fn web_layer() -> crate::pebble::Layer {
+        crate::pebble::Layer::from_yaml(
+            "checks:\n  up:\n    override: replace\n    level: alive\n    threshold: 5\n    \
+             tcp:\n      port: 80\n",
+        )
+        .unwrap()
+    }
+
+    fn check(status: CheckStatus) -> crate::pebble::CheckInfo {
+        let mut info = crate::pebble::CheckInfo::up("up");
+        info.level = Some(crate::pebble::CheckLevel::Alive);
+        info.threshold = 5;
+        info.status = status;
+        info
+    }
+
+    #[test]
+    fn a_pebble_event_for_a_container_not_in_the_state() {
+        let web = Container::new("web");
+        assert_refused(
+            Trigger::pebble_ready(&web),
             State::default(),
-            "has no check",
+            "web-pebble-ready is for container \"web\", which is not in the state",
+        );
+        assert!(try_run::<Idle>(
+            &meta(),
+            Trigger::pebble_ready(&web),
+            State::default().with_container(web.clone())
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn a_notice_the_container_does_not_have() {
+        let notice = Notice::custom("3", "example.com/reload");
+        let web = Container::new("web");
+        assert_refused(
+            Trigger::pebble_custom_notice(&web, &notice),
+            State::default().with_container(web.clone()),
+            "web-pebble-custom-notice is for notice 3 (example.com/reload), which container \
+             \"web\" does not have",
+        );
+        let other = Notice::custom("3", "example.com/other");
+        assert_refused(
+            Trigger::pebble_custom_notice(&web, &notice),
+            State::default().with_container(web.clone().with_notice(other)),
+            "notice 3 of container \"web\" is custom example.com/other, not custom \
+             example.com/reload",
+        );
+        assert_refused(
+            Trigger::hook("web-pebble-custom-notice"),
+            State::default().with_container(web.clone()),
+            "has no notice: build it with Trigger::pebble_custom_notice",
+        );
+        let web = web.with_notice(notice.clone());
+        assert!(try_run::<Idle>(
+            &meta(),
+            Trigger::pebble_custom_notice(&web, &notice),
+            State::default().with_container(web.clone())
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn a_check_the_container_has_no_info_for_or_in_the_wrong_state() {
+        let web = Container::new("web").with_layer("base", web_layer());
+        let down = check(CheckStatus::Down);
+        assert_refused(
+            Trigger::pebble_check_failed(&web, &down),
+            State::default().with_container(web.clone()),
+            "web-pebble-check-failed is for check \"up\", which container \"web\" has no \
+             check info for",
+        );
+        assert_refused(
+            Trigger::hook("web-pebble-check-recovered"),
+            State::default().with_container(web.clone()),
+            "has no check: build it with Trigger::pebble_check_recovered",
+        );
+        let web = web.with_check_info(down.clone());
+        assert_refused(
+            Trigger::pebble_check_recovered(&web, &down),
+            State::default().with_container(web.clone()),
+            "is for check \"up\", which is Down in container \"web\"; Pebble says it \
+             recovered only once it is up",
+        );
+        assert!(try_run::<Idle>(
+            &meta(),
+            Trigger::pebble_check_failed(&web, &down),
+            State::default().with_container(web)
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn check_infos_must_match_the_plan_and_exec_prefixes_be_unique() {
+        let no_plan = Container::new("web").with_check_info(check(CheckStatus::Up));
+        assert_refused(
+            Trigger::start(),
+            State::default().with_container(no_plan),
+            "container \"web\" has a check info for \"up\", but its plan has no checks",
+        );
+        let mut info = check(CheckStatus::Up);
+        info.threshold = 3;
+        info.level = None;
+        let web = Container::new("web")
+            .with_layer("base", web_layer())
+            .with_check_info(info);
+        let why = refused(Trigger::start(), State::default().with_container(web));
+        assert!(
+            why.contains("the check info for \"up\" has level None, but the plan has Some(Alive)"),
+            "{why}"
+        );
+        assert!(why.contains("has threshold 3, but the plan has 5"), "{why}");
+        let exec = super::super::pebble::ExecResult::default();
+        let web = Container::new("web")
+            .with_exec(&["ls"], exec.clone())
+            .with_exec(&["ls"], exec);
+        assert_refused(
+            Trigger::start(),
+            State::default().with_container(web),
+            "container \"web\" has two exec handlers for the command prefix [\"ls\"]",
         );
     }
 

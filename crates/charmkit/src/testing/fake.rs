@@ -333,6 +333,9 @@ pub struct State {
     /// The model's uuid (`JUJU_MODEL_UUID`): new secrets get ids `secret://<uuid>/<id>`, as
     /// Juju 3.6 gives them, and [`FakeJuju::hook`] canonicalises ids with it.
     pub model_uuid: String,
+    /// Workload containers (Kubernetes sidecar charms), each served by a fake Pebble during
+    /// the dispatch; after it, as the charm left them (plan, services, files, execs).
+    pub containers: Vec<super::pebble::Container>,
 }
 
 /// The model uuid of a [`State::new`]: the one the test harness gives its dispatches.
@@ -372,6 +375,7 @@ impl State {
             reboot_requested: false,
             stored: Default::default(),
             model_uuid: MODEL_UUID.to_string(),
+            containers: Vec::new(),
         }
     }
 
@@ -456,6 +460,17 @@ impl State {
     pub fn with_credentials(mut self, credentials: Value) -> Self {
         self.credentials = Some(credentials);
         self
+    }
+
+    /// Adds a workload container (see [`super::pebble::Container`]).
+    pub fn with_container(mut self, container: super::pebble::Container) -> Self {
+        self.containers.push(container);
+        self
+    }
+
+    /// The workload container `name`.
+    pub fn container(&self, name: &str) -> Option<&super::pebble::Container> {
+        self.containers.iter().find(|c| c.name == name)
     }
 
     /// The relation with number `id`.

@@ -40,6 +40,7 @@
 //! ```
 
 mod consistency;
+mod containers;
 pub mod fake;
 pub mod pebble;
 mod trigger;
@@ -60,11 +61,14 @@ use crate::hookcmd::{HookTools, ToolCall};
 use crate::logging::LogSink;
 use crate::meta::Metadata;
 use crate::state::{Deferred, StoredState};
+use crate::tracing::pebble::TracedConnector;
 use crate::tracing::setup::SpanCollector;
 use crate::tracing::tools::TracedTools;
 
 pub use consistency::check;
+pub use containers::PebbleCall;
 pub use fake::{FakeJuju, Relation, Secret, State, Storage};
+pub use pebble::Container;
 pub use trigger::Trigger;
 
 /// The result of one dispatch.
@@ -76,6 +80,9 @@ pub struct Output {
     pub state: State,
     /// Every hook-tool call, in order (`juju-log` included).
     pub calls: Vec<ToolCall>,
+    /// Every Pebble call, in order, to any container (the containers after the dispatch are
+    /// in [`State::containers`]: plan, service statuses, files, execs).
+    pub pebble_calls: Vec<PebbleCall>,
     /// Every log line sent to `juju-log`.
     pub logs: Vec<(LogLevel, String)>,
     /// The finished spans of the dispatch (root span last).
@@ -128,6 +135,7 @@ impl Output {
         for c in self.calls.iter().filter(|c| c.tool != "juju-log") {
             let _ = writeln!(s, "    {} {}", c.tool, c.safe_args().join(" "));
         }
+        containers::render(&mut s, &self.pebble_calls, &self.state.containers);
         let _ = writeln!(
             s,
             "  status:     unit {} {:?}; app {} {:?}",
@@ -285,6 +293,7 @@ fn run_inner<C: Charm>(
         .ends_with("-relation-broken")
         .then(|| trigger.relation.as_ref().map(|(_, id)| *id))
         .flatten();
+    let pebbles = Rc::new(containers::FakeContainers::take(&mut state));
     let fake = Rc::new(FakeJuju::new(state));
     if let Some(id) = broken {
         fake.hide_relation(id);
@@ -294,15 +303,18 @@ fn run_inner<C: Charm>(
     let report = {
         let _sink = LogSink::install(fake.clone() as Rc<dyn HookTools>, false);
         let traced: Rc<dyn HookTools> = Rc::new(TracedTools::new(fake.clone()));
-        dispatch::<C>(ctx, meta.clone(), traced, &mut |_| {})
+        let pebble = Rc::new(TracedConnector::new(pebbles.clone()));
+        dispatch::<C>(ctx, meta.clone(), traced, pebble, &mut |_| {})
     };
     let spans = collector.take();
     drop(collector);
     let mut state = fake.state();
     state.stored = StoredState::load(charm_dir);
+    state.containers = pebbles.containers();
     Ok(Output {
         path: trigger.path,
         calls: fake.calls(),
+        pebble_calls: pebbles.calls(),
         logs: fake.logs(),
         state,
         spans,

@@ -1,16 +1,18 @@
 //! [`Trigger`]: the event a test (or `simulate`) sends, built from the state objects it is
 //! about — `Trigger::relation_changed(&relation)`, `Trigger::secret_changed(&secret)`,
-//! `Trigger::storage_attached(&storage)` — as Scenario's `ctx.on.*` are, rather than from
-//! strings and ids.
+//! `Trigger::storage_attached(&storage)`, `Trigger::pebble_ready(&container)` — as Scenario's
+//! `ctx.on.*` are, rather than from strings and ids.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::fake::{Relation, Secret, Storage};
+use super::pebble::Container;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::meta::Metadata;
+use crate::pebble::{CheckInfo, Notice};
 
 /// What Juju sends: the dispatch path plus what goes with it. Checked against the metadata
 /// and the [`super::State`] before anything runs (see [`super::check`]).
@@ -165,32 +167,40 @@ impl Trigger {
         Trigger::on_storage(storage, "detaching")
     }
 
-    /// `<container>-pebble-ready`.
-    pub fn pebble_ready(container: &str) -> Self {
-        Trigger::hook(&format!("{container}-pebble-ready"))
+    /// `<container>-pebble-ready` for `container` (in the state).
+    pub fn pebble_ready(container: &Container) -> Self {
+        Trigger::hook(&format!("{}-pebble-ready", container.name))
     }
 
-    /// `<container>-pebble-custom-notice` for the notice `id` of type `notice_type` and `key`.
-    pub fn pebble_custom_notice(container: &str, id: &str, notice_type: &str, key: &str) -> Self {
+    /// `<container>-pebble-custom-notice` for `notice`, one of `container`'s notices (both in
+    /// the state).
+    pub fn pebble_custom_notice(container: &Container, notice: &Notice) -> Self {
         Trigger {
-            notice: Some((id.into(), notice_type.into(), key.into())),
-            ..Trigger::hook(&format!("{container}-pebble-custom-notice"))
+            notice: Some((
+                notice.id.clone(),
+                notice.r#type.as_str().to_string(),
+                notice.key.clone(),
+            )),
+            ..Trigger::hook(&format!("{}-pebble-custom-notice", container.name))
         }
     }
 
-    /// `<container>-pebble-check-failed` for `check`.
-    pub fn pebble_check_failed(container: &str, check: &str) -> Self {
-        Trigger {
-            pebble_check: Some(check.into()),
-            ..Trigger::hook(&format!("{container}-pebble-check-failed"))
-        }
+    /// `<container>-pebble-check-failed` for `check`, one of `container`'s check infos (both
+    /// in the state; the check down, as Pebble has it when it says so).
+    pub fn pebble_check_failed(container: &Container, check: &CheckInfo) -> Self {
+        Trigger::on_check(container, check, "failed")
     }
 
-    /// `<container>-pebble-check-recovered` for `check`.
-    pub fn pebble_check_recovered(container: &str, check: &str) -> Self {
+    /// `<container>-pebble-check-recovered` for `check`, one of `container`'s check infos
+    /// (both in the state; the check up again).
+    pub fn pebble_check_recovered(container: &Container, check: &CheckInfo) -> Self {
+        Trigger::on_check(container, check, "recovered")
+    }
+
+    fn on_check(container: &Container, check: &CheckInfo, what: &str) -> Self {
         Trigger {
-            pebble_check: Some(check.into()),
-            ..Trigger::hook(&format!("{container}-pebble-check-recovered"))
+            pebble_check: Some(check.name.clone()),
+            ..Trigger::hook(&format!("{}-pebble-check-{what}", container.name))
         }
     }
 

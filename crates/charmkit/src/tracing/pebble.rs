@@ -8,6 +8,9 @@
 //! `exception` event (Pebble's message) and ERROR status. `POST /v1/exec` gets `TRACEPARENT`
 //! for this span added to the command's environment (unless the charm set one), so the command
 //! joins the trace.
+//!
+//! [`TracedConnector`] does the same for every container the model connects to
+//! ([`crate::model::Model::container`]): the runtime and the test harness use it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use std::sync::Arc;
 use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
 use opentelemetry::KeyValue;
 
+use crate::model::PebbleConnector;
 use crate::pebble::{self, Client, Method, Request, Response, Transport, WebSocket};
 
 use super::propagate::{traceparent_of, TRACEPARENT};
@@ -38,6 +42,26 @@ impl<T> TracedTransport<T> {
     /// The wrapped transport.
     pub fn inner(&self) -> &T {
         &self.inner
+    }
+}
+
+/// A [`PebbleConnector`] whose transports are [`TracedTransport`]s over `C`'s.
+#[derive(Debug, Clone)]
+pub struct TracedConnector<C> {
+    inner: C,
+}
+
+impl<C> TracedConnector<C> {
+    /// Traces every container `inner` connects to.
+    pub fn new(inner: C) -> Self {
+        TracedConnector { inner }
+    }
+}
+
+impl<C: PebbleConnector> PebbleConnector for TracedConnector<C> {
+    fn connect(&self, container: &str) -> crate::Result<Arc<dyn Transport>> {
+        let inner = self.inner.connect(container)?;
+        Ok(Arc::new(TracedTransport::new(inner, container)))
     }
 }
 

@@ -225,6 +225,29 @@ impl Container {
         self
     }
 
+    /// With a notice (e.g. [`Notice::custom`]).
+    pub fn with_notice(mut self, notice: Notice) -> Container {
+        self.notices.push(notice);
+        self
+    }
+
+    /// With a check's state (the check must be in the plan, with the same level, startup and
+    /// threshold, or the harness refuses the test).
+    pub fn with_check_info(mut self, info: CheckInfo) -> Container {
+        self.check_infos.push(info);
+        self
+    }
+
+    /// The notice with this id.
+    pub fn notice(&self, id: &str) -> Option<&Notice> {
+        self.notices.iter().find(|n| n.id == id)
+    }
+
+    /// The state of the check `name`, if the container has one.
+    pub fn check_info(&self, name: &str) -> Option<&CheckInfo> {
+        self.check_infos.iter().find(|c| c.name == name)
+    }
+
     /// With a user (and its primary group, named after it).
     pub fn with_user(mut self, name: &str, uid: u32, gid: u32) -> Container {
         self.users.push(User {

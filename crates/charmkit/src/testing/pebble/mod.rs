@@ -55,7 +55,6 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::SystemTime;
 
 use crate::pebble::{self, Change, Client, Request, Response, Service, Transport, WebSocket};
 
@@ -66,7 +65,7 @@ pub use server::PebbleServer;
 
 /// RFC 3339 with nanoseconds, UTC, as Pebble writes times.
 pub(crate) fn now() -> String {
-    humantime::format_rfc3339_nanos(SystemTime::now()).to_string()
+    crate::pebble::wire::now()
 }
 
 /// One request the fake answered (method and path with query; bodies are not kept).
@@ -113,8 +112,17 @@ pub struct FakePebble {
 }
 
 impl FakePebble {
-    /// A Pebble serving `container`.
+    /// A Pebble serving `container`. Its active services are taken to run the plan's current
+    /// configuration, so a replan after a layer changes one restarts it, as Pebble would.
     pub fn new(container: Container) -> FakePebble {
+        let started_with = match container.plan() {
+            Ok(plan) => plan
+                .services
+                .into_iter()
+                .filter(|(name, _)| container.service_status(name) == pebble::ServiceStatus::Active)
+                .collect(),
+            Err(_) => BTreeMap::new(),
+        };
         let last_notice = container
             .notices
             .iter()
@@ -127,7 +135,7 @@ impl FakePebble {
             last_change: 0,
             last_task: 0,
             last_notice,
-            started_with: BTreeMap::new(),
+            started_with,
             executions: BTreeMap::new(),
             requests: Vec::new(),
             boot_id: "d0c8a3a4-3f3e-4a4e-9a4c-5e2c2a6f4b10".into(),
@@ -143,6 +151,11 @@ impl FakePebble {
     /// A client talking to this fake in memory.
     pub fn client(&self) -> Client {
         Client::with_transport(Arc::new(self.clone()))
+    }
+
+    /// The container's name.
+    pub fn name(&self) -> String {
+        self.shared.lock().container.name.clone()
     }
 
     /// The container's state now.
@@ -202,7 +215,6 @@ impl Transport for FakePebble {
     }
 
     fn endpoint(&self) -> PathBuf {
-        let name = self.shared.lock().container.name.clone();
-        PathBuf::from(format!("(fake Pebble of {name})"))
+        PathBuf::from(format!("(fake Pebble of {})", self.name()))
     }
 }

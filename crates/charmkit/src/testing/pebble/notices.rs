@@ -198,17 +198,9 @@ pub(crate) fn post_notices(shared: &Shared, body: &[u8]) -> Response {
             d.last_notice += 1;
             let id = d.last_notice.to_string();
             d.container.notices.push(Notice {
-                id: id.clone(),
-                user_id: Some(0),
-                r#type: NoticeType::Custom,
-                key: p.key,
-                first_occurred: t.clone(),
-                last_occurred: t.clone(),
-                last_repeated: t,
-                occurrences: 1,
                 last_data: data,
                 repeat_after: repeat_after.map(godur::format),
-                expire_after: Some("168h0m0s".into()),
+                ..Notice::custom(&id, &p.key)
             });
             id
         }
