@@ -20,10 +20,12 @@ Juju runs `dispatch` with JUJU_DISPATCH_PATH set, once per event. Run by a perso
 
   simulate [OPTION...] [EVENT...]
                              run events against an in-memory Juju and show what the charm did:
-                             hook-tool calls, status, logs and the span tree of each dispatch.
-                             EVENT is a hook (install, config-changed, charm-tracing-relation-created)
-                             or an action (actions/trace-status). Default: install leader-elected
-                             config-changed start update-status. Every name is checked first.
+                             hook-tool calls, Pebble calls, status, logs and the span tree of each
+                             dispatch. EVENT is a hook (install, config-changed,
+                             charm-tracing-relation-created, workload-pebble-ready) or an action
+                             (actions/trace-status). Default: install leader-elected config-changed
+                             start [CONTAINER-pebble-ready...] update-status. Every name is checked
+                             first. Each declared container gets a fake Pebble that answers.
       --config KEY=VALUE     set a config option (typed as charmcraft.yaml declares it)
       --param KEY=VALUE      set a parameter of the action(s) run (typed by the action's schema)
       --non-leader           run as a unit that is not the leader
@@ -87,6 +89,19 @@ const DEFAULT_SEQUENCE: &[&str] = &[
     "update-status",
 ];
 
+/// A deploy: [`DEFAULT_SEQUENCE`], with each container's pebble-ready after start (when Juju
+/// would send it, once the workload container is up).
+fn default_sequence(meta: &Metadata) -> Vec<String> {
+    let mut names = Vec::new();
+    for hook in DEFAULT_SEQUENCE {
+        names.push(hook.to_string());
+        if *hook == "start" {
+            names.extend(meta.containers.keys().map(|c| format!("{c}-pebble-ready")));
+        }
+    }
+    names
+}
+
 /// The options and events of `simulate`, as typed.
 #[derive(Debug, Default, PartialEq)]
 struct SimulateArgs {
@@ -139,14 +154,14 @@ impl SimulateArgs {
 /// Everything `simulate` will run, checked before anything runs: the events (with a
 /// did-you-mean for a typo), the options, and the action parameters against each action.
 fn prepare(meta: &Metadata, args: &SimulateArgs) -> Result<(Simulation, Vec<Trigger>), String> {
-    let names: Vec<&str> = if args.events.is_empty() {
-        DEFAULT_SEQUENCE.to_vec()
+    let names: Vec<String> = if args.events.is_empty() {
+        default_sequence(meta)
     } else {
-        args.events.iter().map(String::as_str).collect()
+        args.events.clone()
     };
     let mut problems = Vec::new();
     let mut triggers = Vec::new();
-    for name in names {
+    for name in &names {
         match Trigger::parse(name, meta) {
             Ok(t) => triggers.push(t),
             Err(e) => problems.push(e.to_string()),

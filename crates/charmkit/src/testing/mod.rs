@@ -412,7 +412,10 @@ fn context_for(
 
 /// A sequence of dispatches against one evolving state: what `simulate` runs. Relations named
 /// by relation hooks are created on first use, with a plausible remote application (Tempo for
-/// `tracing`, self-signed-certificates for `certificate_transfer`).
+/// `tracing`, self-signed-certificates for `certificate_transfer`). Each declared container
+/// has a fake Pebble that answers; a check event is about the first check of the container's
+/// plan (put down for failed, up for recovered), a custom-notice event about a new notice
+/// `charmkit.example/simulated`.
 pub struct Simulation {
     meta: Metadata,
     state: State,
@@ -420,7 +423,8 @@ pub struct Simulation {
 }
 
 impl Simulation {
-    /// A fresh simulated unit `<name>/0`, leader, with the config defaults.
+    /// A fresh simulated unit `<name>/0`, leader, with the config defaults, and a connectable
+    /// fake Pebble for each declared container.
     pub fn new(meta: Metadata) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("charmkit-simulate")
@@ -429,6 +433,7 @@ impl Simulation {
         let state = State {
             unit_name: format!("{}/0", meta.name),
             leader: true,
+            containers: meta.containers.keys().map(|c| Container::new(c)).collect(),
             ..State::default()
         };
         Ok(Simulation { meta, state, dir })
@@ -518,6 +523,9 @@ impl Simulation {
                     .relation(id)
                     .and_then(|r| r.remote_units_data.keys().next().cloned());
             }
+        }
+        if let Some((container, what)) = hook.split_once("-pebble-") {
+            containers::prepare_event(&mut self.state, &mut trigger, container, what);
         }
         let out = run_inner::<C>(
             self.dir.path(),

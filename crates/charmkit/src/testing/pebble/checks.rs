@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::pebble::wire;
-use crate::pebble::{CheckInfo, CheckLevel, CheckStatus, Response, Startup};
+use crate::pebble::{Check, CheckInfo, CheckLevel, CheckStatus, Response, Startup};
 
 use super::api::{bad_request, decode, error, json_response, sync, Query};
 use super::{Daemon, Shared};
@@ -21,18 +21,22 @@ fn check_infos(d: &Daemon) -> Result<Vec<CheckInfo>, String> {
                 .iter()
                 .find(|i| &i.name == name)
                 .cloned()
-                .unwrap_or_else(|| {
-                    let mut info = CheckInfo::up(name);
-                    info.level = c.level;
-                    info.startup = c.startup.unwrap_or(Startup::Enabled);
-                    info.threshold = c.threshold.unwrap_or(3);
-                    if info.startup == Startup::Disabled {
-                        info.status = CheckStatus::Inactive;
-                    }
-                    info
-                })
+                .unwrap_or_else(|| planned_info(name, c))
         })
         .collect())
+}
+
+/// What Pebble says of the plan's check `name` before it has run: up (inactive if disabled),
+/// with the plan's level, startup and threshold.
+pub(crate) fn planned_info(name: &str, c: &Check) -> CheckInfo {
+    let mut info = CheckInfo::up(name);
+    info.level = c.level;
+    info.startup = c.startup.unwrap_or(Startup::Enabled);
+    info.threshold = c.threshold.unwrap_or(3);
+    if info.startup == Startup::Disabled {
+        info.status = CheckStatus::Inactive;
+    }
+    info
 }
 
 fn parse_level(q: &Query) -> Result<Option<CheckLevel>, Response> {

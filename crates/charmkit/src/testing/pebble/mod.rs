@@ -42,7 +42,7 @@
 
 mod api;
 mod changes;
-mod checks;
+pub(crate) mod checks;
 mod container;
 mod exec;
 mod files;
