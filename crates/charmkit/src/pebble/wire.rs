@@ -134,6 +134,11 @@ pub(crate) fn error(status: u16, kind: Option<&str>, message: &str) -> Json {
     json!({"type": "error", "status-code": status, "status": status_text(status), "result": result})
 }
 
+/// Now, in RFC 3339 with nanoseconds, UTC, as Pebble writes times.
+pub(crate) fn now() -> String {
+    humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,9 +186,4 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, Error::Protocol { .. }), "{err}");
     }
-}
-
-/// Now, in RFC 3339 with nanoseconds, UTC, as Pebble writes times.
-pub(crate) fn now() -> String {
-    humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string()
 }
