@@ -1,5 +1,9 @@
 //! Small helpers for the integration tests: a temporary charm directory wired to the test build
 //! of the charm, and stub hook tools on PATH that record every call and answer from files.
+//!
+//! Shared by every charm of the workspace: the charm is the package under test (its
+//! `CARGO_MANIFEST_DIR`, and its binary named as the package), so `examples/k8s-starter`
+//! includes this file with `#[path]`.
 
 #![allow(dead_code)]
 
@@ -142,6 +146,10 @@ pub struct Unit {
     pub state: PathBuf,
 }
 
+/// The unit under test: the charm's unit 0.
+pub const UNIT_NAME: &str = concat!(env!("CARGO_PKG_NAME"), "/0");
+
+/// The charm's source directory (the package under test's).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -155,12 +163,14 @@ impl Unit {
         for d in [&charm_dir.join("bin"), &stubs, &state.join("resp")] {
             fs::create_dir_all(d).unwrap();
         }
-        for f in ["dispatch", "charmcraft.yaml"] {
-            fs::copy(repo_root().join(f), charm_dir.join(f)).unwrap();
+        for f in ["dispatch", "charmcraft.yaml", "metadata.yaml"] {
+            if repo_root().join(f).exists() {
+                fs::copy(repo_root().join(f), charm_dir.join(f)).unwrap();
+            }
         }
         symlink(
-            env!("CARGO_BIN_EXE_rust-starter"),
-            charm_dir.join("bin/rust-starter"),
+            env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))),
+            charm_dir.join("bin").join(env!("CARGO_PKG_NAME")),
         )
         .unwrap();
         let stub = stubs.join("stub");
@@ -212,7 +222,7 @@ impl Unit {
         let charm_dir = self.charm_dir.display().to_string();
         let mut env = vec![
             ("JUJU_DISPATCH_PATH", path),
-            ("JUJU_UNIT_NAME", "rust-starter/0"),
+            ("JUJU_UNIT_NAME", UNIT_NAME),
             ("JUJU_MODEL_NAME", "test"),
             ("JUJU_MODEL_UUID", "a1b2c3d4-0000-4000-8000-000000000000"),
             ("JUJU_VERSION", "3.6.0"),

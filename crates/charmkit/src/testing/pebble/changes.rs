@@ -66,7 +66,7 @@ pub(crate) fn add_change(d: &mut Daemon, kind: &str, summary: String, tasks: Vec
         data: Default::default(),
     };
     settle(&mut change);
-    d.changes.push(change);
+    d.container.changes.push(change);
     id
 }
 
@@ -117,6 +117,7 @@ pub(crate) fn get_changes(shared: &Shared, q: &Query) -> Response {
     let service = q.get("for");
     let d = shared.lock();
     let out: Vec<&Change> = d
+        .container
         .changes
         .iter()
         .filter(|c| select.map_or(true, |ready| c.ready == ready))
@@ -140,7 +141,7 @@ impl Mentions for Change {
 
 pub(crate) fn get_change(shared: &Shared, id: &str) -> Response {
     let d = shared.lock();
-    match d.changes.iter().find(|c| c.id.0 == id) {
+    match d.container.changes.iter().find(|c| c.id.0 == id) {
         Some(c) => sync(json!(c)),
         None => error(404, format!("cannot find change with id {id:?}")),
     }
@@ -157,11 +158,16 @@ pub(crate) fn wait_change(shared: &Shared, id: &str, q: &Query) -> Response {
     };
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut d = shared.lock();
-    if !d.changes.iter().any(|c| c.id.0 == id) {
+    if !d.container.changes.iter().any(|c| c.id.0 == id) {
         return error(404, format!("cannot find change with id {id:?}"));
     }
     loop {
-        let change = d.changes.iter().find(|c| c.id.0 == id).expect("checked");
+        let change = d
+            .container
+            .changes
+            .iter()
+            .find(|c| c.id.0 == id)
+            .expect("checked");
         if change.ready {
             return sync(json!(change));
         }
@@ -195,7 +201,7 @@ struct ChangePayload {
 
 pub(crate) fn post_change(shared: &Shared, id: &str, body: &[u8]) -> Response {
     let mut d = shared.lock();
-    let Some(change) = d.changes.iter_mut().find(|c| c.id.0 == id) else {
+    let Some(change) = d.container.changes.iter_mut().find(|c| c.id.0 == id) else {
         return error(404, format!("cannot find change with id {id:?}"));
     };
     let p: ChangePayload = match decode(body, "cannot decode data from request body") {

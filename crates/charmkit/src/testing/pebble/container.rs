@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::pebble::{CheckInfo, Layer, Notice, Plan, ServiceStatus};
+use crate::pebble::{Change, CheckInfo, Layer, Notice, Plan, ServiceStatus};
 
 use super::plan;
 
@@ -146,6 +146,9 @@ pub struct Container {
     pub exec_handlers: Vec<ExecHandler>,
     /// Every exec that ran, in order.
     pub exec_history: Vec<ExecRecord>,
+    /// Pebble's changes, oldest first (start, stop, restart, replan, exec…, with their tasks'
+    /// logs), kept across dispatches as Pebble keeps them.
+    pub changes: Vec<Change>,
     /// The notices.
     pub notices: Vec<Notice>,
     /// The checks' states, for checks of the plan (others default to up).
@@ -175,6 +178,7 @@ impl Container {
             files,
             exec_handlers: Vec::new(),
             exec_history: Vec::new(),
+            changes: Vec::new(),
             notices: Vec::new(),
             check_infos: Vec::new(),
             start_failures: BTreeMap::new(),

@@ -192,6 +192,7 @@ pub(crate) fn check_websocket(
     };
     let d = shared.lock();
     let Some(kind) = d
+        .container
         .changes
         .iter()
         .flat_map(|c| &c.tasks)
@@ -313,7 +314,7 @@ fn run(shared: &Arc<Shared>, task: &str) {
     let mut record = e.record;
     record.stdin = stdin;
     d.container.exec_history.push(record);
-    if let Some(change) = d.changes.iter_mut().find(|c| c.id.0 == e.change) {
+    if let Some(change) = d.container.changes.iter_mut().find(|c| c.id.0 == e.change) {
         for t in change.tasks.iter_mut() {
             t.data
                 .insert("exit-code".into(), Json::from(result.exit_code));

@@ -81,7 +81,6 @@ pub struct RequestRecord {
 #[derive(Debug)]
 pub(crate) struct Daemon {
     pub(crate) container: Container,
-    pub(crate) changes: Vec<Change>,
     pub(crate) last_change: u64,
     pub(crate) last_task: u64,
     pub(crate) last_notice: u64,
@@ -129,11 +128,23 @@ impl FakePebble {
             .filter_map(|n| n.id.parse::<u64>().ok())
             .max()
             .unwrap_or_default();
+        let last_change = container
+            .changes
+            .iter()
+            .filter_map(|c| c.id.0.parse::<u64>().ok())
+            .max()
+            .unwrap_or_default();
+        let last_task = container
+            .changes
+            .iter()
+            .flat_map(|c| &c.tasks)
+            .filter_map(|t| t.id.parse::<u64>().ok())
+            .max()
+            .unwrap_or_default();
         let daemon = Daemon {
             container,
-            changes: Vec::new(),
-            last_change: 0,
-            last_task: 0,
+            last_change,
+            last_task,
             last_notice,
             started_with,
             executions: BTreeMap::new(),
@@ -172,7 +183,7 @@ impl FakePebble {
 
     /// Every change Pebble made, oldest first.
     pub fn changes(&self) -> Vec<Change> {
-        self.shared.lock().changes.clone()
+        self.shared.lock().container.changes.clone()
     }
 
     /// Every request answered, in order.

@@ -1,0 +1,8 @@
+//! The charm's binary: hands control to charmkit.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    charmkit::main::<k8s_starter::K8sStarter>()
+}
