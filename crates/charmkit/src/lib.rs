@@ -10,7 +10,9 @@
 //!   [`observe`]: typed selectors ([`On`]) and named handlers ([`handler!`]); [`ctx`]: what a
 //!   handler sees;
 //! - [`model`]: the charm-facing API (leadership, typed config, relations and their databags,
-//!   secrets, status), cached per hook;
+//!   secrets, status, workload containers), cached per hook;
+//! - [`pebble`]: the Pebble client a Kubernetes sidecar charm drives its workload containers
+//!   with ([`model::Model::container`] hands out one per declared container);
 //! - [`state`]: stored state and deferred events, written atomically;
 //! - [`logging`]: the `log` crate routed to `juju-log`;
 //! - [`tracing`]: spans for every dispatch, a crash-safe priority buffer, OTLP/JSON export;

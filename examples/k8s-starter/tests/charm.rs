@@ -66,7 +66,11 @@ fn a_config_change_pushes_the_file_and_restarts_nginx() {
         Some(nginx_config(9090, "info").as_bytes())
     );
     assert_eq!(
-        after.plan().unwrap().checks[CHECK].http.as_ref().unwrap().url,
+        after.plan().unwrap().checks[CHECK]
+            .http
+            .as_ref()
+            .unwrap()
+            .url,
         "http://localhost:9090/healthz"
     );
     // Restarted for its new config, then the replan has nothing left to do.
@@ -106,10 +110,7 @@ fn it_waits_for_the_workload_container() {
         State::default().with_container(down),
     );
     assert!(out.error.is_none(), "{:?}", out.error);
-    assert!(out
-        .pebble_calls
-        .iter()
-        .all(|c| c.path == "/v1/system-info"));
+    assert!(out.pebble_calls.iter().all(|c| c.path == "/v1/system-info"));
     assert_eq!(
         out.state.unit_status,
         Status::waiting("waiting for the workload container")

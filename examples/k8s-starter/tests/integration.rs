@@ -81,7 +81,10 @@ fn pebble_ready_then_a_config_change_over_the_socket() {
     );
     assert_eq!(kinds(&fake), ["replan"]);
     assert_eq!(after.service_status(SERVICE), ServiceStatus::Active);
-    assert!(tools.contains(&"open-port 8080/tcp".to_string()), "{tools:?}");
+    assert!(
+        tools.contains(&"open-port 8080/tcp".to_string()),
+        "{tools:?}"
+    );
     assert_eq!(
         tools.last().unwrap(),
         "status-set active -- serving on :8080"
@@ -97,8 +100,14 @@ fn pebble_ready_then_a_config_change_over_the_socket() {
         Some(nginx_config(9090, "info").as_bytes())
     );
     assert_eq!(kinds(&fake), ["replan", "restart", "replan"]);
-    assert!(tools.contains(&"close-port 8080/tcp".to_string()), "{tools:?}");
-    assert!(tools.contains(&"open-port 9090/tcp".to_string()), "{tools:?}");
+    assert!(
+        tools.contains(&"close-port 8080/tcp".to_string()),
+        "{tools:?}"
+    );
+    assert!(
+        tools.contains(&"open-port 9090/tcp".to_string()),
+        "{tools:?}"
+    );
     assert_eq!(
         tools.last().unwrap(),
         "status-set active -- serving on :9090"

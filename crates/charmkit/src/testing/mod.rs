@@ -2,11 +2,12 @@
 //!
 //! Like ops.testing (Scenario) and goops' goopstest: give a charm, an event ([`Trigger`], built
 //! from the state objects it is about) and a [`State`] (leadership, config, relations with
-//! their databags, secrets, storage, status, stored state…); [`run`] performs the whole
-//! dispatch in memory — no process is spawned, every hook tool is answered by [`FakeJuju`] —
-//! and returns an [`Output`]: the state after the dispatch, every hook-tool call made, the
-//! logs, the finished spans, the emitted events and the error if the hook failed (with the
-//! handler's own error as its `source()`).
+//! their databags, secrets, storage, status, stored state, workload [`Container`]s…); [`run`]
+//! performs the whole dispatch in memory — no process is spawned, every hook tool is answered
+//! by [`FakeJuju`], each container's Pebble by a [`pebble::FakePebble`] — and returns an
+//! [`Output`]: the state after the dispatch, every hook-tool and Pebble call made, the logs,
+//! the finished spans, the emitted events and the error if the hook failed (with the handler's
+//! own error as its `source()`).
 //!
 //! As strict as Scenario: before anything runs, the trigger and the state are checked against
 //! the charm's metadata ([`check`]), and an inconsistent test is refused with the
