@@ -324,7 +324,7 @@ fn check_hook(trigger: &Trigger, state: &State, problems: &mut Vec<String>) {
                 }
             }
         }
-    } else if let Some((container, what)) = hook.split_once("-pebble-") {
+    } else if let Some((container, what)) = hook.rsplit_once("-pebble-") {
         check_pebble_event(trigger, state, container, what, problems);
     }
 }

@@ -525,7 +525,7 @@ impl Simulation {
                     .and_then(|r| r.remote_units_data.keys().next().cloned());
             }
         }
-        if let Some((container, what)) = hook.split_once("-pebble-") {
+        if let Some((container, what)) = hook.rsplit_once("-pebble-") {
             containers::prepare_event(&mut self.state, &mut trigger, container, what);
         }
         let out = run_inner::<C>(
