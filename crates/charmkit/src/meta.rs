@@ -569,7 +569,21 @@ fn parse(
         }
     }
 
-    if md.is_some() && cc.is_some() {
+    // The split charmcraft requires (build, config and actions in charmcraft.yaml) is silent;
+    // metadata keys in both files are worth a word.
+    let shadowed = cc.as_ref().is_some_and(|doc| {
+        [
+            "name",
+            "requires",
+            "provides",
+            "peers",
+            "storage",
+            "containers",
+        ]
+        .iter()
+        .any(|k| doc.get(k).is_some())
+    });
+    if md.is_some() && shadowed {
         log::debug!("charm metadata: {METADATA_YAML} takes precedence over {CHARMCRAFT_YAML}");
     }
     Ok(out)

@@ -49,7 +49,8 @@ fn pebble_ready_pushes_the_config_adds_the_layer_and_starts_nginx() {
     );
     assert_eq!(after.service_status(SERVICE), ServiceStatus::Active);
     assert_eq!(kinds(after), ["replan"]);
-    assert!(out.state.opened_ports.contains(&Port::tcp(8080)));
+    // Opened for every endpoint (the key "").
+    assert_eq!(out.state.opened_ports[""], [Port::tcp(8080)].into());
     assert_eq!(out.state.unit_status, Status::active("serving on :8080"));
     // Every Pebble call is a span under the handler, as hook tools are.
     assert!(out.spans.iter().any(|s| s.name == "pebble POST /v1/layers"));
@@ -77,10 +78,7 @@ fn a_config_change_pushes_the_file_and_restarts_nginx() {
     assert_eq!(kinds(after), ["replan", "restart", "replan"]);
     assert_eq!(after.changes[1].summary, "Restart service \"nginx\"");
     assert_eq!(after.service_status(SERVICE), ServiceStatus::Active);
-    assert_eq!(
-        out.state.opened_ports.iter().collect::<Vec<_>>(),
-        [&Port::tcp(9090)]
-    );
+    assert_eq!(out.state.opened_ports[""], [Port::tcp(9090)].into());
     assert_eq!(out.state.unit_status, Status::active("serving on :9090"));
 }
 
