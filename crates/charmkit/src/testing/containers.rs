@@ -128,11 +128,15 @@ const SIMULATED_NOTICE: &str = "charmkit.example/simulated";
 
 /// Fills what a Pebble event named by hand (`simulate web-pebble-check-failed`) lacks: the
 /// first check of the container's plan, put down (failed) or up (recovered); a new custom
-/// notice. An event the container cannot have (no checks in its plan) is left for the
-/// consistency checker to refuse.
-pub(crate) fn prepare_event(state: &mut State, trigger: &mut Trigger, container: &str, what: &str) {
+/// notice. A check event for a container whose plan has no checks is an [`Error::Usage`].
+pub(crate) fn prepare_event(
+    state: &mut State,
+    trigger: &mut Trigger,
+    container: &str,
+    what: &str,
+) -> Result<()> {
     let Some(c) = state.containers.iter_mut().find(|c| c.name == container) else {
-        return;
+        return Ok(());
     };
     match what {
         "custom-notice" if trigger.notice.is_none() => {
@@ -148,11 +152,13 @@ pub(crate) fn prepare_event(state: &mut State, trigger: &mut Trigger, container:
             c.notices.push(notice);
         }
         "check-failed" | "check-recovered" if trigger.pebble_check.is_none() => {
-            let Ok(plan) = c.plan() else {
-                return;
-            };
+            let plan = c.plan().unwrap_or_default();
             let Some((name, check)) = plan.checks.iter().next() else {
-                return;
+                return Err(Error::Usage(format!(
+                    "{}: the plan of container {container:?} has no checks yet (send \
+                     {container}-pebble-ready first?)",
+                    trigger.hook_name()
+                )));
             };
             let mut info = c
                 .check_info(name)
@@ -172,6 +178,7 @@ pub(crate) fn prepare_event(state: &mut State, trigger: &mut Trigger, container:
         }
         _ => {}
     }
+    Ok(())
 }
 
 /// What `simulate` prints about the containers after a dispatch: the Pebble calls, then per
@@ -465,6 +472,15 @@ mod tests {
         assert_eq!(
             sim.state().container("web").unwrap().notices[0].key,
             "charmkit.example/simulated"
+        );
+        // db has no plan: a check event for it says so.
+        let err = sim
+            .run::<Web>(Trigger::hook("db-pebble-check-recovered"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "db-pebble-check-recovered: the plan of container \"db\" has no checks yet (send \
+             db-pebble-ready first?)"
         );
     }
 }

@@ -526,7 +526,7 @@ impl Simulation {
             }
         }
         if let Some((container, what)) = hook.rsplit_once("-pebble-") {
-            containers::prepare_event(&mut self.state, &mut trigger, container, what);
+            containers::prepare_event(&mut self.state, &mut trigger, container, what)?;
         }
         let out = run_inner::<C>(
             self.dir.path(),
