@@ -350,56 +350,62 @@ fn check_containers(meta: &Metadata, state: &State, problems: &mut Vec<String>) 
                 ));
             }
         }
-        let plan = match c.plan() {
-            Ok(plan) => plan,
-            Err(e) => {
-                problems.push(format!(
-                    "container {:?}: its layers do not combine: {e}",
-                    c.name
-                ));
-                continue;
-            }
-        };
-        for info in &c.check_infos {
-            let Some(check) = plan.checks.get(&info.name) else {
-                let names: Vec<&String> = plan.checks.keys().collect();
-                problems.push(format!(
-                    "container {:?} has a check info for {:?}, but its plan has {}",
-                    c.name,
-                    info.name,
-                    if names.is_empty() {
-                        "no checks".to_string()
-                    } else {
-                        format!("only the checks {names:?}")
-                    }
-                ));
-                continue;
-            };
-            let planned = [
-                (
-                    "level",
-                    format!("{:?}", check.level),
-                    format!("{:?}", info.level),
-                ),
-                (
-                    "startup",
-                    format!("{:?}", check.startup.unwrap_or(Startup::Enabled)),
-                    format!("{:?}", info.startup),
-                ),
-                (
-                    "threshold",
-                    check.threshold.unwrap_or(DEFAULT_THRESHOLD).to_string(),
-                    info.threshold.to_string(),
-                ),
-            ];
-            for (field, in_plan, in_info) in planned {
-                if in_plan != in_info {
-                    problems.push(format!(
-                        "container {:?}: the check info for {:?} has {field} {in_info}, but \
-                         the plan has {in_plan}",
-                        c.name, info.name
-                    ));
+        check_infos_fit_the_plan(c, problems);
+    }
+}
+
+/// A container's check infos are the state of checks of its plan, with the plan's level,
+/// startup and threshold.
+fn check_infos_fit_the_plan(c: &super::pebble::Container, problems: &mut Vec<String>) {
+    let plan = match c.plan() {
+        Ok(plan) => plan,
+        Err(e) => {
+            problems.push(format!(
+                "container {:?}: its layers do not combine: {e}",
+                c.name
+            ));
+            return;
+        }
+    };
+    for info in &c.check_infos {
+        let Some(check) = plan.checks.get(&info.name) else {
+            let names: Vec<&String> = plan.checks.keys().collect();
+            problems.push(format!(
+                "container {:?} has a check info for {:?}, but its plan has {}",
+                c.name,
+                info.name,
+                if names.is_empty() {
+                    "no checks".to_string()
+                } else {
+                    format!("only the checks {names:?}")
                 }
+            ));
+            continue;
+        };
+        let planned = [
+            (
+                "level",
+                format!("{:?}", check.level),
+                format!("{:?}", info.level),
+            ),
+            (
+                "startup",
+                format!("{:?}", check.startup.unwrap_or(Startup::Enabled)),
+                format!("{:?}", info.startup),
+            ),
+            (
+                "threshold",
+                check.threshold.unwrap_or(DEFAULT_THRESHOLD).to_string(),
+                info.threshold.to_string(),
+            ),
+        ];
+        for (field, in_plan, in_info) in planned {
+            if in_plan != in_info {
+                problems.push(format!(
+                    "container {:?}: the check info for {:?} has {field} {in_info}, but \
+                     the plan has {in_plan}",
+                    c.name, info.name
+                ));
             }
         }
     }

@@ -37,10 +37,6 @@ impl fmt::Display for PebbleCall {
 
 type Calls = Arc<Mutex<Vec<PebbleCall>>>;
 
-fn record(calls: &Calls, call: PebbleCall) {
-    calls.lock().unwrap_or_else(|p| p.into_inner()).push(call);
-}
-
 /// The fake Pebbles of one dispatch, one per container of the state.
 pub(crate) struct FakeContainers {
     fakes: Vec<FakePebble>,
@@ -96,14 +92,15 @@ struct Recorded {
 
 impl Recorded {
     fn record(&self, method: pebble::Method, path: &str) {
-        record(
-            &self.calls,
-            PebbleCall {
-                container: self.container.clone(),
-                method: method.as_str().to_string(),
-                path: path.to_string(),
-            },
-        );
+        let call = PebbleCall {
+            container: self.container.clone(),
+            method: method.as_str().to_string(),
+            path: path.to_string(),
+        };
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(call);
     }
 }
 
