@@ -1,0 +1,907 @@
+//! YAML written the way PyYAML's `SafeDumper` writes it, so the files we pack are the files
+//! charmcraft packs.
+//!
+//! charmcraft writes `config.yaml` and `actions.yaml` with `yaml.safe_dump(model)` (keys sorted)
+//! and `manifest.yaml` with `yaml.dump(data, Dumper=SafeDumper, sort_keys=False)`, after
+//! registering a string representer that writes multi-line strings as literal blocks (`|`).
+//! PyYAML's defaults then decide the rest: block style (empty collections in flow style, `{}` and
+//! `[]`), two-space indentation with sequences inside mappings not indented, lines folded past
+//! column 80, non-ASCII text escaped in double quotes, and a string quoted whenever PyYAML would
+//! read it back as something else (`'24.04'`, `'yes'`, `'null'`, `''`).
+//!
+//! This is the subset of PyYAML's emitter that a charm's files need: mappings with string keys,
+//! sequences, strings, integers, floats, booleans and null, no anchors, no tags. What it writes
+//! is checked against PyYAML itself in `tests/pyyaml.rs` (where PyYAML is installed) and against
+//! vectors PyYAML wrote.
+
+use std::fmt;
+
+use regex_lite::Regex;
+use serde_norway::Value;
+
+/// How a mapping's keys are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrder {
+    /// Sorted, as `yaml.safe_dump` does by default.
+    Sorted,
+    /// As the mapping holds them, as `sort_keys=False` does.
+    AsGiven,
+}
+
+/// Why a value cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpError(String);
+
+impl fmt::Display for DumpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DumpError {}
+
+/// Writes `value` as one YAML document, as PyYAML's `SafeDumper` does with charmcraft's string
+/// representer.
+pub fn dump(value: &Value, order: KeyOrder) -> Result<String, DumpError> {
+    let mut e = Emitter {
+        out: String::new(),
+        column: 0,
+        whitespace: true,
+        indention: true,
+        open_ended: false,
+        indent: None,
+        indents: Vec::new(),
+        order,
+    };
+    e.node(value, Context::Root)?;
+    // The end of the (implicit) document, then of the stream.
+    e.write_indent();
+    if e.open_ended {
+        e.write_indicator("...", true, false, false);
+        e.write_indent();
+    }
+    Ok(e.out)
+}
+
+/// PyYAML's `best_width` and `best_indent`.
+const WIDTH: usize = 80;
+const INDENT: usize = 2;
+
+/// Where a node sits; PyYAML's `root_context`, `sequence_context`, `mapping_context` and
+/// `simple_key_context`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    Root,
+    SequenceItem,
+    MappingValue,
+    MappingKey,
+}
+
+/// The style a scalar is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+}
+
+/// A scalar as the representer hands it to the emitter: its text, whether it is a string (the
+/// other types always resolve back to themselves when plain), and whether the representer asked
+/// for a literal block.
+struct Scalar {
+    text: Vec<char>,
+    is_str: bool,
+    literal: bool,
+}
+
+struct Emitter {
+    out: String,
+    column: usize,
+    whitespace: bool,
+    indention: bool,
+    open_ended: bool,
+    indent: Option<usize>,
+    indents: Vec<Option<usize>>,
+    order: KeyOrder,
+}
+
+impl Emitter {
+    fn node(&mut self, value: &Value, ctx: Context) -> Result<(), DumpError> {
+        match value {
+            Value::Mapping(m) if m.is_empty() => {
+                self.empty_flow("{", "}");
+                Ok(())
+            }
+            Value::Sequence(s) if s.is_empty() => {
+                self.empty_flow("[", "]");
+                Ok(())
+            }
+            Value::Mapping(m) => {
+                let mut entries: Vec<(&Value, &Value)> = m.iter().collect();
+                if entries.iter().any(|(k, _)| !k.is_string()) {
+                    return Err(DumpError("a mapping key that is not a string".into()));
+                }
+                if self.order == KeyOrder::Sorted {
+                    entries.sort_by(|a, b| a.0.as_str().cmp(&b.0.as_str()));
+                }
+                self.increase_indent(false, false);
+                for (k, v) in entries {
+                    self.write_indent();
+                    let key = scalar(k)?;
+                    if !simple_key(&key) {
+                        return Err(DumpError(format!(
+                            "the key {:?} is not a simple key (empty, multi-line or too long)",
+                            key.text.iter().collect::<String>()
+                        )));
+                    }
+                    self.scalar(&key, Context::MappingKey)?;
+                    self.write_indicator(":", false, false, false);
+                    self.node(v, Context::MappingValue)?;
+                }
+                self.indent = self.indents.pop().flatten();
+                Ok(())
+            }
+            Value::Sequence(items) => {
+                let indentless = ctx == Context::MappingValue && !self.indention;
+                self.increase_indent(false, indentless);
+                for item in items {
+                    self.write_indent();
+                    self.write_indicator("-", true, false, true);
+                    self.node(item, Context::SequenceItem)?;
+                }
+                self.indent = self.indents.pop().flatten();
+                Ok(())
+            }
+            other => {
+                let s = scalar(other)?;
+                self.scalar(&s, ctx)
+            }
+        }
+    }
+
+    /// An empty collection: PyYAML writes it in flow style.
+    fn empty_flow(&mut self, open: &str, close: &str) {
+        self.write_indicator(open, true, true, false);
+        self.write_indicator(close, false, false, false);
+    }
+
+    fn scalar(&mut self, s: &Scalar, ctx: Context) -> Result<(), DumpError> {
+        self.increase_indent(true, false);
+        let a = analyze(&s.text);
+        let simple_key = ctx == Context::MappingKey;
+        let style = choose_style(s, &a, simple_key);
+        if style != Style::Plain && !s.is_str {
+            // Integers, floats, booleans and null are always plain; a tag would be needed.
+            return Err(DumpError(format!(
+                "cannot write {:?} untagged",
+                s.text.iter().collect::<String>()
+            )));
+        }
+        let split = !simple_key;
+        match style {
+            Style::Plain => self.write_plain(&s.text, split, ctx == Context::Root),
+            Style::SingleQuoted => self.write_single_quoted(&s.text, split),
+            Style::DoubleQuoted => self.write_double_quoted(&s.text, split),
+            Style::Literal => self.write_literal(&s.text),
+        }
+        self.indent = self.indents.pop().flatten();
+        Ok(())
+    }
+
+    fn increase_indent(&mut self, flow: bool, indentless: bool) {
+        self.indents.push(self.indent);
+        self.indent = match self.indent {
+            None if flow => Some(INDENT),
+            None => Some(0),
+            Some(i) if !indentless => Some(i + INDENT),
+            Some(i) => Some(i),
+        };
+    }
+
+    fn write(&mut self, data: &str) {
+        self.column += data.chars().count();
+        self.out.push_str(data);
+    }
+
+    fn write_indicator(
+        &mut self,
+        indicator: &str,
+        need_whitespace: bool,
+        whitespace: bool,
+        indention: bool,
+    ) {
+        if !self.whitespace && need_whitespace {
+            self.write(" ");
+        }
+        self.write(indicator);
+        self.whitespace = whitespace;
+        self.indention = self.indention && indention;
+        self.open_ended = false;
+    }
+
+    fn write_indent(&mut self) {
+        let indent = self.indent.unwrap_or(0);
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.write_line_break();
+        }
+        if self.column < indent {
+            self.whitespace = true;
+            let pad = " ".repeat(indent - self.column);
+            self.write(&pad);
+        }
+    }
+
+    fn write_line_break(&mut self) {
+        self.whitespace = true;
+        self.indention = true;
+        self.column = 0;
+        self.out.push('\n');
+    }
+
+    fn write_chars(&mut self, chars: &[char]) {
+        let s: String = chars.iter().collect();
+        self.write(&s);
+    }
+
+    fn write_plain(&mut self, text: &[char], split: bool, root: bool) {
+        if root {
+            self.open_ended = true;
+        }
+        if text.is_empty() {
+            return;
+        }
+        if !self.whitespace {
+            self.write(" ");
+        }
+        self.whitespace = false;
+        self.indention = false;
+        let (mut spaces, mut breaks) = (false, false);
+        let mut start = 0;
+        for end in 0..=text.len() {
+            let ch = text.get(end).copied();
+            if spaces {
+                if ch != Some(' ') {
+                    if start + 1 == end && self.column > WIDTH && split {
+                        self.write_indent();
+                        self.whitespace = false;
+                        self.indention = false;
+                    } else {
+                        self.write_chars(&text[start..end]);
+                    }
+                    start = end;
+                }
+            } else if breaks {
+                if ch != Some('\n') {
+                    if text[start] == '\n' {
+                        self.write_line_break();
+                    }
+                    for _ in start..end {
+                        self.write_line_break();
+                    }
+                    self.write_indent();
+                    self.whitespace = false;
+                    self.indention = false;
+                    start = end;
+                }
+            } else if matches!(ch, None | Some(' ') | Some('\n')) {
+                self.write_chars(&text[start..end]);
+                start = end;
+            }
+            if let Some(c) = ch {
+                spaces = c == ' ';
+                breaks = c == '\n';
+            }
+        }
+    }
+
+    fn write_single_quoted(&mut self, text: &[char], split: bool) {
+        self.write_indicator("'", true, false, false);
+        let (mut spaces, mut breaks) = (false, false);
+        let mut start = 0;
+        for end in 0..=text.len() {
+            let ch = text.get(end).copied();
+            if spaces {
+                if ch != Some(' ') {
+                    if start + 1 == end
+                        && self.column > WIDTH
+                        && split
+                        && start != 0
+                        && end != text.len()
+                    {
+                        self.write_indent();
+                    } else {
+                        self.write_chars(&text[start..end]);
+                    }
+                    start = end;
+                }
+            } else if breaks {
+                if ch != Some('\n') {
+                    if text[start] == '\n' {
+                        self.write_line_break();
+                    }
+                    for _ in start..end {
+                        self.write_line_break();
+                    }
+                    self.write_indent();
+                    start = end;
+                }
+            } else if matches!(ch, None | Some(' ') | Some('\n') | Some('\'')) && start < end {
+                self.write_chars(&text[start..end]);
+                start = end;
+            }
+            if ch == Some('\'') {
+                self.write("''");
+                start = end + 1;
+            }
+            if let Some(c) = ch {
+                spaces = c == ' ';
+                breaks = c == '\n';
+            }
+        }
+        self.write_indicator("'", false, false, false);
+    }
+
+    fn write_double_quoted(&mut self, text: &[char], split: bool) {
+        self.write_indicator("\"", true, false, false);
+        let mut start = 0;
+        for end in 0..=text.len() {
+            let ch = text.get(end).copied();
+            let escape = match ch {
+                None => true,
+                Some(c) => {
+                    matches!(
+                        c,
+                        '"' | '\\' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
+                    ) || !(' '..='~').contains(&c)
+                }
+            };
+            if escape {
+                if start < end {
+                    self.write_chars(&text[start..end]);
+                    start = end;
+                }
+                if let Some(c) = ch {
+                    let data = match c {
+                        '\0' => "\\0".to_string(),
+                        '\u{7}' => "\\a".to_string(),
+                        '\u{8}' => "\\b".to_string(),
+                        '\t' => "\\t".to_string(),
+                        '\n' => "\\n".to_string(),
+                        '\u{b}' => "\\v".to_string(),
+                        '\u{c}' => "\\f".to_string(),
+                        '\r' => "\\r".to_string(),
+                        '\u{1b}' => "\\e".to_string(),
+                        '"' => "\\\"".to_string(),
+                        '\\' => "\\\\".to_string(),
+                        '\u{85}' => "\\N".to_string(),
+                        '\u{a0}' => "\\_".to_string(),
+                        '\u{2028}' => "\\L".to_string(),
+                        '\u{2029}' => "\\P".to_string(),
+                        c if (c as u32) <= 0xff => format!("\\x{:02X}", c as u32),
+                        c if (c as u32) <= 0xffff => format!("\\u{:04X}", c as u32),
+                        c => format!("\\U{:08X}", c as u32),
+                    };
+                    self.write(&data);
+                    start = end + 1;
+                }
+            }
+            if 0 < end
+                && end + 1 < text.len()
+                && (ch == Some(' ') || start >= end)
+                && (self.column + end) as isize - start as isize > WIDTH as isize
+                && split
+            {
+                let mut data: String = text[start.min(end)..end].iter().collect();
+                data.push('\\');
+                if start < end {
+                    start = end;
+                }
+                self.write(&data);
+                self.write_indent();
+                self.whitespace = false;
+                self.indention = false;
+                if text.get(start) == Some(&' ') {
+                    self.write("\\");
+                }
+            }
+        }
+        self.write_indicator("\"", false, false, false);
+    }
+
+    fn write_literal(&mut self, text: &[char]) {
+        let mut hints = String::new();
+        if let (Some(first), Some(last)) = (text.first(), text.last()) {
+            if matches!(first, ' ' | '\n') {
+                hints.push_str(&INDENT.to_string());
+            }
+            if *last != '\n' {
+                hints.push('-');
+            } else if text.len() == 1 || text[text.len() - 2] == '\n' {
+                hints.push('+');
+            }
+        }
+        self.write_indicator(&format!("|{hints}"), true, false, false);
+        if hints.ends_with('+') {
+            self.open_ended = true;
+        }
+        self.write_line_break();
+        let mut breaks = true;
+        let mut start = 0;
+        for end in 0..=text.len() {
+            let ch = text.get(end).copied();
+            if breaks {
+                if ch != Some('\n') {
+                    for _ in start..end {
+                        self.write_line_break();
+                    }
+                    if ch.is_some() {
+                        self.write_indent();
+                    }
+                    start = end;
+                }
+            } else if matches!(ch, None | Some('\n')) {
+                // PyYAML does not count these columns; nothing after them depends on it.
+                let s: String = text[start..end].iter().collect();
+                self.out.push_str(&s);
+                if ch.is_none() {
+                    self.write_line_break();
+                }
+                start = end;
+            }
+            if let Some(c) = ch {
+                breaks = c == '\n';
+            }
+        }
+    }
+}
+
+/// The representer: a value's text and kind.
+fn scalar(v: &Value) -> Result<Scalar, DumpError> {
+    let (text, is_str) = match v {
+        Value::Null => ("null".to_string(), false),
+        Value::Bool(b) => (b.to_string(), false),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                (i.to_string(), false)
+            } else if let Some(u) = n.as_u64() {
+                (u.to_string(), false)
+            } else {
+                (float_repr(n.as_f64().unwrap_or(f64::NAN)), false)
+            }
+        }
+        Value::String(s) => (s.clone(), true),
+        Value::Tagged(t) => return Err(DumpError(format!("a tagged value ({})", t.tag))),
+        Value::Sequence(_) | Value::Mapping(_) => {
+            return Err(DumpError("a collection where a scalar belongs".into()))
+        }
+    };
+    let literal = is_str && text.contains('\n');
+    Ok(Scalar {
+        text: text.chars().collect(),
+        is_str,
+        literal,
+    })
+}
+
+/// PyYAML's `represent_float`: Python's `repr`, lower-cased, with `.0` before an exponent that
+/// has no decimal point (`1e+16` → `1.0e+16`).
+pub fn float_repr(x: f64) -> String {
+    if x.is_nan() {
+        return ".nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
+    }
+    // Rust's `{:e}` gives the shortest digits that read back as `x`, as Python's repr does.
+    let sci = format!("{x:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let decpt = exp + 1;
+    let body = if decpt <= -4 || decpt > 16 {
+        let (first, rest) = digits.split_at(1);
+        let dot = if rest.is_empty() {
+            // Python writes `1e+16`; PyYAML then inserts `.0`.
+            ".0".to_string()
+        } else {
+            format!(".{rest}")
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{first}{dot}e{esign}{:02}", exp.unsigned_abs())
+    } else if decpt <= 0 {
+        format!("0.{}{digits}", "0".repeat(decpt.unsigned_abs() as usize))
+    } else {
+        let d = decpt as usize;
+        if d >= digits.len() {
+            format!("{digits}{}.0", "0".repeat(d - digits.len()))
+        } else {
+            format!("{}.{}", &digits[..d], &digits[d..])
+        }
+    };
+    format!("{sign}{body}")
+}
+
+/// `check_simple_key` for a string key: not empty, one line, and with its tag (`!!str`) under
+/// 128 characters.
+fn simple_key(s: &Scalar) -> bool {
+    let a = analyze(&s.text);
+    !a.empty && !a.multiline && s.text.len() + "!!str".len() < 128
+}
+
+/// What `analyze_scalar` finds out about a scalar's text (with `allow_unicode` off).
+struct Analysis {
+    empty: bool,
+    multiline: bool,
+    allow_block_plain: bool,
+    allow_single_quoted: bool,
+    allow_block: bool,
+}
+
+fn analyze(text: &[char]) -> Analysis {
+    if text.is_empty() {
+        return Analysis {
+            empty: true,
+            multiline: false,
+            allow_block_plain: true,
+            allow_single_quoted: true,
+            allow_block: false,
+        };
+    }
+    let is_break = |c: char| matches!(c, '\n' | '\u{85}' | '\u{2028}' | '\u{2029}');
+    let is_space_or_break = |c: char| matches!(c, '\0' | ' ' | '\t' | '\r') || is_break(c);
+    let starts = |p: &str| text.iter().take(3).copied().eq(p.chars());
+    let mut block_indicators = starts("---") || starts("...");
+    let mut line_breaks = false;
+    let mut special = false;
+    let (mut leading_space, mut leading_break) = (false, false);
+    let (mut trailing_space, mut trailing_break) = (false, false);
+    let (mut break_space, mut space_break) = (false, false);
+    let mut preceded_by_whitespace = true;
+    let mut followed_by_whitespace = text.len() == 1 || is_space_or_break(text[1]);
+    let (mut previous_space, mut previous_break) = (false, false);
+    for (index, &ch) in text.iter().enumerate() {
+        if index == 0 {
+            if "#,[]{}&*!|>'\"%@`".contains(ch) {
+                block_indicators = true;
+            }
+            if "?:".contains(ch) && followed_by_whitespace {
+                block_indicators = true;
+            }
+            if ch == '-' && followed_by_whitespace {
+                block_indicators = true;
+            }
+        } else {
+            if ch == ':' && followed_by_whitespace {
+                block_indicators = true;
+            }
+            if ch == '#' && preceded_by_whitespace {
+                block_indicators = true;
+            }
+        }
+        if is_break(ch) {
+            line_breaks = true;
+        }
+        if !(ch == '\n' || (' '..='~').contains(&ch)) {
+            // Without allow_unicode, anything but printable ASCII needs double quotes.
+            special = true;
+        }
+        if ch == ' ' {
+            if index == 0 {
+                leading_space = true;
+            }
+            if index == text.len() - 1 {
+                trailing_space = true;
+            }
+            if previous_break {
+                break_space = true;
+            }
+            previous_space = true;
+            previous_break = false;
+        } else if is_break(ch) {
+            if index == 0 {
+                leading_break = true;
+            }
+            if index == text.len() - 1 {
+                trailing_break = true;
+            }
+            if previous_space {
+                space_break = true;
+            }
+            previous_space = false;
+            previous_break = true;
+        } else {
+            previous_space = false;
+            previous_break = false;
+        }
+        preceded_by_whitespace = is_space_or_break(ch);
+        followed_by_whitespace = index + 2 >= text.len() || is_space_or_break(text[index + 2]);
+    }
+    let mut allow_block_plain = true;
+    let mut allow_single_quoted = true;
+    let mut allow_block = true;
+    if leading_space || leading_break || trailing_space || trailing_break {
+        allow_block_plain = false;
+    }
+    if trailing_space {
+        allow_block = false;
+    }
+    if break_space {
+        allow_block_plain = false;
+        allow_single_quoted = false;
+    }
+    if space_break || special {
+        allow_block_plain = false;
+        allow_single_quoted = false;
+        allow_block = false;
+    }
+    if line_breaks || block_indicators {
+        allow_block_plain = false;
+    }
+    Analysis {
+        empty: false,
+        multiline: line_breaks,
+        allow_block_plain,
+        allow_single_quoted,
+        allow_block,
+    }
+}
+
+/// `choose_scalar_style`, in block context (we never write inside flow collections).
+fn choose_style(s: &Scalar, a: &Analysis, simple_key: bool) -> Style {
+    // implicit[0]: read back plain, the text is the same type again.
+    let plain_reads_back = if s.is_str {
+        !resolves_to_other_type(&s.text.iter().collect::<String>())
+    } else {
+        true
+    };
+    if !s.literal
+        && plain_reads_back
+        && !(simple_key && (a.empty || a.multiline))
+        && a.allow_block_plain
+    {
+        return Style::Plain;
+    }
+    if s.literal && !simple_key && a.allow_block {
+        return Style::Literal;
+    }
+    if !s.literal && a.allow_single_quoted && !(simple_key && a.multiline) {
+        return Style::SingleQuoted;
+    }
+    Style::DoubleQuoted
+}
+
+/// Whether PyYAML's resolver reads this text, written plain, as anything but a string: YAML
+/// 1.1's booleans, integers, floats, null, timestamps, `<<` and `=`.
+fn resolves_to_other_type(text: &str) -> bool {
+    use std::sync::OnceLock;
+    static RESOLVERS: OnceLock<Vec<(&'static str, Regex)>> = OnceLock::new();
+    let resolvers = RESOLVERS.get_or_init(|| {
+        [
+            (
+                "yYnNtTfFoO",
+                r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
+            ),
+            (
+                "-+0123456789.",
+                concat!(
+                    r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?",
+                    r"|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?",
+                    r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*",
+                    r"|[-+]?\.(?:inf|Inf|INF)",
+                    r"|\.(?:nan|NaN|NAN))$"
+                ),
+            ),
+            (
+                "-+0123456789",
+                concat!(
+                    r"^(?:[-+]?0b[0-1_]+",
+                    r"|[-+]?0[0-7_]+",
+                    r"|[-+]?(?:0|[1-9][0-9_]*)",
+                    r"|[-+]?0x[0-9a-fA-F_]+",
+                    r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$"
+                ),
+            ),
+            ("<", r"^(?:<<)$"),
+            ("~nN", r"^(?:~|null|Null|NULL)$"),
+            (
+                "0123456789",
+                concat!(
+                    r"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]",
+                    r"|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?",
+                    r"(?:[Tt]|[ \t]+)[0-9][0-9]?",
+                    r":[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?",
+                    r"(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$"
+                ),
+            ),
+            ("=", r"^(?:=)$"),
+        ]
+        .into_iter()
+        .map(|(first, re)| (first, Regex::new(re).expect("a valid resolver pattern")))
+        .collect()
+    });
+    let Some(first) = text.chars().next() else {
+        // The empty string reads back as null.
+        return true;
+    };
+    resolvers
+        .iter()
+        .any(|(firsts, re)| firsts.contains(first) && re.is_match(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn y(text: &str) -> Value {
+        serde_norway::from_str(text).unwrap()
+    }
+
+    fn sorted(text: &str) -> String {
+        dump(&y(text), KeyOrder::Sorted).unwrap()
+    }
+
+    // Each expected text below is what PyYAML 6.0 wrote for the same data (charmcraft's
+    // representer registered); tests/pyyaml.rs compares against PyYAML live where it can.
+
+    #[test]
+    fn block_mappings_sorted_and_sequences_indentless() {
+        assert_eq!(
+            sorted("b: 1\na: [x, {k: v, j: [1, 2]}]\nc: {}\nd: []\n"),
+            "a:\n- x\n- j:\n  - 1\n  - 2\n  k: v\nb: 1\nc: {}\nd: []\n"
+        );
+    }
+
+    #[test]
+    fn as_given_keeps_the_order() {
+        let v = y("z: 1\na: 2\n");
+        assert_eq!(dump(&v, KeyOrder::AsGiven).unwrap(), "z: 1\na: 2\n");
+    }
+
+    #[test]
+    fn strings_that_read_back_as_something_else_are_quoted() {
+        for (s, want) in [
+            ("24.04", "'24.04'"),
+            ("yes", "'yes'"),
+            ("Off", "'Off'"),
+            ("null", "'null'"),
+            ("~", "'~'"),
+            ("", "''"),
+            ("0o17", "0o17"),
+            ("017", "'017'"),
+            ("0x1F", "'0x1F'"),
+            ("1_000", "'1_000'"),
+            ("190:20:30", "'190:20:30'"),
+            ("2026-11-26", "'2026-11-26'"),
+            ("2026-11-26T14:32:10.123456", "'2026-11-26T14:32:10.123456'"),
+            ("<<", "'<<'"),
+            ("=", "'='"),
+            (".inf", "'.inf'"),
+            ("4.5.0", "4.5.0"),
+            ("hello", "hello"),
+        ] {
+            let mut m = serde_norway::Mapping::new();
+            m.insert("k".into(), Value::String(s.into()));
+            assert_eq!(
+                dump(&Value::Mapping(m), KeyOrder::Sorted).unwrap(),
+                format!("k: {want}\n"),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn indicators_spaces_and_quotes() {
+        for (s, want) in [
+            ("- a", "'- a'"),
+            ("-a", "-a"),
+            ("a: b", "'a: b'"),
+            ("a:b", "a:b"),
+            ("a #b", "'a #b'"),
+            ("a#b", "a#b"),
+            ("#a", "'#a'"),
+            ("*a", "'*a'"),
+            (" a", "' a'"),
+            ("a ", "'a '"),
+            ("it's", "it's"),
+            ("'q'", "'''q'''"),
+            ("---x", "'---x'"),
+            ("tab\there", "\"tab\\there\""),
+            ("caf\u{e9}", "\"caf\\xE9\""),
+            ("\u{1F600}", "\"\\U0001F600\""),
+            ("\u{2028}", "\"\\L\""),
+        ] {
+            let mut m = serde_norway::Mapping::new();
+            m.insert("k".into(), Value::String(s.into()));
+            assert_eq!(
+                dump(&Value::Mapping(m), KeyOrder::Sorted).unwrap(),
+                format!("k: {want}\n"),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn multi_line_strings_are_literal_blocks() {
+        assert_eq!(sorted("k: \"a\\nb\\n\"\n"), "k: |\n  a\n  b\n");
+        assert_eq!(sorted("k: \"a\\nb\"\n"), "k: |-\n  a\n  b\n");
+        assert_eq!(sorted("k: \"a\\n\\n\"\n"), "k: |+\n  a\n\n...\n");
+        assert_eq!(sorted("k: \" a\\nb\\n\"\n"), "k: |2\n   a\n  b\n");
+        // A trailing space forbids a block: double quotes.
+        assert_eq!(sorted("k: \"a \\nb\"\n"), "k: \"a \\nb\"\n");
+        assert_eq!(
+            sorted("o:\n  k: \"x\\n  y\\n\"\n  l: 1\n"),
+            "o:\n  k: |\n    x\n      y\n  l: 1\n"
+        );
+    }
+
+    #[test]
+    fn long_lines_fold_past_column_80() {
+        let text =
+            "Report the state of this unit's trace buffer (the fields of `dispatch trace status`).";
+        let mut m = serde_norway::Mapping::new();
+        m.insert("description".into(), Value::String(text.into()));
+        let mut a = serde_norway::Mapping::new();
+        a.insert("trace-status".into(), Value::Mapping(m));
+        assert_eq!(
+            dump(&Value::Mapping(a), KeyOrder::Sorted).unwrap(),
+            "trace-status:\n  description: Report the state of this unit's trace buffer (the fields of `dispatch\n    trace status`).\n"
+        );
+        let long = format!("'{}'", "word ".repeat(20).trim_end());
+        let mut m = serde_norway::Mapping::new();
+        m.insert("k".into(), Value::String(long));
+        assert_eq!(
+            dump(&Value::Mapping(m), KeyOrder::Sorted).unwrap(),
+            "k: '''word word word word word word word word word word word word word word word word\n  word word word word'''\n"
+        );
+    }
+
+    #[test]
+    fn numbers_booleans_null() {
+        assert_eq!(
+            sorted("a: 1\nb: -2\nc: 1.5\nd: true\ne: null\nf: 1.0e+16\ng: 0.00001\nh: 100.0\n"),
+            "a: 1\nb: -2\nc: 1.5\nd: true\ne: null\nf: 1.0e+16\ng: 1.0e-05\nh: 100.0\n"
+        );
+    }
+
+    #[test]
+    fn floats_as_python_writes_them() {
+        for (x, want) in [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.0, "1.0"),
+            (0.1, "0.1"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0e-05"),
+            (1.5e-7, "1.5e-07"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1.0e+16"),
+            (1.2345678901234568e17, "1.2345678901234568e+17"),
+            (123.456, "123.456"),
+            (f64::INFINITY, ".inf"),
+            (f64::NEG_INFINITY, "-.inf"),
+            (f64::NAN, ".nan"),
+        ] {
+            assert_eq!(float_repr(x), want, "{x}");
+        }
+    }
+
+    #[test]
+    fn empty_root_and_refusals() {
+        assert_eq!(sorted("{}"), "{}\n");
+        assert!(dump(&y("? [a]\n: 1\n"), KeyOrder::Sorted).is_err());
+        assert!(dump(&y("1: a\n"), KeyOrder::Sorted).is_err());
+        let long_key = format!("{}: 1\n", "k".repeat(123));
+        assert!(dump(&y(&long_key), KeyOrder::Sorted).is_err());
+        let ok_key = format!("{}: 1\n", "k".repeat(122));
+        assert!(dump(&y(&ok_key), KeyOrder::Sorted).is_ok());
+    }
+}
