@@ -44,7 +44,15 @@ fn cargo(args: &[&str]) -> String {
 /// (`cargo tree` resolves features and platforms as the build does).
 fn graph(edges: &str) -> BTreeSet<(String, String)> {
     cargo(&[
-        "tree", "--locked", "--workspace", "--prefix", "none", "-e", edges, "-f", "{p}",
+        "tree",
+        "--locked",
+        "--workspace",
+        "--prefix",
+        "none",
+        "-e",
+        edges,
+        "-f",
+        "{p}",
     ])
     .lines()
     .filter_map(|l| {
@@ -81,9 +89,19 @@ fn rust_versions() -> (BTreeMap<(String, String), Version>, Version) {
         .unwrap()
         .iter()
         .filter(|p| members.contains(&p["id"].as_str().unwrap()))
-        .map(|p| parse_version(p["rust_version"].as_str().expect("every member sets rust-version")))
+        .map(|p| {
+            parse_version(
+                p["rust_version"]
+                    .as_str()
+                    .expect("every member sets rust-version"),
+            )
+        })
         .collect();
-    assert_eq!(ours.len(), 1, "the members disagree on rust-version: {ours:?}");
+    assert_eq!(
+        ours.len(),
+        1,
+        "the members disagree on rust-version: {ours:?}"
+    );
     (all, *ours.iter().next().unwrap())
 }
 
@@ -92,7 +110,12 @@ fn needs(
     graph: &BTreeSet<(String, String)>,
     versions: &BTreeMap<(String, String), Version>,
 ) -> (Version, Vec<String>) {
-    let top = graph.iter().filter_map(|k| versions.get(k)).max().copied().unwrap();
+    let top = graph
+        .iter()
+        .filter_map(|k| versions.get(k))
+        .max()
+        .copied()
+        .unwrap();
     let who = graph
         .iter()
         .filter(|k| versions.get(*k) == Some(&top))
@@ -106,7 +129,10 @@ fn rust_version_is_what_the_lock_needs() {
     let (versions, declared) = rust_versions();
     let build = graph("normal,build");
     let tests = graph("normal,build,dev");
-    assert!(build.iter().any(|(n, _)| n == "ring"), "the build graph: {build:?}");
+    assert!(
+        build.iter().any(|(n, _)| n == "ring"),
+        "the build graph: {build:?}"
+    );
     assert!(tests.len() > build.len());
 
     let (build_needs, build_who) = needs(&build, &versions);

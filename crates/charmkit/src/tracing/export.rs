@@ -437,6 +437,30 @@ mod tests {
     }
 
     #[test]
+    fn bundle_parsing_names_the_bad_certificate() {
+        let cert = rcgen::generate_simple_self_signed(vec!["ca.test".into()])
+            .unwrap()
+            .cert
+            .pem();
+        assert_eq!(roots_from_bundle(&cert).unwrap().len(), 1);
+        // A key and other text around the certificate are skipped, as in any PEM bundle.
+        let noisy =
+            format!("junk\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{cert}");
+        assert_eq!(roots_from_bundle(&noisy).unwrap().len(), 1);
+        let bad = format!("{cert}-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
+        let e = roots_from_bundle(&bad).err().unwrap();
+        assert!(e.starts_with("certificate 2: bad PEM"), "{e}");
+        let e = roots_from_bundle("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+            .err()
+            .unwrap();
+        assert!(e.starts_with("certificate 1: "), "not a certificate: {e}");
+        assert_eq!(
+            roots_from_bundle("no pem here").err().unwrap(),
+            "no certificate in it"
+        );
+    }
+
+    #[test]
     fn status_message_is_one_line_with_url() {
         // The classification is exercised end to end in tests/export_http.rs; this checks the
         // message format helper.
