@@ -64,12 +64,22 @@ fn graph(edges: &str) -> BTreeSet<(String, String)> {
     .collect()
 }
 
-/// Every locked package's `rust-version`, and the workspace's own.
+/// Every locked dependency's `rust-version` (not the workspace's own packages), and the
+/// workspace's.
 fn rust_versions() -> (BTreeMap<(String, String), Version>, Version) {
     let meta: serde_json::Value =
         serde_json::from_str(&cargo(&["metadata", "--format-version", "1", "--locked"])).unwrap();
+    let members: Vec<&str> = meta["workspace_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
     let mut all = BTreeMap::new();
     for p in meta["packages"].as_array().unwrap() {
+        if members.contains(&p["id"].as_str().unwrap()) {
+            continue;
+        }
         if let Some(rv) = p["rust_version"].as_str() {
             let key = (
                 p["name"].as_str().unwrap().to_string(),
@@ -78,12 +88,6 @@ fn rust_versions() -> (BTreeMap<(String, String), Version>, Version) {
             all.insert(key, parse_version(rv));
         }
     }
-    let members: Vec<&str> = meta["workspace_members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect();
     let ours: BTreeSet<Version> = meta["packages"]
         .as_array()
         .unwrap()
