@@ -594,7 +594,9 @@ const METADATA_KEYS: &[&str] = &[
     "provides",
     "peers",
     "storage",
+    "resources",
     "containers",
+    "assumes",
     "subordinate",
 ];
 
