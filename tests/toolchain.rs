@@ -168,3 +168,45 @@ fn rust_version_is_what_the_lock_needs() {
         test_who.join(", ")
     );
 }
+
+#[test]
+fn readme_says_why_each_runtime_dependency_is_there() {
+    let meta: serde_json::Value = serde_json::from_str(&cargo(&[
+        "metadata",
+        "--format-version",
+        "1",
+        "--locked",
+        "--no-deps",
+    ]))
+    .unwrap();
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Dependencies\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has a Dependencies section");
+    let table: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+    let mut missing = Vec::new();
+    for p in meta["packages"].as_array().unwrap() {
+        if !matches!(p["name"].as_str(), Some("rust-starter" | "charmkit")) {
+            continue;
+        }
+        for d in p["dependencies"].as_array().unwrap() {
+            let name = d["name"].as_str().unwrap();
+            let workspace = d["path"].is_string();
+            if d["kind"].is_null() && !workspace {
+                let cell = format!("`{name}`");
+                if !table
+                    .iter()
+                    .any(|row| row.split('|').nth(1).is_some_and(|c| c.contains(&cell)))
+                {
+                    missing.push(name.to_string());
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "README's Dependencies table does not say why these are there: {missing:?}"
+    );
+}
