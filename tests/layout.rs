@@ -5,6 +5,8 @@
 mod common;
 
 use std::fs;
+use std::path::Path;
+use std::process::Output;
 
 use charmkit::meta::{Metadata, Role};
 use common::{repo_root, stderr, stdout};
@@ -118,22 +120,24 @@ fn project_copy() -> tempfile::TempDir {
     dir
 }
 
+/// `charmcraft expand-extensions` in `dir`: it loads and validates the whole project, then prints
+/// it.
+fn expand_extensions(charmcraft: &Path, dir: &Path) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    common::charmcraft_command(charmcraft, home.path())
+        .arg("expand-extensions")
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn charmcraft_validates_the_project() {
-    let Some(charmcraft) = common::charmcraft() else {
-        return common::skip(
-            "charmcraft_validates_the_project",
-            "charmcraft is not installed (.ci/run installs it; or set CHARMCRAFT)",
-        );
+    let Some(charmcraft) = common::charmcraft_or_skip("charmcraft_validates_the_project") else {
+        return;
     };
     let dir = project_copy();
-    let home = tempfile::tempdir().unwrap();
-    // expand-extensions loads and validates the whole project, then prints it.
-    let out = common::charmcraft_command(&charmcraft, home.path())
-        .arg("expand-extensions")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = expand_extensions(&charmcraft, dir.path());
     assert!(
         out.status.success(),
         "charmcraft refuses the project: {}",
@@ -150,23 +154,16 @@ fn charmcraft_validates_the_project() {
 
 #[test]
 fn charmcraft_refuses_a_field_in_both_files() {
-    let Some(charmcraft) = common::charmcraft() else {
-        return common::skip(
-            "charmcraft_refuses_a_field_in_both_files",
-            "charmcraft is not installed (.ci/run installs it; or set CHARMCRAFT)",
-        );
+    let Some(charmcraft) = common::charmcraft_or_skip("charmcraft_refuses_a_field_in_both_files")
+    else {
+        return;
     };
     let dir = project_copy();
     let path = dir.path().join("charmcraft.yaml");
     let mut text = fs::read_to_string(&path).unwrap();
     text.push_str("summary: in both\n");
     fs::write(&path, text).unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let out = common::charmcraft_command(&charmcraft, home.path())
-        .arg("expand-extensions")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = expand_extensions(&charmcraft, dir.path());
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("cannot be duplicated in metadata.yaml"),

@@ -297,11 +297,9 @@ fn the_binary_runs_on_every_base_it_is_packed_for() {
 
 #[test]
 fn charmcraft_analyse_finds_nothing_wrong() {
-    let Some(charmcraft) = common::charmcraft() else {
-        return common::skip(
-            "charmcraft_analyse_finds_nothing_wrong",
-            "charmcraft is not installed (.ci/run installs it; or set CHARMCRAFT)",
-        );
+    let Some(charmcraft) = common::charmcraft_or_skip("charmcraft_analyse_finds_nothing_wrong")
+    else {
+        return;
     };
     let home = tempfile::tempdir().unwrap();
     for p in packed() {
@@ -362,11 +360,11 @@ json.dump({
 
 #[test]
 fn config_actions_and_manifest_are_what_charmcraft_writes() {
-    let Some(python) = common::charmcraft().and_then(|c| common::charmcraft_python(&c)) else {
-        return common::skip(
-            "config_actions_and_manifest_are_what_charmcraft_writes",
-            "charmcraft is not installed (.ci/run installs it; or set CHARMCRAFT)",
-        );
+    let Some(python) =
+        common::charmcraft_or_skip("config_actions_and_manifest_are_what_charmcraft_writes")
+            .and_then(|c| common::charmcraft_python(&c))
+    else {
+        return;
     };
     for p in packed() {
         let e = entries(&p.path);

@@ -309,6 +309,18 @@ pub fn charmcraft_command(charmcraft: &Path, home: &Path) -> Command {
     cmd
 }
 
+/// charmcraft, or `None` after saying that `test` is skipped for want of it.
+pub fn charmcraft_or_skip(test: &str) -> Option<PathBuf> {
+    let found = charmcraft();
+    if found.is_none() {
+        skip(
+            test,
+            "charmcraft is not installed (.ci/run installs it; or set CHARMCRAFT)",
+        );
+    }
+    found
+}
+
 /// Says, on the test's output, that a test did not run and why.
 pub fn skip(test: &str, why: &str) {
     eprintln!("SKIPPED {test}: {why}");
