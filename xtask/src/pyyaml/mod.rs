@@ -242,7 +242,9 @@ impl Emitter {
         }
         self.whitespace = false;
         self.indention = false;
-        let (mut spaces, mut breaks) = (false, false);
+        // Never a line break here: a string with one is a literal block or double-quoted.
+        debug_assert!(!text.contains(&'\n'));
+        let mut spaces = false;
         let mut start = 0;
         for end in 0..=text.len() {
             let ch = text.get(end).copied();
@@ -257,33 +259,19 @@ impl Emitter {
                     }
                     start = end;
                 }
-            } else if breaks {
-                if ch != Some('\n') {
-                    if text[start] == '\n' {
-                        self.write_line_break();
-                    }
-                    for _ in start..end {
-                        self.write_line_break();
-                    }
-                    self.write_indent();
-                    self.whitespace = false;
-                    self.indention = false;
-                    start = end;
-                }
-            } else if matches!(ch, None | Some(' ') | Some('\n')) {
+            } else if matches!(ch, None | Some(' ')) {
                 self.write_chars(&text[start..end]);
                 start = end;
             }
-            if let Some(c) = ch {
-                spaces = c == ' ';
-                breaks = c == '\n';
-            }
+            spaces = ch == Some(' ');
         }
     }
 
     fn write_single_quoted(&mut self, text: &[char], split: bool) {
+        // Never a line break here either (see write_plain).
+        debug_assert!(!text.contains(&'\n'));
         self.write_indicator("'", true, false, false);
-        let (mut spaces, mut breaks) = (false, false);
+        let mut spaces = false;
         let mut start = 0;
         for end in 0..=text.len() {
             let ch = text.get(end).copied();
@@ -301,18 +289,7 @@ impl Emitter {
                     }
                     start = end;
                 }
-            } else if breaks {
-                if ch != Some('\n') {
-                    if text[start] == '\n' {
-                        self.write_line_break();
-                    }
-                    for _ in start..end {
-                        self.write_line_break();
-                    }
-                    self.write_indent();
-                    start = end;
-                }
-            } else if matches!(ch, None | Some(' ') | Some('\n') | Some('\'')) && start < end {
+            } else if matches!(ch, None | Some(' ') | Some('\'')) && start < end {
                 self.write_chars(&text[start..end]);
                 start = end;
             }
@@ -320,10 +297,7 @@ impl Emitter {
                 self.write("''");
                 start = end + 1;
             }
-            if let Some(c) = ch {
-                spaces = c == ' ';
-                breaks = c == '\n';
-            }
+            spaces = ch == Some(' ');
         }
         self.write_indicator("'", false, false, false);
     }
