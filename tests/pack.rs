@@ -14,6 +14,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use common::{repo_root, stderr, stdout, Call, Unit};
+use xtask::glibc;
 use xtask::pack::{self, Options, Packed};
 
 /// The charms of this checkout, packed once.
@@ -231,66 +232,31 @@ fn unpacked_into_an_empty_directory_it_runs_as_juju_runs_it() {
     );
 }
 
-/// The newest glibc of each Ubuntu base (`ldd --version` there).
-fn glibc_of(channel: &str) -> Option<(u32, u32)> {
-    match channel {
-        "20.04" => Some((2, 31)),
-        "22.04" => Some((2, 35)),
-        "24.04" => Some((2, 39)),
-        _ => None,
-    }
-}
-
-/// The `GLIBC_x.y` versions an ELF file needs from libc, from its `.gnu.version_r`.
-fn glibc_needs(data: &[u8]) -> Vec<(u32, u32)> {
-    use object::read::elf::ElfFile64;
-    let elf = ElfFile64::<object::Endianness>::parse(data).unwrap();
-    let endian = elf.endian();
-    let sections = elf.elf_section_table();
-    let Some((mut needs, link)) = sections.gnu_verneed(endian, data).unwrap() else {
-        return Vec::new();
-    };
-    let strings = sections.strings(endian, data, link).unwrap();
-    let mut out = Vec::new();
-    while let Some((_need, mut aux)) = needs.next().unwrap() {
-        while let Some(a) = aux.next().unwrap() {
-            let name = String::from_utf8_lossy(a.name(endian, strings).unwrap()).into_owned();
-            if let Some(v) = name.strip_prefix("GLIBC_") {
-                let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap());
-                out.push((parts.next().unwrap(), parts.next().unwrap_or(0)));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn the_binary_runs_on_every_base_it_is_packed_for() {
     for p in packed() {
         let e = entries(&p.path);
         let dispatch = file(&e, "dispatch");
-        let needs = glibc_needs(dispatch);
-        assert!(!needs.is_empty(), "a glibc build needs some GLIBC_ version");
-        let newest = needs.iter().max().unwrap();
-        let floor = glibc_of(&p.platform.channel)
+        let needs = glibc::needs(dispatch).unwrap();
+        let newest = *needs
+            .last()
+            .expect("a glibc build needs some GLIBC_ version");
+        let has = glibc::of_base(&p.platform.os, &p.platform.channel)
             .unwrap_or_else(|| panic!("no glibc known for ubuntu {}", p.platform.channel));
         assert!(
-            *newest <= floor,
-            "{}: dispatch needs GLIBC_{}.{}, ubuntu {} has {}.{}",
+            newest <= has,
+            "{}: dispatch needs {}, ubuntu {} has {}",
             p.path.display(),
-            newest.0,
-            newest.1,
+            glibc::show(newest),
             p.platform.channel,
-            floor.0,
-            floor.1
+            glibc::show(has)
         );
         eprintln!(
-            "{}: dispatch {} bytes, charm {} bytes, needs GLIBC_{}.{} at most",
+            "{}: dispatch {} bytes, charm {} bytes, needs {} at most",
             p.platform.label,
             dispatch.len(),
             fs::metadata(&p.path).unwrap().len(),
-            newest.0,
-            newest.1
+            glibc::show(newest)
         );
     }
 }

@@ -5,6 +5,7 @@
 //! charmcraft, LXD or a matching host. See [`pack`].
 #![forbid(unsafe_code)]
 
+pub mod glibc;
 pub mod pack;
 pub mod project;
 pub mod pyyaml;

@@ -14,6 +14,9 @@
 //! * `metadata.yaml`, `config.yaml`, `actions.yaml` — see [`crate::project`];
 //! * `manifest.yaml` — charmcraft's fields in charmcraft's order (see [`manifest_yaml`]).
 //!
+//! It refuses a binary that needs a newer glibc than a platform's base has (see
+//! [`crate::glibc`]).
+//!
 //! Entries are deflated, with Unix modes and no directory entries, as Python's `zipfile` writes
 //! them for charmcraft.
 
@@ -27,6 +30,7 @@ use serde_norway::{Mapping, Value};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
+use crate::glibc;
 use crate::project::{Platform, Project, ProjectError};
 use crate::pyyaml::{self, KeyOrder};
 
@@ -141,6 +145,12 @@ pub fn pack(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Vec<Packed
         ))
     })?;
     let platforms = select(&project, &opts.platforms, arch, progress)?;
+    match glibc::needs(&bytes) {
+        Ok(needs) => runs_on(needs.last().copied(), &platforms, progress)?,
+        Err(e) => progress(&format!(
+            "cannot read the binary's glibc needs ({e}); not checked"
+        )),
+    }
     fs::create_dir_all(&opts.output_dir).map_err(io_err(&opts.output_dir))?;
     let now = Timestamp::now();
     let mut out = Vec::new();
@@ -201,6 +211,44 @@ fn select(
         )));
     }
     Ok(mine.into_iter().cloned().collect())
+}
+
+/// Refuses a binary that needs a newer glibc than a platform's base has: it would not start
+/// there.
+fn runs_on(
+    newest: Option<glibc::Version>,
+    platforms: &[Platform],
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), PackError> {
+    let Some(newest) = newest else {
+        return Ok(()); // static, or no versioned glibc symbol
+    };
+    for p in platforms {
+        match glibc::of_base(&p.os, &p.channel) {
+            Some(has) if newest > has => {
+                return Err(PackError::Platform(format!(
+                    "the binary needs {}, {} {} has {}: it would not start there. Build it on \
+                     {} {} (or with a glibc no newer), or pack only the newer bases with \
+                     --platform",
+                    glibc::show(newest),
+                    p.os,
+                    p.channel,
+                    glibc::show(has),
+                    p.os,
+                    p.channel
+                )))
+            }
+            Some(_) => {}
+            None => progress(&format!(
+                "platform {}: glibc of {} {} unknown; not checked (the binary needs {})",
+                p.label,
+                p.os,
+                p.channel,
+                glibc::show(newest)
+            )),
+        }
+    }
+    Ok(())
 }
 
 /// Builds the release binary of the package at `project_dir` and returns its path.
@@ -472,6 +520,40 @@ mod tests {
              - name: ubuntu\n  channel: '22.04'\n  architectures:\n  - amd64\n\
              analysis:\n  attributes:\n  - name: language\n    result: unknown\n\
              \x20 - name: framework\n    result: unknown\n"
+        );
+    }
+
+    fn platform(channel: &str) -> Platform {
+        Platform {
+            label: format!("ubuntu@{channel}:amd64"),
+            os: "ubuntu".into(),
+            channel: channel.into(),
+            arch: "amd64".into(),
+        }
+    }
+
+    #[test]
+    fn a_binary_too_new_for_a_base_is_refused() {
+        let both = [platform("22.04"), platform("24.04")];
+        let mut said: Vec<String> = Vec::new();
+        {
+            let mut progress = |l: &str| said.push(l.to_string());
+            assert!(runs_on(Some((2, 35)), &both, &mut progress).is_ok());
+            assert!(runs_on(None, &both, &mut progress).is_ok());
+            let e = runs_on(Some((2, 38)), &both, &mut progress).unwrap_err();
+            assert!(
+                e.to_string()
+                    .starts_with("the binary needs GLIBC_2.38, ubuntu 22.04 has GLIBC_2.35"),
+                "{e}"
+            );
+            assert!(runs_on(Some((2, 38)), &both[1..], &mut progress).is_ok());
+        }
+        assert!(said.is_empty(), "{said:?}");
+        let mut progress = |l: &str| said.push(l.to_string());
+        assert!(runs_on(Some((2, 38)), &[platform("30.04")], &mut progress).is_ok());
+        assert_eq!(
+            said,
+            ["platform ubuntu@30.04:amd64: glibc of ubuntu 30.04 unknown; not checked (the binary needs GLIBC_2.38)"]
         );
     }
 
