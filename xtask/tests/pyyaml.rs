@@ -169,7 +169,7 @@ fn key(rng: &mut Rng) -> String {
 
 fn value(rng: &mut Rng, depth: usize) -> Value {
     match rng.below(if depth >= 3 { 6 } else { 9 }) {
-        0 | 1 | 2 => Value::String(string(rng)),
+        0..=2 => Value::String(string(rng)),
         3 => Value::Number((rng.next() as i64 >> rng.below(60)).into()),
         4 => {
             let bits = rng.next();
@@ -182,7 +182,7 @@ fn value(rng: &mut Rng, depth: usize) -> Value {
             Value::Number(x.into())
         }
         5 => [Value::Bool(true), Value::Bool(false), Value::Null][rng.below(3)].clone(),
-        6 | 7 => {
+        6..=7 => {
             let mut m = Mapping::new();
             for _ in 0..rng.below(4) {
                 m.insert(Value::String(key(rng)), value(rng, depth + 1));
