@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use common::{repo_root, stderr, stdout, Call, Unit};
+use common::{repo_root, stderr, stdout, tools, Unit};
 use xtask::glibc;
 use xtask::pack::{self, Options, Packed};
 
@@ -141,14 +141,6 @@ fn a_charm_holds_exactly_what_charmcraft_packs() {
     }
 }
 
-fn tools(calls: &[Call]) -> Vec<String> {
-    calls
-        .iter()
-        .filter(|c| c.tool != "juju-log")
-        .map(Call::line)
-        .collect()
-}
-
 #[test]
 fn unpacked_into_an_empty_directory_it_runs_as_juju_runs_it() {
     let arch = xtask::project::host_arch().unwrap();
@@ -184,13 +176,7 @@ fn unpacked_into_an_empty_directory_it_runs_as_juju_runs_it() {
         t.contains(&"relation-ids charm-tracing --format=json".to_string()),
         "{t:?}"
     );
-    let out = unit.dispatch(
-        "actions/trace-status",
-        &[
-            ("JUJU_ACTION_NAME", "trace-status"),
-            ("JUJU_ACTION_UUID", "1"),
-        ],
-    );
+    let out = unit.run_action("trace-status");
     assert!(out.status.success(), "{}", stderr(&out));
     let t = tools(&unit.take_calls());
     assert!(

@@ -242,6 +242,15 @@ impl Unit {
         self.command(&[], &env).output().unwrap()
     }
 
+    /// Runs an action through `./dispatch`, as Juju does.
+    pub fn run_action(&self, name: &str) -> Output {
+        let path = format!("actions/{name}");
+        self.dispatch(
+            &path,
+            &[("JUJU_ACTION_NAME", name), ("JUJU_ACTION_UUID", "1")],
+        )
+    }
+
     /// Calls recorded since the last `take_calls`.
     pub fn take_calls(&self) -> Vec<Call> {
         let path = self.state.join("calls");
@@ -261,6 +270,15 @@ impl Unit {
     pub fn path(&self, rel: &str) -> PathBuf {
         self.charm_dir.join(rel)
     }
+}
+
+/// The hook-tool calls but the logging, one line each (`tool arg arg…`).
+pub fn tools(calls: &[Call]) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| c.tool != "juju-log")
+        .map(Call::line)
+        .collect()
 }
 
 pub fn stdout(o: &Output) -> String {
