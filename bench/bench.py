@@ -276,8 +276,10 @@ class Ours(Framework):
         self.binary = binary
         self.template = work / "tpl-ours"
         (self.template / "bin").mkdir(parents=True)
-        # A packed charm: dispatch, charmcraft.yaml, bin/<name> (a private copy of the build).
+        # A checkout-layout charm: dispatch, metadata.yaml, charmcraft.yaml, bin/<name> (a private
+        # copy of the build).
         shutil.copy2(ROOT / "dispatch", self.template / "dispatch")
+        shutil.copy2(ROOT / "metadata.yaml", self.template / "metadata.yaml")
         shutil.copy2(ROOT / "charmcraft.yaml", self.template / "charmcraft.yaml")
         shutil.copy2(binary, self.template / "bin" / OUR_NAME)
         data = binary.read_bytes()

@@ -3,21 +3,13 @@
 
 mod common;
 
-use common::{stderr, stdout, Call, Unit};
+use common::{stderr, stdout, tools, Call, Unit};
 
 fn logs(calls: &[Call]) -> Vec<String> {
     calls
         .iter()
         .filter(|c| c.tool == "juju-log")
         .map(|c| c.args.join(" "))
-        .collect()
-}
-
-fn tools(calls: &[Call]) -> Vec<String> {
-    calls
-        .iter()
-        .filter(|c| c.tool != "juju-log")
-        .map(Call::line)
         .collect()
 }
 
@@ -152,13 +144,7 @@ fn lifecycle_install_start_config_relation_action() {
     assert!(status["chunks"].as_u64().unwrap() >= 1, "{status}");
 
     // The action reports the buffer through action-set.
-    let out = unit.dispatch(
-        "actions/trace-status",
-        &[
-            ("JUJU_ACTION_NAME", "trace-status"),
-            ("JUJU_ACTION_UUID", "1"),
-        ],
-    );
+    let out = unit.run_action("trace-status");
     assert!(out.status.success(), "{}", stderr(&out));
     let t = tools(&unit.take_calls());
     let set = t

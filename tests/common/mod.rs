@@ -137,8 +137,7 @@ impl Call {
     }
 }
 
-/// A unit on disk: a charm directory with `dispatch`, metadata and `bin/<name>`, plus stub
-/// hook tools and their state.
+/// A unit on disk: a charm directory, plus stub hook tools and their state.
 pub struct Unit {
     pub root: tempfile::TempDir,
     pub charm_dir: PathBuf,
@@ -155,24 +154,45 @@ pub fn repo_root() -> PathBuf {
 }
 
 impl Unit {
+    /// A unit whose charm directory is this checkout's layout: `dispatch` (the script),
+    /// `metadata.yaml`, `charmcraft.yaml` and `bin/<name>` (the test build).
     pub fn new() -> Unit {
-        let root = tempfile::tempdir().unwrap();
-        let charm_dir = root.path().join("charm");
-        let stubs = root.path().join("stubs");
-        let state = root.path().join("state");
-        for d in [&charm_dir.join("bin"), &stubs, &state.join("resp")] {
-            fs::create_dir_all(d).unwrap();
-        }
-        for f in ["dispatch", "charmcraft.yaml", "metadata.yaml"] {
+        let unit = Unit::empty();
+        fs::create_dir_all(unit.charm_dir.join("bin")).unwrap();
+        for f in ["dispatch", "metadata.yaml", "charmcraft.yaml"] {
             if repo_root().join(f).exists() {
-                fs::copy(repo_root().join(f), charm_dir.join(f)).unwrap();
+                fs::copy(repo_root().join(f), unit.charm_dir.join(f)).unwrap();
             }
         }
         symlink(
             env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))),
-            charm_dir.join("bin").join(env!("CARGO_PKG_NAME")),
+            unit.charm_dir.join("bin").join(env!("CARGO_PKG_NAME")),
         )
         .unwrap();
+        unit
+    }
+
+    /// A unit whose charm directory is a packed charm unpacked into an empty directory, file
+    /// modes kept, as Juju unpacks it.
+    pub fn unpacked(charm: &Path) -> Unit {
+        let unit = Unit::empty();
+        let file = fs::File::open(charm).unwrap();
+        zip::ZipArchive::new(file)
+            .unwrap()
+            .extract(&unit.charm_dir)
+            .unwrap();
+        unit
+    }
+
+    /// An empty charm directory, stub hook tools and their state.
+    fn empty() -> Unit {
+        let root = tempfile::tempdir().unwrap();
+        let charm_dir = root.path().join("charm");
+        let stubs = root.path().join("stubs");
+        let state = root.path().join("state");
+        for d in [&charm_dir, &stubs, &state.join("resp")] {
+            fs::create_dir_all(d).unwrap();
+        }
         let stub = stubs.join("stub");
         fs::write(&stub, STUB).unwrap();
         fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).unwrap();
@@ -232,6 +252,15 @@ impl Unit {
         self.command(&[], &env).output().unwrap()
     }
 
+    /// Runs an action through `./dispatch`, as Juju does.
+    pub fn run_action(&self, name: &str) -> Output {
+        let path = format!("actions/{name}");
+        self.dispatch(
+            &path,
+            &[("JUJU_ACTION_NAME", name), ("JUJU_ACTION_UUID", "1")],
+        )
+    }
+
     /// Calls recorded since the last `take_calls`.
     pub fn take_calls(&self) -> Vec<Call> {
         let path = self.state.join("calls");
@@ -253,6 +282,15 @@ impl Unit {
     }
 }
 
+/// The hook-tool calls but the logging, one line each (`tool arg arg…`).
+pub fn tools(calls: &[Call]) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| c.tool != "juju-log")
+        .map(Call::line)
+        .collect()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -263,4 +301,55 @@ pub fn stderr(o: &Output) -> String {
 
 pub fn exists(p: &Path) -> bool {
     p.exists()
+}
+
+/// charmcraft, where it is installed: `$CHARMCRAFT`, else `charmcraft` on PATH. `.ci/run`
+/// installs it from PyPI and sets `CHARMCRAFT`.
+pub fn charmcraft() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CHARMCRAFT").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("charmcraft"))
+        .find(|p| p.is_file())
+}
+
+/// The Python charmcraft runs on (its script's `#!` line), to call its code directly.
+pub fn charmcraft_python(charmcraft: &Path) -> Option<PathBuf> {
+    let text = fs::read(charmcraft).ok()?;
+    let first = text.split(|b| *b == b'\n').next()?;
+    let first = std::str::from_utf8(first).ok()?;
+    let python = first.strip_prefix("#!")?.split_whitespace().next()?;
+    Some(PathBuf::from(python))
+}
+
+/// A `charmcraft` command that runs quietly without a terminal or a session: no stdin, its
+/// runtime directory (it warns without one) under `home`.
+pub fn charmcraft_command(charmcraft: &Path, home: &Path) -> Command {
+    let runtime = home.join("runtime");
+    fs::create_dir_all(&runtime).unwrap();
+    fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700)).unwrap();
+    let mut cmd = Command::new(charmcraft);
+    cmd.env("XDG_RUNTIME_DIR", &runtime)
+        .env("HOME", home)
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// charmcraft, or `None` after saying that `test` is skipped for want of it.
+pub fn charmcraft_or_skip(test: &str) -> Option<PathBuf> {
+    let found = charmcraft();
+    if found.is_none() {
+        skip(
+            test,
+            "charmcraft is not installed (.ci/run installs it; or set CHARMCRAFT)",
+        );
+    }
+    found
+}
+
+/// Says, on the test's output, that a test did not run and why.
+pub fn skip(test: &str, why: &str) {
+    eprintln!("SKIPPED {test}: {why}");
 }

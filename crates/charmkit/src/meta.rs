@@ -569,25 +569,36 @@ fn parse(
         }
     }
 
-    // The split charmcraft requires (build, config and actions in charmcraft.yaml) is silent;
-    // metadata keys in both files are worth a word.
-    let shadowed = cc.as_ref().is_some_and(|doc| {
-        [
-            "name",
-            "requires",
-            "provides",
-            "peers",
-            "storage",
-            "containers",
-        ]
-        .iter()
-        .any(|k| doc.get(k).is_some())
-    });
-    if md.is_some() && shadowed {
-        log::debug!("charm metadata: {METADATA_YAML} takes precedence over {CHARMCRAFT_YAML}");
+    if let (Some(_), Some(cc)) = (&md, &cc) {
+        // The usual layout has both files, with no metadata key in charmcraft.yaml; say so only
+        // when one there is being ignored.
+        let ignored: Vec<&str> = METADATA_KEYS
+            .iter()
+            .copied()
+            .filter(|k| cc.root.contains_key(*k))
+            .collect();
+        if !ignored.is_empty() {
+            log::debug!(
+                "charm metadata: {METADATA_YAML} takes precedence over {CHARMCRAFT_YAML}'s {}",
+                ignored.join(", ")
+            );
+        }
     }
     Ok(out)
 }
+
+/// The keys read from the file that holds the charm's metadata.
+const METADATA_KEYS: &[&str] = &[
+    "name",
+    "requires",
+    "provides",
+    "peers",
+    "storage",
+    "resources",
+    "containers",
+    "assumes",
+    "subordinate",
+];
 
 fn parse_metadata_keys(doc: &Doc<'_>, out: &mut Metadata) -> Result<()> {
     let ctx = Ctx { path: doc.path };

@@ -43,12 +43,20 @@ pub fn main<C: Charm>() -> ExitCode {
 }
 
 /// The charm directory outside Juju: `JUJU_CHARM_DIR`, else the directory of the `dispatch`
-/// script that ran us (`CHARMKIT_DISPATCH_DIR`, set by it), else the current directory.
+/// script that ran us (`CHARMKIT_DISPATCH_DIR`, set by it), else our own directory when we are
+/// `dispatch` (a packed charm), else the current directory.
 pub fn charm_dir() -> PathBuf {
     for var in ["JUJU_CHARM_DIR", "CHARMKIT_DISPATCH_DIR"] {
         if let Some(d) = std::env::var_os(var).filter(|v| !v.is_empty()) {
             return PathBuf::from(d);
         }
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .filter(|exe| exe.file_name().is_some_and(|n| n == "dispatch"))
+        .and_then(|exe| exe.parent().map(PathBuf::from))
+    {
+        return dir;
     }
     std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }

@@ -23,7 +23,7 @@ use charmkit::tracing::{CaSource, Tracing};
 use charmkit::Error;
 
 /// The reference charm's metadata, exactly: both relations as it declares them.
-const CHARMCRAFT: &str = include_str!("../../../charmcraft.yaml");
+const METADATA: &str = include_str!("../../../metadata.yaml");
 
 const UNIT: &str = "rust-starter/0";
 const APP: &str = "rust-starter";
@@ -50,7 +50,7 @@ impl Charm for Traced {
 }
 
 fn meta() -> Metadata {
-    Metadata::from_yaml(Some(CHARMCRAFT), None, None, None).unwrap()
+    Metadata::from_yaml(None, Some(METADATA), None, None).unwrap()
 }
 
 fn unit(leader: bool) -> State {
@@ -656,10 +656,10 @@ fn misuse_is_a_clear_usage_error() {
         assert!(out.calls_of("relation-set").next().is_none(), "{what}");
     }
     // The reference charm's metadata is accepted; a bundle must hold a PEM certificate.
-    assert!(setup_with(CHARMCRAFT, CaSource::Relation(CA)).is_ok());
-    assert!(setup_with(CHARMCRAFT, CaSource::SystemRoots).is_ok());
+    assert!(setup_with(METADATA, CaSource::Relation(CA)).is_ok());
+    assert!(setup_with(METADATA, CaSource::SystemRoots).is_ok());
     assert!(matches!(
-        setup_with(CHARMCRAFT, CaSource::Bundle("not a cert")),
+        setup_with(METADATA, CaSource::Bundle("not a cert")),
         Err(Error::Usage(_))
     ));
 }

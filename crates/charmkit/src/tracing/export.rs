@@ -17,7 +17,8 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::ServerName;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::time::{Duration as UreqDuration, Instant as UreqInstant};
@@ -257,7 +258,7 @@ fn one_line(e: &(impl fmt::Display + ?Sized)) -> String {
 /// Parses a PEM bundle; every certificate must be usable as a trust anchor.
 fn roots_from_bundle(pem: &str) -> Result<RootCertStore, String> {
     let mut roots = RootCertStore::empty();
-    for (i, cert) in rustls_pemfile::certs(&mut pem.as_bytes()).enumerate() {
+    for (i, cert) in CertificateDer::pem_slice_iter(pem.as_bytes()).enumerate() {
         let cert = cert.map_err(|e| format!("certificate {}: bad PEM: {e}", i + 1))?;
         roots
             .add(cert)
@@ -281,8 +282,7 @@ fn system_roots() -> RootCertStore {
             continue;
         };
         let mut roots = RootCertStore::empty();
-        let mut reader = pem.as_slice();
-        let certs = rustls_pemfile::certs(&mut reader).filter_map(Result::ok);
+        let certs = CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok);
         let (added, ignored) = roots.add_parsable_certificates(certs);
         if added > 0 {
             log::debug!(
@@ -434,6 +434,30 @@ mod tests {
     #[test]
     fn system_roots_are_never_empty() {
         assert!(!system_roots().is_empty());
+    }
+
+    #[test]
+    fn bundle_parsing_names_the_bad_certificate() {
+        let cert = rcgen::generate_simple_self_signed(vec!["ca.test".into()])
+            .unwrap()
+            .cert
+            .pem();
+        assert_eq!(roots_from_bundle(&cert).unwrap().len(), 1);
+        // A key and other text around the certificate are skipped, as in any PEM bundle.
+        let noisy =
+            format!("junk\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{cert}");
+        assert_eq!(roots_from_bundle(&noisy).unwrap().len(), 1);
+        let bad = format!("{cert}-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
+        let e = roots_from_bundle(&bad).err().unwrap();
+        assert!(e.starts_with("certificate 2: bad PEM"), "{e}");
+        let e = roots_from_bundle("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+            .err()
+            .unwrap();
+        assert!(e.starts_with("certificate 1: "), "not a certificate: {e}");
+        assert_eq!(
+            roots_from_bundle("no pem here").err().unwrap(),
+            "no certificate in it"
+        );
     }
 
     #[test]

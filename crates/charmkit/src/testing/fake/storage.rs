@@ -40,9 +40,7 @@ impl FakeJuju {
             .iter()
             .map(|s| s.id.as_str())
             .filter(|id| {
-                name.map_or(true, |n| {
-                    id.rsplit_once('/').map(|(s, _)| s) == Some(n.as_str())
-                })
+                name.is_none_or(|n| id.rsplit_once('/').map(|(s, _)| s) == Some(n.as_str()))
             })
             .collect();
         Ok(write(fmt, &json!(ids)))

@@ -120,7 +120,7 @@ pub(crate) fn get_changes(shared: &Shared, q: &Query) -> Response {
         .container
         .changes
         .iter()
-        .filter(|c| select.map_or(true, |ready| c.ready == ready))
+        .filter(|c| select.is_none_or(|ready| c.ready == ready))
         .filter(|c| service.is_empty() || c.summary_mentions(&service))
         .collect();
     sync(json!(out))

@@ -14,7 +14,7 @@ use super::{now, Shared};
 fn notice_matches(n: &Notice, types: &[String], keys: &[String], after: Option<&str>) -> bool {
     (types.is_empty() || types.iter().any(|t| t == n.r#type.as_str()))
         && (keys.is_empty() || keys.contains(&n.key))
-        && after.map_or(true, |a| {
+        && after.is_none_or(|a| {
             match (
                 humantime::parse_rfc3339_weak(&n.last_repeated),
                 humantime::parse_rfc3339_weak(a),
