@@ -338,3 +338,56 @@ fn trace_flush_exits_non_zero_when_data_remains() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
 }
+
+/// The `juju-log` messages recorded since the last call, as `LEVEL message`.
+fn logs(unit: &Unit) -> Vec<String> {
+    unit.take_calls()
+        .into_iter()
+        .filter(|c| c.tool == "juju-log")
+        .map(|c| format!("{} {}", c.args[1], c.args[3..].join(" ")))
+        .collect()
+}
+
+#[test]
+fn a_collector_that_never_answers_is_recorded_in_time_and_reported_once() {
+    let unit = Unit::new();
+    let silent = Collector::silent();
+    set_destination(&unit, &silent.url());
+    timed_dispatch(&unit, "hooks/update-status");
+    // Each POST has its own timeout (5 s), far under the exporter's 30 s deadline: the exporter
+    // records the failure itself instead of being killed with nothing recorded.
+    let start = Instant::now();
+    assert!(
+        eventually(Duration::from_secs(15), || matches!(
+            buffer(&unit).last_export(),
+            Ok(Some(o)) if o.error.is_some()
+        )),
+        "no export outcome recorded after {:?}",
+        start.elapsed()
+    );
+    println!("failure recorded {:?} after the hook", start.elapsed());
+    let last = buffer(&unit).last_export().unwrap().unwrap();
+    assert_eq!(last.sent, 0);
+    assert!(last.remaining >= 1, "{last:?}");
+    logs(&unit);
+    // The next dispatch says so, once, at WARNING; the one after stays quiet about it.
+    timed_dispatch(&unit, "hooks/update-status");
+    let warned: Vec<String> = logs(&unit)
+        .into_iter()
+        .filter(|l| l.contains("last export"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(warned[0].starts_with("WARNING "), "{warned:?}");
+    assert!(warned[0].contains(&silent.url()), "{warned:?}");
+    timed_dispatch(&unit, "hooks/update-status");
+    let again: Vec<String> = logs(&unit)
+        .into_iter()
+        .filter(|l| l.contains("last export"))
+        .collect();
+    // Another failed export may have been recorded meanwhile (a new outcome is reported once);
+    // never the same one twice.
+    assert!(again.len() <= 1, "{again:?}");
+    if let Some(l) = again.first() {
+        assert_ne!(l, &warned[0], "the same outcome reported twice");
+    }
+}

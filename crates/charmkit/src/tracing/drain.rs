@@ -9,6 +9,11 @@
 //! for a fork/exec. ops, by contrast, exports inside the hook and adds ~6.3 s to *every* dispatch
 //! when the collector accepts connections and never answers.
 //!
+//! Each POST has its own timeout ([`REQUEST_TIMEOUT`], or `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`),
+//! also cut to what is left of the deadline, so a collector that accepts TCP and never answers (or
+//! a plain-HTTP server on an `https` URL) costs one timeout and a recorded failure, never a silent
+//! exporter killed at its deadline.
+//!
 //! [`drain`] sends the best chunks first (highest priority, oldest first) over one keep-alive
 //! connection: 2xx deletes the chunk; a permanent rejection (4xx other than 408/429) drops it
 //! — a chunk the collector will never take must not block the queue, as it does in ops; 5xx,
@@ -22,6 +27,7 @@
 
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::buffer::{Buffer, Destination, ExportOutcome};
@@ -32,9 +38,43 @@ use super::requirer::env_endpoint;
 pub const BACKGROUND_COMMAND: &str = "__export";
 /// The background exporter's hard deadline: it exits after this, whatever it is doing.
 pub const BACKGROUND_DEADLINE: Duration = Duration::from_secs(30);
-/// The timeout of one POST.
+/// The default timeout of one POST (connect, TLS, send and answer); `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`
+/// or `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds, per the OpenTelemetry specification) override it.
+/// Far under [`BACKGROUND_DEADLINE`], so an exporter stuck on a collector that never answers
+/// records the failure itself instead of being stopped with nothing recorded.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// The environment variables that set the per-request timeout, in milliseconds, first wins.
+pub const TIMEOUT_ENV: [&str; 2] = [
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+];
 const BATCH: usize = 32;
+/// How long after [`BACKGROUND_DEADLINE`] the watchdog ends a background exporter.
+const WATCHDOG_GRACE: Duration = Duration::from_secs(5);
+
+/// Chunks this process delivered and dropped, for the watchdog's record.
+static SENT: AtomicU64 = AtomicU64::new(0);
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The per-request timeout: the first of [`TIMEOUT_ENV`] that holds a positive whole number of
+/// milliseconds, else [`REQUEST_TIMEOUT`].
+pub fn request_timeout() -> Duration {
+    request_timeout_from(|k| std::env::var(k).ok())
+}
+
+fn request_timeout_from(lookup: impl Fn(&str) -> Option<String>) -> Duration {
+    TIMEOUT_ENV
+        .iter()
+        .filter_map(|k| lookup(k))
+        .find_map(|v| v.trim().parse::<u64>().ok().filter(|ms| *ms > 0))
+        .map_or(REQUEST_TIMEOUT, Duration::from_millis)
+}
 const REPORTED_FILE: &str = "reported-export";
 
 /// The destination to use: the OpenTelemetry environment variables win over the relation's.
@@ -55,18 +95,16 @@ pub fn drain(
     progress: &mut dyn FnMut(&str),
 ) -> ExportOutcome {
     let mut outcome = ExportOutcome {
-        at_unix: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
+        at_unix: now_unix(),
         url: dest.url.clone(),
         sent: 0,
         dropped: 0,
         remaining: 0,
         error: None,
     };
+    let per_request = request_timeout();
     let left = deadline.saturating_duration_since(Instant::now());
-    match Sender::new(&dest.url, dest.ca.as_deref(), left.min(REQUEST_TIMEOUT)) {
+    match Sender::new(&dest.url, dest.ca.as_deref(), left.min(per_request)) {
         Err(e) => outcome.error = Some(e.to_string()),
         Ok(sender) => {
             'outer: while Instant::now() < deadline {
@@ -79,18 +117,21 @@ pub fn drain(
                     }
                 };
                 for chunk in batch {
-                    // Each POST must end by the deadline.
+                    // Each POST gets its own timeout, and must end by the deadline.
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         break 'outer;
                     }
-                    let outcome_text = match sender.post_within(&chunk.data, left) {
+                    let outcome_text = match sender.post_within(&chunk.data, left.min(per_request))
+                    {
                         Outcome::Delivered(_) => {
                             outcome.sent += 1;
+                            SENT.fetch_add(1, Ordering::Relaxed);
                             format!("sent chunk {} (priority {})", chunk.id, chunk.priority)
                         }
                         Outcome::Rejected(status) => {
                             outcome.dropped += 1;
+                            DROPPED.fetch_add(1, Ordering::Relaxed);
                             let msg = format!(
                                 "{} rejected chunk {} with HTTP {status}; dropped it",
                                 dest.url, chunk.id
@@ -203,14 +244,33 @@ pub fn background_child(charm_dir: &Path) -> ExitCode {
     if let Err(e) = nix::unistd::setsid() {
         log::debug!("background exporter: setsid failed: {e}");
     }
-    std::thread::spawn(|| {
-        std::thread::sleep(BACKGROUND_DEADLINE + Duration::from_secs(1));
-        std::process::exit(3);
-    });
     let deadline = Instant::now() + BACKGROUND_DEADLINE;
     let Ok(buffer) = Buffer::open(charm_dir) else {
         return ExitCode::FAILURE;
     };
+    // The watchdog: every POST is bounded by its own timeout and by the deadline, so the drain
+    // records its outcome before the deadline; should anything still hang (a stuck file system,
+    // a resolver that never answers), the watchdog records that much and ends the process.
+    let dir = charm_dir.to_path_buf();
+    std::thread::spawn(move || {
+        std::thread::sleep(BACKGROUND_DEADLINE + WATCHDOG_GRACE);
+        if let Ok(b) = Buffer::open(&dir) {
+            let b = b.with_lock_timeout(Duration::from_millis(200));
+            let outcome = ExportOutcome {
+                at_unix: now_unix(),
+                url: effective_destination(&b).map_or_else(String::new, |d| d.url),
+                sent: SENT.load(Ordering::Relaxed),
+                dropped: DROPPED.load(Ordering::Relaxed),
+                remaining: b.stats().map_or(0, |s| s.chunks),
+                error: Some(format!(
+                    "the exporter was stopped at its {} s deadline",
+                    BACKGROUND_DEADLINE.as_secs()
+                )),
+            };
+            let _ = b.record_export(&outcome);
+        }
+        std::process::exit(3);
+    });
     loop {
         let Ok(Some(lock)) = buffer.try_lock_exporter() else {
             return ExitCode::SUCCESS; // another exporter is at work
@@ -253,4 +313,35 @@ pub fn report_last_export(buffer: &Buffer) {
         last.remaining
     );
     let _ = crate::state::write_atomic(&marker, stamp.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_timeout_follows_the_opentelemetry_variables() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(request_timeout_from(env(&[])), REQUEST_TIMEOUT);
+        assert_eq!(
+            request_timeout_from(env(&[(TIMEOUT_ENV[1], "1500")])),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            request_timeout_from(env(&[(TIMEOUT_ENV[0], "250"), (TIMEOUT_ENV[1], "1500")])),
+            Duration::from_millis(250)
+        );
+        for bad in ["0", "-1", "soon", ""] {
+            let pairs: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([(TIMEOUT_ENV[0], bad)]));
+            assert_eq!(request_timeout_from(env(pairs)), REQUEST_TIMEOUT, "{bad:?}");
+        }
+    }
 }
