@@ -1,5 +1,6 @@
 use super::*;
 use std::collections::VecDeque;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 const K4: u64 = 4096;
 
