@@ -121,6 +121,11 @@ const HEADER_MAGIC: &[u8] = b"CKCHUNK1 ";
 const HEADER_LEN: usize = 35;
 const INDEX_VERSION: u32 = 1;
 const MAX_ALIASES: usize = 256;
+/// The highest sequence number a lane may reach (at a chunk per millisecond, 30,000 years): an
+/// index or a file name beyond it is corrupt or foreign.
+const MAX_SEQ: u64 = 999_999_999_999_999;
+/// How many sequence numbers the head walk probes before it scans the directory instead.
+const HEAD_PROBES: u64 = 64;
 const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 
 /// Identifies one stored chunk (its file name without extension, e.g. `p10-000000000123`).
@@ -527,50 +532,59 @@ impl Buffer {
     }
 
     /// Up to `max` chunks to send next: highest priority first, oldest first within a priority.
-    /// Reading needs no lock beyond a short one to read the index; a corrupt chunk met on the way
-    /// is deleted with a warning.
+    /// Takes the lock only to adopt `incoming/`; the queue itself comes from one scan of the
+    /// directory (never from walking sequence numbers, which a corrupt index could make
+    /// endless). A corrupt chunk met on the way is deleted with a warning.
     pub fn export_queue(&self, max: usize) -> io::Result<Vec<Chunk>> {
-        let lanes: Vec<(u8, Lane)> = {
+        {
             let mut st = self.load(self.lock()?)?;
             st.commit_logged();
-            st.idx.prios.iter().rev().map(|(p, l)| (*p, *l)).collect()
-        };
+        }
+        let mut queue = self.scan()?;
+        queue.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut out = Vec::new();
         let mut corrupt = Vec::new();
-        'lanes: for (p, lane) in lanes {
-            let mut seen = 0;
-            let mut seq = lane.head;
-            while seq < lane.next && seen < lane.count {
-                if out.len() >= max {
-                    break 'lanes;
+        for (p, seq) in queue {
+            if out.len() >= max {
+                break;
+            }
+            let path = self.chunk_path(p, seq);
+            match read_chunk_file(&path) {
+                Ok(Some(data)) => out.push(Chunk {
+                    id: ChunkId::stored(p, seq),
+                    priority: p,
+                    data,
+                }),
+                Ok(None) => {}
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    log::warn!(
+                        "trace buffer: deleting corrupt chunk {}: {e}",
+                        path.display()
+                    );
+                    corrupt.push(ChunkId::stored(p, seq));
                 }
-                let path = self.chunk_path(p, seq);
-                match read_chunk_file(&path) {
-                    Ok(Some(data)) => {
-                        seen += 1;
-                        out.push(Chunk {
-                            id: ChunkId::stored(p, seq),
-                            priority: p,
-                            data,
-                        });
-                    }
-                    Ok(None) => {}
-                    Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                        seen += 1;
-                        log::warn!(
-                            "trace buffer: deleting corrupt chunk {}: {e}",
-                            path.display()
-                        );
-                        corrupt.push(ChunkId::stored(p, seq));
-                    }
-                    Err(e) => return Err(e),
-                }
-                seq += 1;
+                Err(e) => return Err(e),
             }
         }
         for id in corrupt {
             if let Err(e) = self.remove(&id) {
                 log::warn!("trace buffer: could not delete corrupt chunk {id}: {e}");
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored chunks, `(priority, sequence)`, in directory order: one scan, regular files
+    /// only (the entry's own type: a symlink is not followed).
+    fn scan(&self) -> io::Result<Vec<(u8, u64)>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let Some(loc) = entry.file_name().to_str().and_then(parse_chunk_name) else {
+                continue;
+            };
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                out.push(loc);
             }
         }
         Ok(out)
@@ -894,7 +908,7 @@ mod files;
 mod index;
 
 use files::*;
-use index::{Index, Lane, Locked};
+use index::{Index, Locked};
 
 #[cfg(test)]
 mod tests;

@@ -24,7 +24,7 @@ pub(super) fn parse_digits(s: &str) -> Option<u64> {
 pub(super) fn parse_stored_stem(stem: &str) -> Option<(u8, u64)> {
     let (p, seq) = stem.strip_prefix('p')?.split_once('-')?;
     let p = u8::try_from(parse_digits(p)?).ok()?;
-    let seq = parse_digits(seq)?;
+    let seq = parse_digits(seq).filter(|s| *s <= MAX_SEQ)?;
     (format!("p{p}-{seq:012}") == stem).then_some((p, seq))
 }
 

@@ -61,7 +61,18 @@ pub(super) struct Locked<'a> {
 }
 
 impl Locked<'_> {
+    /// Whether chunk `(p, seq)` is there: a regular file by that name (a symlink, FIFO or device
+    /// with a chunk's name is never one of ours). An error other than "not found" counts as
+    /// there, so that a transient problem never makes the index skip data.
     pub(super) fn exists(&self, p: u8, seq: u64) -> bool {
+        match fs::symlink_metadata(self.buf.chunk_path(p, seq)) {
+            Ok(m) => m.file_type().is_file(),
+            Err(e) => e.kind() != io::ErrorKind::NotFound,
+        }
+    }
+
+    /// Whether anything at all has the name of chunk `(p, seq)` (a new chunk cannot go there).
+    pub(super) fn occupied(&self, p: u8, seq: u64) -> bool {
         match fs::symlink_metadata(self.buf.chunk_path(p, seq)) {
             Ok(_) => true,
             Err(e) => e.kind() != io::ErrorKind::NotFound,
@@ -73,14 +84,16 @@ impl Locked<'_> {
         // chunk 0 (a crash right after the first append of that priority).
         let missing_lane = [PRIORITY_DEFAULT, PRIORITY_OBSERVED]
             .iter()
-            .any(|p| !idx.prios.contains_key(p) && self.exists(*p, 0));
+            .any(|p| !idx.prios.contains_key(p) && self.occupied(*p, 0));
         !missing_lane
             && idx.prios.iter().all(|(&p, l)| {
                 l.head <= l.next
+                    && l.next <= MAX_SEQ
                     && l.count <= l.next - l.head
+                    && l.bytes >= l.count.saturating_mul(BLOCK_BYTES)
                     && (l.count > 0 || (l.bytes == 0 && l.head == l.next))
                     && (l.count == 0 || self.exists(p, l.head))
-                    && !self.exists(p, l.next)
+                    && !self.occupied(p, l.next)
             })
     }
 
@@ -109,12 +122,26 @@ impl Locked<'_> {
             lane.head = lane.next;
             lane.bytes = 0;
         } else if seq == lane.head {
-            // Walk over holes to the next existing chunk (amortised: the head only moves forward).
+            // Walk over holes to the next existing chunk (amortised: the head only moves forward),
+            // a bounded number of steps: past that (a long run of holes, or an index whose counts
+            // lie), one scan of the directory finds the head instead.
             let (mut h, next) = (seq.saturating_add(1), lane.next);
-            while h < next && !self.exists(p, h) {
+            let end = next.min(h.saturating_add(HEAD_PROBES));
+            while h < end && !self.exists(p, h) {
                 h += 1;
             }
-            self.lane(p).head = h;
+            if h < next && !self.exists(p, h) {
+                if let Err(e) = self.rebuild() {
+                    log::warn!(
+                        "trace buffer {}: rescanning for the oldest chunk: {e}",
+                        self.buf.dir.display()
+                    );
+                    // The head now names no chunk: the next lock holder's check rebuilds.
+                    self.lane(p).head = h;
+                }
+            } else {
+                self.lane(p).head = h;
+            }
         }
         self.changed = true;
     }
@@ -247,7 +274,8 @@ impl Locked<'_> {
     /// Recomputes the index from one scan of the directory.
     pub(super) fn rebuild(&mut self) -> io::Result<()> {
         let dir = &self.buf.dir;
-        let mut prios: BTreeMap<u8, (u64, u64, Lane)> = BTreeMap::new(); // (min, max, lane)
+        // Per priority: (oldest regular chunk, highest sequence taken by anything, lane).
+        let mut prios: BTreeMap<u8, (Option<u64>, u64, Lane)> = BTreeMap::new();
         for entry in fs::read_dir(dir)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -264,11 +292,17 @@ impl Locked<'_> {
             let meta = match entry.metadata() {
                 Ok(m) => m,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    log::warn!("trace buffer: skipping {}: {e}", dir.join(&name).display());
+                    continue;
+                }
             };
+            let e = prios.entry(p).or_insert((None, 0, Lane::default()));
+            // Whatever holds the name, the sequence is taken.
+            e.1 = e.1.max(seq);
             if !meta.is_file() {
                 log::warn!(
-                    "trace buffer: skipping foreign file {}",
+                    "trace buffer: skipping {} (not a regular file)",
                     dir.join(&name).display()
                 );
                 continue;
@@ -282,9 +316,7 @@ impl Locked<'_> {
                 remove_if_exists(&entry.path())?;
                 continue;
             }
-            let e = prios.entry(p).or_insert((u64::MAX, 0, Lane::default()));
-            e.0 = e.0.min(seq);
-            e.1 = e.1.max(seq);
+            e.0 = Some(e.0.map_or(seq, |m| m.min(seq)));
             e.2.count = e.2.count.saturating_add(1);
             e.2.bytes =
                 e.2.bytes
@@ -295,6 +327,10 @@ impl Locked<'_> {
         let mut idx = Index::new();
         for (&p, l) in &self.idx.prios {
             let next = l.next.max(l.head);
+            if next > MAX_SEQ {
+                // Not a counter this buffer could have reached: a corrupt index, no floor.
+                continue;
+            }
             idx.prios.insert(
                 p,
                 Lane {
@@ -308,8 +344,8 @@ impl Locked<'_> {
         idx.aliases = std::mem::take(&mut self.idx.aliases);
         for (p, (min, max, mut lane)) in prios {
             let floor = idx.prios.get(&p).map_or(0, |l| l.next);
-            lane.head = min;
             lane.next = max.saturating_add(1).max(floor);
+            lane.head = min.unwrap_or(lane.next);
             idx.prios.insert(p, lane);
         }
         for lane in idx.prios.values_mut() {
