@@ -38,13 +38,17 @@
 //! rename (+ a directory fsync for observed data), a few `stat`s to validate the index, reading an
 //! (almost always empty) `incoming/`
 //! directory, and an index rewrite; none of it depends on how many chunks are stored (the head walk
-//! over holes is amortised: the head only moves forward).
+//! over holes is amortised: the head only moves forward; it probes at most 64 sequence numbers,
+//! then finds the head by one directory scan, so no index, however wrong, makes it walk a long run
+//! of numbers that have no chunk). The exporter's queue comes from one directory scan, never from
+//! sequence numbers.
 //!
 //! # The index is a cache
 //!
 //! `index.json` is replaced atomically (temp + rename, no fsync: it can always be recomputed). A
-//! lock holder trusts it only if it parses, is not marked dirty, every non-empty priority's `head`
-//! file exists, and no priority's `next` file exists. Otherwise it is rebuilt by one scan of the
+//! lock holder trusts it only if it parses, is not marked dirty, its numbers are plausible (`next`
+//! at most 10^15, at least 4 KiB per counted chunk), every non-empty priority's `head` file exists
+//! (as a regular file), and no priority's `next` name is taken. Otherwise it is rebuilt by one scan of the
 //! directory. Operations that delete or rename a chunk other than a head (remove, promote) first
 //! write the index marked `dirty`, so a crash part-way through forces a rebuild instead of leaving
 //! wrong counts; appends and head evictions are covered by the `next`/`head` probes.
