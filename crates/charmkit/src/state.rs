@@ -283,17 +283,20 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
         std::process::id()
     ));
+    // A leftover of a crashed writer with our pid (or anything planted there) goes first:
+    // `write_via` never writes through an existing name.
+    let _ = fs::remove_file(&tmp);
     write_via(&tmp, path, data, true)
 }
 
-/// Writes `data` to `tmp` (created fresh, mode 0600), optionally fsyncs it, and renames it to
-/// `dest`; on failure the temp file is removed. A crash leaves either the old `dest` or the new.
+/// Writes `data` to `tmp` (created fresh, mode 0600: an existing `tmp`, a symlink included, is
+/// an error, never written through), optionally fsyncs it, and renames it to `dest`; on failure
+/// the temp file is removed. A crash leaves either the old `dest` or the new.
 pub(crate) fn write_via(tmp: &Path, dest: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
     let result = (|| {
         let mut f = fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
             .open(tmp)?;
         f.write_all(data)?;

@@ -4,6 +4,7 @@
 //! chmod'ed, and a bad entry is skipped and reported while the rest goes on.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -115,5 +116,181 @@ fn an_index_whose_head_lies_far_behind_is_walked_in_bounded_time() {
         assert_eq!(q.len(), 1);
         b.remove(&q[0].id).unwrap();
         assert_eq!(b.stats().unwrap().chunks, 0);
+    });
+}
+
+/// A buffer outside `$JUJU_CHARM_DIR` holding one valid chunk; returns the chunk file's path.
+fn outside_chunk(root: &Path, text: &str) -> std::path::PathBuf {
+    let b = Buffer::open_dir(&root.join("elsewhere"), 1 << 20).unwrap();
+    let id = b.append(text.as_bytes(), PRIORITY_OBSERVED).unwrap();
+    root.join("elsewhere").join(format!("{id}.chunk"))
+}
+
+fn datas(chunks: &[charmkit::tracing::buffer::Chunk]) -> Vec<String> {
+    let mut v: Vec<String> = chunks
+        .iter()
+        .map(|c| String::from_utf8_lossy(&c.data).into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_chunk_that_is_a_symlink_is_never_followed() {
+    let t = tempfile::tempdir().unwrap();
+    let outside = outside_chunk(t.path(), "OUTSIDE-SECRET");
+    let dir = t.path().join("charm").join(DIR_NAME);
+    let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
+    b.append(b"ours", PRIORITY_DEFAULT).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("p50-000000000007.chunk")).unwrap();
+    // A fresh index scan, as after a crash.
+    fs::remove_file(dir.join("index.json")).unwrap();
+    let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
+    assert_eq!(datas(&b.chunks_oldest_first().unwrap()), ["ours"]);
+    assert_eq!(datas(&b.export_queue(10).unwrap()), ["ours"]);
+    assert_eq!(b.stats().unwrap().chunks, 1);
+    // Nothing deletes it either: it is not ours to delete.
+    assert!(fs::symlink_metadata(dir.join("p50-000000000007.chunk")).is_ok());
+    assert!(outside.exists());
+}
+
+#[test]
+fn a_hard_link_to_a_chunk_elsewhere_is_skipped_and_the_rest_goes_on() {
+    let t = tempfile::tempdir().unwrap();
+    let outside = outside_chunk(t.path(), "OUTSIDE-SECRET");
+    let dir = t.path().join("charm").join(DIR_NAME);
+    let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
+    b.append(b"ours", PRIORITY_DEFAULT).unwrap();
+    fs::hard_link(&outside, dir.join("p50-000000000000.chunk")).unwrap();
+    fs::remove_file(dir.join("index.json")).unwrap();
+    let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
+    assert_eq!(datas(&b.chunks_oldest_first().unwrap()), ["ours"]);
+    assert_eq!(datas(&b.export_queue(10).unwrap()), ["ours"]);
+    assert!(outside.exists());
+}
+
+#[test]
+fn the_buffer_directory_as_a_symlink_is_refused_and_its_target_left_alone() {
+    let t = tempfile::tempdir().unwrap();
+    let target = t.path().join("shared");
+    fs::create_dir(&target).unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o755)).unwrap();
+    let charm = t.path().join("charm");
+    fs::create_dir(&charm).unwrap();
+    std::os::unix::fs::symlink(&target, charm.join(DIR_NAME)).unwrap();
+    let err = Buffer::open(&charm).unwrap_err();
+    assert!(err.to_string().contains("symlink"), "{err}");
+    let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o755, "chmod'ed through the link");
+    assert_eq!(
+        fs::read_dir(&target).unwrap().count(),
+        0,
+        "wrote through the link"
+    );
+}
+
+#[test]
+fn inner_entries_that_are_symlinks_are_replaced_not_followed() {
+    let t = tempfile::tempdir().unwrap();
+    let target = t.path().join("victim");
+    fs::create_dir(&target).unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::write(t.path().join("victim-file"), "keep me").unwrap();
+    let dir = t.path().join("charm").join(DIR_NAME);
+    fs::create_dir_all(&dir).unwrap();
+    for (name, to) in [
+        ("tmp", &target),
+        ("incoming", &target),
+        ("lock", &t.path().join("victim-file")),
+        ("index.json", &t.path().join("victim-file")),
+        ("destination.json", &t.path().join("victim-file")),
+    ] {
+        std::os::unix::fs::symlink(to, dir.join(name)).unwrap();
+    }
+    let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
+    b.append(b"ours", PRIORITY_OBSERVED).unwrap();
+    assert_eq!(b.destination().unwrap(), None);
+    assert_eq!(datas(&b.export_queue(10).unwrap()), ["ours"]);
+    let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o755);
+    assert_eq!(fs::read_dir(&target).unwrap().count(), 0);
+    assert_eq!(
+        fs::read_to_string(t.path().join("victim-file")).unwrap(),
+        "keep me"
+    );
+}
+
+#[test]
+fn special_files_named_like_chunks_never_block_or_exhaust_memory() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join(DIR_NAME);
+    let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
+    b.append(b"ours", PRIORITY_DEFAULT).unwrap();
+    // A FIFO: opening it for reading would block until a writer comes.
+    nix::unistd::mkfifo(
+        &dir.join("p10-000000000005.chunk"),
+        nix::sys::stat::Mode::S_IRWXU,
+    )
+    .unwrap();
+    nix::unistd::mkfifo(&dir.join("index.json.fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    // /dev/zero: reading it never ends.
+    std::os::unix::fs::symlink("/dev/zero", dir.join("p50-000000000003.chunk")).unwrap();
+    // A real device node where we may make one (root).
+    let dev = nix::sys::stat::makedev(1, 5);
+    let _ = nix::sys::stat::mknod(
+        &dir.join("p50-000000000009.chunk"),
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::S_IRWXU,
+        dev,
+    );
+    // A FIFO as the index and as the destination.
+    fs::remove_file(dir.join("index.json")).unwrap();
+    nix::unistd::mkfifo(&dir.join("index.json"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    nix::unistd::mkfifo(&dir.join("destination.json"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let d = dir.clone();
+    within(GUARD, "reading a buffer with special files", move || {
+        let b = Buffer::open_dir(&d, 1 << 20).unwrap();
+        assert_eq!(datas(&b.chunks_oldest_first().unwrap()), ["ours"]);
+        assert_eq!(datas(&b.export_queue(10).unwrap()), ["ours"]);
+        assert_eq!(b.destination().unwrap(), None);
+        assert_eq!(b.stats().unwrap().chunks, 1);
+        b.append(b"more", PRIORITY_OBSERVED).unwrap();
+        assert_eq!(b.stats().unwrap().chunks, 2);
+    });
+}
+
+#[test]
+fn an_index_that_is_dev_zero_is_not_read_forever() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join(DIR_NAME);
+    let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
+    b.append(b"ours", PRIORITY_DEFAULT).unwrap();
+    fs::remove_file(dir.join("index.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("index.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("last-export.json")).unwrap();
+    let d = dir.clone();
+    within(GUARD, "loading with index.json -> /dev/zero", move || {
+        let b = Buffer::open_dir(&d, 1 << 20).unwrap();
+        assert_eq!(b.stats().unwrap().chunks, 1);
+        assert_eq!(b.last_export().unwrap(), None);
+    });
+}
+
+#[test]
+fn an_oversized_chunk_file_is_not_read_whole() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join(DIR_NAME);
+    let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
+    b.append(b"ours", PRIORITY_DEFAULT).unwrap();
+    // A sparse 1 GiB file with a chunk's name: valid-looking header, absurd length.
+    let f = fs::File::create(dir.join("p10-000000000001.chunk")).unwrap();
+    f.set_len(1 << 30).unwrap();
+    drop(f);
+    fs::remove_file(dir.join("index.json")).unwrap();
+    let d = dir.clone();
+    within(GUARD, "reading around a 1 GiB chunk", move || {
+        let b = Buffer::open_dir(&d, 1 << 20).unwrap();
+        assert_eq!(datas(&b.chunks_oldest_first().unwrap()), ["ours"]);
+        assert_eq!(datas(&b.export_queue(10).unwrap()), ["ours"]);
     });
 }

@@ -432,3 +432,42 @@ fn flush_with_a_silent_collector_returns_by_its_timeout() {
     let elapsed = start.elapsed();
     assert!(elapsed < Duration::from_millis(1200), "{elapsed:?}");
 }
+
+#[test]
+fn a_chunk_that_cannot_be_read_is_skipped_and_the_rest_is_sent() {
+    let server = Server::http(200);
+    let (dir, buffer) = unit(&[("a", 10), ("b", 50)]);
+    // A hard link to a chunk elsewhere, with a chunk's name and a higher rank than both: it is
+    // read first, refused, and the drain goes on (before, any read error other than corruption
+    // stopped every drain at the same place, for good).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other = Buffer::open(elsewhere.path()).unwrap();
+    let id = other.append(&chunk("OUTSIDE"), 50).unwrap();
+    let planted = dir
+        .path()
+        .join(charmkit::tracing::buffer::DIR_NAME)
+        .join("p99-000000000000.chunk");
+    std::fs::hard_link(
+        elsewhere
+            .path()
+            .join(charmkit::tracing::buffer::DIR_NAME)
+            .join(format!("{id}.chunk")),
+        &planted,
+    )
+    .unwrap();
+    let mut progress = Vec::new();
+    let d = dest(server.url("http"), None);
+    let outcome = drain(
+        &buffer,
+        &d,
+        Instant::now() + Duration::from_secs(10),
+        &mut |m| progress.push(m.to_string()),
+    );
+    assert_eq!(wire(&server), ["b", "a"]);
+    assert_eq!((outcome.sent, outcome.skipped), (2, 1), "{outcome:?}");
+    assert!(
+        progress.iter().any(|p| p.contains("p99-000000000000")),
+        "{progress:?}"
+    );
+    assert!(planted.exists(), "left in place");
+}

@@ -26,6 +26,22 @@
 //! and skip (and, under the lock, delete) a chunk that fails with one `log::warn!`. Files whose names
 //! are not ours are skipped with a warning and never deleted.
 //!
+//! # Nothing in the directory is trusted
+//!
+//! Only the unit writes here, but a restored backup, an operator's mistake or an attacker with
+//! the charm's rights may leave anything under our names. So: every file is opened with
+//! `O_NOFOLLOW | O_NONBLOCK` after an `lstat` that shows a regular file, and checked again on the
+//! open descriptor (still regular, the same inode, one link); reads are bounded (a chunk at most
+//! the cap or 64 MiB, an index or destination at most 4 MiB); a symlink, FIFO or device with a
+//! chunk's name is skipped with a warning and never read, followed, deleted or counted. The
+//! buffer directory itself being a symlink (or not a directory) is refused with an error — it is
+//! never followed, and never chmod'ed through (the mode is set on a descriptor opened with
+//! `O_NOFOLLOW`). Inside it, where only we write, a symlink or other odd entry in place of `tmp/`,
+//! `incoming/` or a lock file is removed (the link, never its target) and recreated. An index or
+//! destination file that is not a regular file is ignored (and replaced at the next write, a
+//! rename). A chunk that cannot be read for another reason (hard-linked elsewhere, unreadable) is
+//! skipped and reported, and the export goes on with the rest.
+//!
 //! Sequence numbers are per priority, so the chunks of one priority, oldest first, are the files
 //! `head, head+1, …, next-1` of that priority (with holes where chunks were removed out of order).
 //! The index caches `head`, `next`, `count` and `bytes` per priority, so an append needs no
@@ -130,6 +146,10 @@ const MAX_ALIASES: usize = 256;
 const MAX_SEQ: u64 = 999_999_999_999_999;
 /// How many sequence numbers the head walk probes before it scans the directory instead.
 const HEAD_PROBES: u64 = 64;
+/// Longest index, destination or outcome file read.
+const MAX_JSON_BYTES: u64 = 4 * 1024 * 1024;
+/// Chunks up to this long are always accepted (and read), whatever the cap.
+const MIN_CHUNK_BOUND: u64 = 64 * 1024 * 1024;
 const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 
 /// Identifies one stored chunk (its file name without extension, e.g. `p10-000000000123`).
@@ -216,6 +236,18 @@ pub struct ExportOutcome {
     pub remaining: u64,
     /// The error that stopped it, if any.
     pub error: Option<String>,
+    /// Entries of the buffer passed over as not chunks of ours (left in place).
+    #[serde(default)]
+    pub skipped: u64,
+}
+
+/// One batch of the export queue: see [`Buffer::export_batch`].
+#[derive(Debug, Clone, Default)]
+pub struct ExportBatch {
+    /// The chunks to send, in order.
+    pub chunks: Vec<Chunk>,
+    /// Entries that were passed over, each as `name: why` (left in place).
+    pub skipped: Vec<String>,
 }
 
 /// A summary of the buffer's contents.
@@ -303,10 +335,10 @@ impl Buffer {
     /// Opens (creating if needed) the buffer in `dir` with a cap of `limit_bytes`. Makes the
     /// directory owner-only and deletes temp files left by dead writers.
     pub fn open_dir(dir: &Path, limit_bytes: u64) -> io::Result<Buffer> {
-        ensure_private_dir(dir)?;
-        ensure_private_dir(&dir.join(TMP_DIR))?;
-        ensure_private_dir(&dir.join(INCOMING_DIR))?;
-        let dir_fd = File::open(dir)?;
+        ensure_private_dir(dir, false)?;
+        ensure_private_dir(&dir.join(TMP_DIR), true)?;
+        ensure_private_dir(&dir.join(INCOMING_DIR), true)?;
+        let dir_fd = open_dir(dir)?;
         drop(open_private(&dir.join(LOCK_FILE))?);
         let buffer = Buffer {
             dir: dir.to_path_buf(),
@@ -344,6 +376,15 @@ impl Buffer {
     /// missing or torn, and a torn one is detected by its checksum and skipped. If the lock cannot
     /// be had in time the chunk is stored without it (see the module docs).
     pub fn append(&self, data: &[u8], priority: u8) -> io::Result<ChunkId> {
+        if (data.len() as u64).saturating_add(HEADER_LEN as u64) > self.max_chunk_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} bytes of trace data in one chunk is more than the buffer takes",
+                    data.len()
+                ),
+            ));
+        }
         let durable = priority >= PRIORITY_OBSERVED;
         let (tmp_name, token) = self.write_temp(data, durable)?;
         let guard = match self.lock() {
@@ -404,7 +445,8 @@ impl Buffer {
             }
             if priority >= PRIORITY_OBSERVED && p < PRIORITY_OBSERVED {
                 // It was written without fsync; observed data is durable.
-                if let Err(e) = File::open(self.chunk_path(p, seq)).and_then(|f| f.sync_data()) {
+                let path = self.chunk_path(p, seq);
+                if let Err(e) = open_regular(&path).and_then(|f| f.sync_data()) {
                     log::warn!("trace buffer {}: fsync: {e}", self.dir.display());
                 }
             }
@@ -514,7 +556,7 @@ impl Buffer {
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                     Err(e) => return Err(e),
                 };
-                match read_chunk_file(&path) {
+                match read_chunk_file(&path, self.max_chunk_file()) {
                     Ok(Some(data)) => {
                         let stem = name.trim_end_matches(CHUNK_EXT).to_owned();
                         found.push((
@@ -535,26 +577,34 @@ impl Buffer {
         Ok(found.into_iter().map(|(_, c)| c).collect())
     }
 
-    /// Up to `max` chunks to send next: highest priority first, oldest first within a priority.
-    /// Takes the lock only to adopt `incoming/`; the queue itself comes from one scan of the
-    /// directory (never from walking sequence numbers, which a corrupt index could make
-    /// endless). A corrupt chunk met on the way is deleted with a warning.
+    /// Up to `max` chunks to send next: highest priority first, oldest first within a priority
+    /// (see [`Buffer::export_batch`]).
     pub fn export_queue(&self, max: usize) -> io::Result<Vec<Chunk>> {
+        self.export_batch(max).map(|b| b.chunks)
+    }
+
+    /// Up to `max` chunks to send next: highest priority first, oldest first within a priority,
+    /// and the entries skipped on the way. Takes the lock only to adopt `incoming/`; the queue
+    /// itself comes from one scan of the directory (never from walking sequence numbers, which a
+    /// corrupt index could make endless). A corrupt chunk met on the way is deleted with a
+    /// warning; an entry that cannot be read as a chunk of ours (not a regular file, hard-linked,
+    /// unreadable) is skipped, reported and left alone, and the rest goes on.
+    pub fn export_batch(&self, max: usize) -> io::Result<ExportBatch> {
         {
             let mut st = self.load(self.lock()?)?;
             st.commit_logged();
         }
         let mut queue = self.scan()?;
         queue.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut out = Vec::new();
+        let mut batch = ExportBatch::default();
         let mut corrupt = Vec::new();
         for (p, seq) in queue {
-            if out.len() >= max {
+            if batch.chunks.len() >= max {
                 break;
             }
             let path = self.chunk_path(p, seq);
-            match read_chunk_file(&path) {
-                Ok(Some(data)) => out.push(Chunk {
+            match read_chunk_file(&path, self.max_chunk_file()) {
+                Ok(Some(data)) => batch.chunks.push(Chunk {
                     id: ChunkId::stored(p, seq),
                     priority: p,
                     data,
@@ -567,7 +617,10 @@ impl Buffer {
                     );
                     corrupt.push(ChunkId::stored(p, seq));
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    log::warn!("trace buffer: skipping {}: {e}", path.display());
+                    batch.skipped.push(format!("{}: {e}", chunk_name(p, seq)));
+                }
             }
         }
         for id in corrupt {
@@ -575,7 +628,7 @@ impl Buffer {
                 log::warn!("trace buffer: could not delete corrupt chunk {id}: {e}");
             }
         }
-        Ok(out)
+        Ok(batch)
     }
 
     /// The stored chunks, `(priority, sequence)`, in directory order: one scan, regular files
@@ -651,6 +704,14 @@ impl Buffer {
 
     fn chunk_path(&self, priority: u8, seq: u64) -> PathBuf {
         self.dir.join(chunk_name(priority, seq))
+    }
+
+    /// The longest chunk file read (header included): the cap, and at least 64 MiB. A longer
+    /// file is corrupt (or planted); only this much of it is ever read.
+    fn max_chunk_file(&self) -> u64 {
+        self.limit
+            .max(MIN_CHUNK_BOUND)
+            .saturating_add(HEADER_LEN as u64)
     }
 
     fn lock(&self) -> io::Result<Flock<File>> {
@@ -735,7 +796,7 @@ impl Buffer {
                 .join(INCOMING_DIR)
                 .join(format!("{stem}{CHUNK_EXT}")),
         )
-        .and_then(|()| File::open(self.dir.join(INCOMING_DIR))?.sync_all());
+        .and_then(|()| open_dir(&self.dir.join(INCOMING_DIR))?.sync_all());
         if let Err(e) = res {
             let _ = fs::remove_file(self.dir.join(tmp_name));
             return Err(e);
@@ -773,7 +834,7 @@ impl Buffer {
     }
 
     fn read_index(&self) -> Option<Index> {
-        let bytes = match fs::read(self.dir.join(INDEX_FILE)) {
+        let bytes = match read_regular(&self.dir.join(INDEX_FILE), MAX_JSON_BYTES) {
             Ok(b) => b,
             Err(e) => {
                 if e.kind() != io::ErrorKind::NotFound {
@@ -852,9 +913,18 @@ impl Buffer {
 
     fn read_json_file<T: for<'de> Deserialize<'de>>(&self, name: &str) -> io::Result<Option<T>> {
         let path = self.dir.join(name);
-        let bytes = match fs::read(&path) {
+        let bytes = match read_regular(&path, MAX_JSON_BYTES) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
+                ) || e.raw_os_error() == Some(Errno::ELOOP as i32) =>
+            {
+                log::warn!("trace buffer: ignoring {}: {e}", path.display());
+                return Ok(None);
+            }
             Err(e) => return Err(e),
         };
         match serde_json::from_slice(&bytes) {

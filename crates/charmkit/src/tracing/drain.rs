@@ -101,16 +101,27 @@ pub fn drain(
         dropped: 0,
         remaining: 0,
         error: None,
+        skipped: 0,
     };
     let per_request = request_timeout();
+    let mut skipped = std::collections::BTreeSet::new();
     let left = deadline.saturating_duration_since(Instant::now());
     match Sender::new(&dest.url, dest.ca.as_deref(), left.min(per_request)) {
         Err(e) => outcome.error = Some(e.to_string()),
         Ok(sender) => {
             'outer: while Instant::now() < deadline {
-                let batch = match buffer.export_queue(BATCH) {
-                    Ok(b) if b.is_empty() => break,
-                    Ok(b) => b,
+                let batch = match buffer.export_batch(BATCH) {
+                    Ok(b) => {
+                        for bad in &b.skipped {
+                            if skipped.insert(bad.clone()) {
+                                progress(&format!("skipped {bad}"));
+                            }
+                        }
+                        if b.chunks.is_empty() {
+                            break;
+                        }
+                        b.chunks
+                    }
                     Err(e) => {
                         outcome.error = Some(format!("reading the buffer: {e}"));
                         break;
@@ -158,6 +169,7 @@ pub fn drain(
             }
         }
     }
+    outcome.skipped = skipped.len() as u64;
     outcome.remaining = buffer.stats().map(|s| s.chunks).unwrap_or(0);
     if let Err(e) = buffer.record_export(&outcome) {
         progress(&format!("cannot record the export outcome: {e}"));
@@ -266,6 +278,7 @@ pub fn background_child(charm_dir: &Path) -> ExitCode {
                     "the exporter was stopped at its {} s deadline",
                     BACKGROUND_DEADLINE.as_secs()
                 )),
+                skipped: 0,
             };
             let _ = b.record_export(&outcome);
         }
@@ -297,9 +310,18 @@ pub fn report_last_export(buffer: &Buffer) {
     let Ok(Some(last)) = buffer.last_export() else {
         return;
     };
-    let Some(error) = &last.error else {
+    let mut problems: Vec<String> = last.error.iter().cloned().collect();
+    if last.skipped > 0 {
+        problems.push(format!(
+            "{} file(s) in the buffer skipped as not chunks of ours (left in place; \
+             `trace dump` names them)",
+            last.skipped
+        ));
+    }
+    if problems.is_empty() {
         return;
-    };
+    }
+    let error = problems.join("; ");
     let marker = buffer.dir().join(REPORTED_FILE);
     let stamp = format!("{}:{}:{}", last.at_unix, last.sent, last.remaining);
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) {

@@ -366,7 +366,7 @@ impl Locked<'_> {
         let entries = match fs::read_dir(&inc) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                ensure_private_dir(&inc)?;
+                ensure_private_dir(&inc, true)?;
                 return Ok(());
             }
             Err(e) => return Err(e),
@@ -390,7 +390,14 @@ impl Locked<'_> {
         for (_, p, name) in names {
             let from = format!("{INCOMING_DIR}/{name}");
             let len = match fs::symlink_metadata(self.buf.dir.join(&from)) {
-                Ok(m) => m.len(),
+                Ok(m) if m.file_type().is_file() => m.len(),
+                Ok(_) => {
+                    // Only we write here: whatever else took a chunk's name (a symlink, a FIFO)
+                    // is removed — the link, never what it points to — and never adopted.
+                    log::warn!("trace buffer: removing incoming/{name} (not a regular file)");
+                    remove_if_exists(&self.buf.dir.join(&from))?;
+                    continue;
+                }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };

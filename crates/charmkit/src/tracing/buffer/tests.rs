@@ -267,6 +267,7 @@ fn destination_and_outcome_round_trip() {
         dropped: 1,
         remaining: 2,
         error: Some("timeout".into()),
+        skipped: 0,
     };
     b.record_export(&o).unwrap();
     assert_eq!(b.last_export().unwrap(), Some(o));
