@@ -157,7 +157,13 @@ impl Unit {
     /// A unit whose charm directory is this checkout's layout: `dispatch` (the script),
     /// `metadata.yaml`, `charmcraft.yaml` and `bin/<name>` (the test build).
     pub fn new() -> Unit {
-        let unit = Unit::empty();
+        Unit::with_charm_dir(None)
+    }
+
+    /// Like [`Unit::new`], with the charm directory at `charm_dir` (e.g. on a small filesystem)
+    /// instead of a fresh temporary one; stubs and their state stay in a temporary directory.
+    pub fn with_charm_dir(charm_dir: Option<PathBuf>) -> Unit {
+        let unit = Unit::empty(charm_dir);
         fs::create_dir_all(unit.charm_dir.join("bin")).unwrap();
         for f in ["dispatch", "metadata.yaml", "charmcraft.yaml"] {
             if repo_root().join(f).exists() {
@@ -175,7 +181,7 @@ impl Unit {
     /// A unit whose charm directory is a packed charm unpacked into an empty directory, file
     /// modes kept, as Juju unpacks it.
     pub fn unpacked(charm: &Path) -> Unit {
-        let unit = Unit::empty();
+        let unit = Unit::empty(None);
         let file = fs::File::open(charm).unwrap();
         zip::ZipArchive::new(file)
             .unwrap()
@@ -184,10 +190,11 @@ impl Unit {
         unit
     }
 
-    /// An empty charm directory, stub hook tools and their state.
-    fn empty() -> Unit {
+    /// An empty charm directory (at `charm_dir`, or in a fresh temporary directory), stub hook
+    /// tools and their state.
+    fn empty(charm_dir: Option<PathBuf>) -> Unit {
         let root = tempfile::tempdir().unwrap();
-        let charm_dir = root.path().join("charm");
+        let charm_dir = charm_dir.unwrap_or_else(|| root.path().join("charm"));
         let stubs = root.path().join("stubs");
         let state = root.path().join("state");
         for d in [&charm_dir, &stubs, &state.join("resp")] {
@@ -352,4 +359,58 @@ pub fn charmcraft_or_skip(test: &str) -> Option<PathBuf> {
 /// Says, on the test's output, that a test did not run and why.
 pub fn skip(test: &str, why: &str) {
     eprintln!("SKIPPED {test}: {why}");
+}
+
+/// A tmpfs of a given size mounted on a fresh directory, unmounted when dropped. Only where we
+/// may mount (root, or CAP_SYS_ADMIN); elsewhere [`Tmpfs::mount`] returns `None` and the caller
+/// falls back to an injected fault or skips, saying so.
+pub struct Tmpfs {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    pub fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(Tmpfs { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Makes the filesystem read-only (or writable again).
+    pub fn remount(&self, read_only: bool) {
+        let opt = if read_only {
+            "remount,ro"
+        } else {
+            "remount,rw"
+        };
+        let st = Command::new("mount")
+            .args(["-o", opt])
+            .arg(self.dir.path())
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount -o {opt} failed");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
 }

@@ -62,6 +62,11 @@ impl DispatchTrace {
     }
 
     fn warn(&mut self, what: &str, e: std::io::Error) {
+        if buffer::NoRoom::of(&e).is_some_and(|n| !n.first) {
+            // Said once already, when the disk first got this full.
+            log::debug!("tracing: {what}: {e}");
+            return;
+        }
         if !self.warned {
             self.warned = true;
             log::warn!(

@@ -53,6 +53,7 @@ pub(super) fn is_reserved_name(name: &str) -> bool {
             | EXPORTER_LOCK_FILE
             | DESTINATION_FILE
             | LAST_EXPORT_FILE
+            | LOW_SPACE_FILE
             | TMP_DIR
             | INCOMING_DIR
     )

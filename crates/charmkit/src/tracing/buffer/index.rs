@@ -196,12 +196,34 @@ impl Locked<'_> {
     /// Evicts lowest priority first, oldest first, while over the cap; never `keep`.
     pub(super) fn evict(&mut self, keep: Option<(u8, u64)>) -> io::Result<()> {
         let limit = self.buf.limit;
+        self.evict_while(keep, u8::MAX, |st| st.idx.total_bytes() > limit)
+    }
+
+    /// Evicts, lowest priority first, oldest first, while the filesystem holding the buffer is
+    /// short of `need` bytes above the floor it keeps free; only data of priority at most
+    /// `up_to` (unobserved data never displaces observed data), never `keep`.
+    pub(super) fn evict_for_space(
+        &mut self,
+        need: u64,
+        up_to: u8,
+        keep: Option<(u8, u64)>,
+    ) -> io::Result<()> {
+        self.evict_while(keep, up_to, |st| st.buf.short_of_space(need).is_some())
+    }
+
+    pub(super) fn evict_while(
+        &mut self,
+        keep: Option<(u8, u64)>,
+        up_to: u8,
+        over: impl Fn(&Self) -> bool,
+    ) -> io::Result<()> {
         let mut rebuilt = false;
-        while self.idx.total_bytes() > limit {
+        while over(self) {
             let victim = self
                 .idx
                 .prios
                 .iter()
+                .take_while(|(&p, _)| p <= up_to)
                 .find(|(&p, l)| l.count > 0 && keep != Some((p, l.head)))
                 .map(|(&p, l)| (p, l.head));
             let Some((p, seq)) = victim else { break };

@@ -449,12 +449,13 @@ fn stale_temp_files_are_cleaned() {
 #[test]
 fn enospc_leaves_no_partial_chunk() {
     let (_t, b) = buf(DEFAULT_LIMIT_BYTES);
-    let a = b.append(b"before", 10).unwrap();
+    // Observed data: unobserved data that does not fit never displaces it.
+    let a = b.append(b"before", 50).unwrap();
     let before = b.stats().unwrap();
     for n in [0, 10, HEADER_LEN, HEADER_LEN + 3] {
         b.set_fault(Some(Fault::EnospcAfter(n)));
         let err = b.append(b"this will not fit", 10).unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(Errno::ENOSPC as i32));
+        assert!(NoRoom::of(&err).is_some(), "{err}");
     }
     b.set_fault(None);
     assert_eq!(fs::read_dir(b.dir().join(TMP_DIR)).unwrap().count(), 0);
@@ -465,7 +466,62 @@ fn enospc_leaves_no_partial_chunk() {
         datas(&b.export_queue(10).unwrap()),
         vec![b"before".to_vec(), b"after".to_vec()]
     );
-    assert_eq!(c.to_string(), "p10-000000000001");
+    assert_eq!(c.to_string(), "p10-000000000000");
+}
+
+#[test]
+fn enospc_evicts_older_data_of_the_same_rank_and_retries() {
+    let (_t, b) = buf(DEFAULT_LIMIT_BYTES);
+    b.append(b"old", 10).unwrap();
+    // The first write fails for lack of space; eviction of the older chunk makes room.
+    b.set_fault(Some(Fault::EnospcAfter(3)));
+    let err = b.append(b"new", 10).unwrap_err();
+    // (The fault keeps failing every write, so the retry fails too: nothing stored, no temp.)
+    assert!(NoRoom::of(&err).is_some(), "{err}");
+    b.set_fault(None);
+    assert_eq!(b.stats().unwrap().chunks, 0, "the older chunk was evicted");
+    assert_eq!(fs::read_dir(b.dir().join(TMP_DIR)).unwrap().count(), 0);
+}
+
+#[test]
+fn the_buffer_keeps_a_floor_of_free_space_on_a_small_disk() {
+    let (_t, b) = buf(DEFAULT_LIMIT_BYTES);
+    // The buffer alone on a 1 MiB filesystem: it keeps 10 % (at least 64 KiB) free.
+    let disk = 1024 * 1024;
+    let floor = free_floor(disk);
+    assert_eq!(floor, 104_857);
+    b.set_fault(Some(Fault::DiskBytes(disk)));
+    let used = |b: &Buffer| disk - b.space().unwrap().avail;
+    let chunk = vec![b'x'; 20_000];
+    for _ in 0..100 {
+        b.append(&chunk, PRIORITY_DEFAULT).unwrap();
+        assert!(disk - used(&b) >= floor, "{} free", disk - used(&b));
+    }
+    let tens = b.stats().unwrap().chunks;
+    assert!(tens > 30, "{tens}: it still fills what it may");
+    // Observed data displaces unobserved data...
+    for _ in 0..100 {
+        b.append(&chunk, PRIORITY_OBSERVED).unwrap();
+        assert!(disk - used(&b) >= floor);
+    }
+    assert_eq!(b.stats().unwrap().by_priority.get(&PRIORITY_DEFAULT), None);
+    // ...never the other way round: then nothing is stored, with one warning's worth of error.
+    let err = b.append(&chunk, PRIORITY_DEFAULT).unwrap_err();
+    let no_room = NoRoom::of(&err).expect("NoRoom");
+    assert!(no_room.first);
+    assert!(
+        no_room.floor == floor && no_room.free < floor + 24_576,
+        "{no_room:?}"
+    );
+    let err = b.append(&chunk, PRIORITY_DEFAULT).unwrap_err();
+    assert!(!NoRoom::of(&err).unwrap().first, "said once is enough");
+    assert!(err.to_string().contains("not buffering"), "{err}");
+    // Stored again once there is room: the next refusal is worth a warning again.
+    b.set_fault(Some(Fault::DiskBytes(2 * disk)));
+    b.append(b"small", PRIORITY_DEFAULT).unwrap();
+    b.set_fault(Some(Fault::DiskBytes(disk / 2)));
+    let err = b.append(&chunk, PRIORITY_DEFAULT).unwrap_err();
+    assert!(NoRoom::of(&err).unwrap().first);
 }
 
 #[test]
