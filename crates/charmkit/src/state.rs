@@ -22,8 +22,10 @@
 //! line says so. A version newer than this charmkit knows (a charm downgrade) is treated as
 //! unreadable: moved aside and logged, never a crash loop.
 //!
-//! A corrupt file (unparsable, wrong shape) is logged at ERROR with its path, moved aside to
-//! `.charmkit-state.json.corrupt` for inspection, and the charm carries on with empty state —
+//! A corrupt file (unparsable, wrong shape), or something else in its place (a directory, a
+//! FIFO, a symlink: neither readable as state nor replaceable by the save's rename), is logged at
+//! ERROR with its path, moved aside to `.charmkit-state.json.corrupt` (or `.corrupt-<nanos>` if
+//! that name is taken) for inspection, and the charm carries on with empty state —
 //! losing stored state is bad, but a unit that can never run a hook again is worse. A deferred
 //! entry that cannot be read (an event this charmkit no longer knows) is dropped with one log
 //! line; the rest of the document is kept.
@@ -102,6 +104,22 @@ impl StoredState {
     /// one for empty state).
     pub(crate) fn load_versioned(charm_dir: &Path) -> (Self, u64) {
         let path = charm_dir.join(STATE_FILE);
+        if let Ok(meta) = fs::symlink_metadata(&path) {
+            if !meta.file_type().is_file() {
+                // A directory, a FIFO, a symlink…: it can be neither read as state nor replaced
+                // by the save's rename, so every hook would fail for good. Out of the way.
+                let aside = move_aside(&path);
+                log::error!(
+                    "stored state {} is not a regular file ({:?}); {}carrying on with empty state",
+                    path.display(),
+                    meta.file_type(),
+                    aside
+                        .map(|a| format!("moved it to {}; ", a.display()))
+                        .unwrap_or_default()
+                );
+                return (StoredState::default(), FORMAT_VERSION);
+            }
+        }
         let state = match fs::read(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => StoredState::default(),
             Err(e) => {
@@ -114,16 +132,13 @@ impl StoredState {
             Ok(bytes) => match Self::parse(&bytes) {
                 Ok(s) => return s,
                 Err(e) => {
-                    let aside = path.with_extension("json.corrupt");
-                    let moved = fs::rename(&path, &aside).is_ok();
+                    let aside = move_aside(&path);
                     log::error!(
                         "stored state {} is corrupt ({e}); {}carrying on with empty state",
                         path.display(),
-                        if moved {
-                            format!("moved it to {}; ", aside.display())
-                        } else {
-                            String::new()
-                        }
+                        aside
+                            .map(|a| format!("moved it to {}; ", a.display()))
+                            .unwrap_or_default()
                     );
                     StoredState::default()
                 }
@@ -275,6 +290,19 @@ impl StoredState {
     }
 }
 
+/// Renames `path` to `<path>.corrupt` (or, if that name is taken, `<path>.corrupt-<nanos>`);
+/// returns where it went.
+fn move_aside(path: &Path) -> Option<std::path::PathBuf> {
+    let first = path.with_extension("json.corrupt");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let second = path.with_extension(format!("json.corrupt-{nanos}"));
+    [first, second]
+        .into_iter()
+        .find(|aside| fs::symlink_metadata(aside).is_err() && fs::rename(path, aside).is_ok())
+}
+
 /// Writes `data` to `path` atomically: a temp file beside it, fsync, mode 0600, rename.
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -283,20 +311,17 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
         std::process::id()
     ));
-    // A leftover of a crashed writer with our pid (or anything planted there) goes first:
-    // `write_via` never writes through an existing name.
-    let _ = fs::remove_file(&tmp);
     write_via(&tmp, path, data, true)
 }
 
-/// Writes `data` to `tmp` (created fresh, mode 0600: an existing `tmp`, a symlink included, is
-/// an error, never written through), optionally fsyncs it, and renames it to `dest`; on failure
-/// the temp file is removed. A crash leaves either the old `dest` or the new.
+/// Writes `data` to `tmp` (created fresh, mode 0600), optionally fsyncs it, and renames it to
+/// `dest`; on failure the temp file is removed. A crash leaves either the old `dest` or the new.
 pub(crate) fn write_via(tmp: &Path, dest: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
     let result = (|| {
         let mut f = fs::OpenOptions::new()
             .write(true)
-            .create_new(true)
+            .create(true)
+            .truncate(true)
             .mode(0o600)
             .open(tmp)?;
         f.write_all(data)?;
@@ -447,5 +472,40 @@ mod tests {
             .save(Path::new("/nonexistent/charm"))
             .unwrap_err();
         assert!(err.to_string().contains(".charmkit-state.json"), "{err}");
+    }
+
+    #[test]
+    fn a_directory_or_special_file_in_its_place_is_moved_aside_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STATE_FILE);
+        // A directory (with something in it), then a FIFO: neither can be read or replaced by a
+        // rename, so without this every hook would fail for good.
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("x"), "y").unwrap();
+        let mut s = StoredState::load(dir.path());
+        assert_eq!(s, StoredState::default());
+        s.set("C", "k", &1u8).unwrap();
+        s.save(dir.path()).unwrap();
+        assert_eq!(StoredState::load(dir.path()), s);
+        assert!(dir.path().join(".charmkit-state.json.corrupt/x").exists());
+
+        fs::remove_file(&path).unwrap();
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        // The first aside name is taken (by the directory): another one is used.
+        let s = StoredState::load(dir.path());
+        assert_eq!(s, StoredState::default());
+        s.save(dir.path()).unwrap();
+        assert!(fs::metadata(&path).unwrap().is_file());
+        let asides = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains(".corrupt")
+            })
+            .count();
+        assert_eq!(asides, 2);
     }
 }
