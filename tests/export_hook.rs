@@ -391,3 +391,58 @@ fn a_collector_that_never_answers_is_recorded_in_time_and_reported_once() {
         assert_ne!(l, &warned[0], "the same outcome reported twice");
     }
 }
+
+/// The exporter's last-export record as stored.
+fn record(unit: &Unit) -> String {
+    std::fs::read_to_string(
+        unit.charm_dir
+            .join(charmkit::tracing::buffer::DIR_NAME)
+            .join("last-export.json"),
+    )
+    .unwrap_or_default()
+}
+
+#[test]
+fn credentials_in_the_receiver_url_are_never_shown() {
+    let unit = Unit::new();
+    let collector = Collector::start(400, Duration::ZERO);
+    let url = format!(
+        "http://tracer:S3CRET-PASS@{}/v1/traces?api_key=S3CRET-KEY",
+        collector.addr
+    );
+    let env = [("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", url.as_str())];
+    let mut shown = String::new();
+    for hook in ["hooks/start", "hooks/update-status"] {
+        let out = unit.dispatch(hook, &env);
+        assert!(out.status.success(), "{}", stderr(&out));
+        shown += &stderr(&out);
+        shown += &logs(&unit).join("\n");
+        // Wait for the background exporter's record before the next dispatch reports it.
+        assert!(eventually(Duration::from_secs(10), || matches!(
+            buffer(&unit).last_export(),
+            Ok(Some(o)) if o.error.is_some()
+        )));
+        shown += &record(&unit);
+    }
+    for args in [&["trace", "status"][..], &["trace", "status", "--json"]] {
+        let out = unit.command(args, &env).output().unwrap();
+        shown += &String::from_utf8_lossy(&out.stdout);
+        shown += &stderr(&out);
+    }
+    let out = unit
+        .command(&["trace", "flush", "--timeout", "5"], &env)
+        .output()
+        .unwrap();
+    shown += &stderr(&out);
+    shown += &record(&unit);
+    assert!(shown.contains("sending trace data to"), "{shown}");
+    assert!(shown.contains("last export"), "{shown}");
+    for secret in ["S3CRET-PASS", "S3CRET-KEY", "tracer:"] {
+        assert!(!shown.contains(secret), "{secret} shown in:\n{shown}");
+    }
+    // What is shown still names the collector.
+    assert!(
+        shown.contains(&format!("http://***@{}/v1/traces?***", collector.addr)),
+        "{shown}"
+    );
+}

@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::buffer::{Buffer, Destination, ExportOutcome};
+use super::destination::redact;
 use super::export::{Outcome, Sender};
 use super::requirer::env_endpoint;
 
@@ -96,7 +97,7 @@ pub fn drain(
 ) -> ExportOutcome {
     let mut outcome = ExportOutcome {
         at_unix: now_unix(),
-        url: dest.url.clone(),
+        url: redact(&dest.url),
         sent: 0,
         dropped: 0,
         remaining: 0,
@@ -144,8 +145,8 @@ pub fn drain(
                             outcome.dropped += 1;
                             DROPPED.fetch_add(1, Ordering::Relaxed);
                             let msg = format!(
-                                "{} rejected chunk {} with HTTP {status}; dropped it",
-                                dest.url, chunk.id
+                                "the collector rejected chunk {} with HTTP {status}; dropped it",
+                                chunk.id
                             );
                             outcome.error = Some(msg.clone());
                             msg
@@ -205,7 +206,7 @@ pub fn flush(charm_dir: &Path, timeout: Duration) -> std::io::Result<u64> {
     eprintln!(
         "flushing {} chunk(s) to {}",
         buffer.stats()?.chunks,
-        dest.url
+        redact(&dest.url)
     );
     let outcome = drain(&buffer, &dest, deadline, &mut |m| eprintln!("  {m}"));
     eprintln!(
@@ -270,7 +271,7 @@ pub fn background_child(charm_dir: &Path) -> ExitCode {
             let b = b.with_lock_timeout(Duration::from_millis(200));
             let outcome = ExportOutcome {
                 at_unix: now_unix(),
-                url: effective_destination(&b).map_or_else(String::new, |d| d.url),
+                url: effective_destination(&b).map_or_else(String::new, |d| redact(&d.url)),
                 sent: SENT.load(Ordering::Relaxed),
                 dropped: DROPPED.load(Ordering::Relaxed),
                 remaining: b.stats().map_or(0, |s| s.chunks),
@@ -328,8 +329,9 @@ pub fn report_last_export(buffer: &Buffer) {
         return;
     }
     log::warn!(
-        "tracing: last export to {}: {error} (sent {}, dropped {}, {} chunk(s) kept)",
-        last.url,
+        "tracing: last export to {}: {} (sent {}, dropped {}, {} chunk(s) kept)",
+        redact(&last.url),
+        redact(&error),
         last.sent,
         last.dropped,
         last.remaining

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
+
+use super::destination::redact;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::time::{Duration as UreqDuration, Instant as UreqInstant};
@@ -89,21 +91,27 @@ pub enum ExportError {
 impl fmt::Display for ExportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ExportError::UnsupportedScheme { url } => {
-                write!(
-                    f,
-                    "tracing destination {url}: only http:// and https:// URLs are supported"
-                )
-            }
-            ExportError::InvalidUrl { url, reason } => {
-                write!(f, "tracing destination {url}: invalid URL: {reason}")
-            }
-            ExportError::InvalidCa { url, reason } => {
-                write!(f, "tracing destination {url}: invalid CA bundle: {reason}")
-            }
-            ExportError::Tls { url, source } => {
-                write!(f, "tracing destination {url}: TLS configuration: {source}")
-            }
+            ExportError::UnsupportedScheme { url } => write!(
+                f,
+                "tracing destination {}: only http:// and https:// URLs are supported",
+                redact(url)
+            ),
+            ExportError::InvalidUrl { url, reason } => write!(
+                f,
+                "tracing destination {}: invalid URL: {}",
+                redact(url),
+                redact(reason)
+            ),
+            ExportError::InvalidCa { url, reason } => write!(
+                f,
+                "tracing destination {}: invalid CA bundle: {reason}",
+                redact(url)
+            ),
+            ExportError::Tls { url, source } => write!(
+                f,
+                "tracing destination {}: TLS configuration: {source}",
+                redact(url)
+            ),
         }
     }
 }
@@ -217,7 +225,9 @@ impl Sender {
         let response = request.send(body);
         let mut response = match response {
             Ok(r) => r,
-            Err(e) => return Outcome::Retry(format!("POST {}: {}", self.url, one_line(&e))),
+            Err(e) => {
+                return Outcome::Retry(redact(&format!("POST {}: {}", self.url, one_line(&e))))
+            }
         };
         let status = response.status().as_u16();
         // Read the (small) body so the connection can be reused, and to quote it on failure.
@@ -244,7 +254,7 @@ impl Sender {
             msg.push_str(": ");
             msg.push_str(&cut);
         }
-        msg
+        redact(&msg)
     }
 }
 

@@ -2,6 +2,7 @@
 //! crash-safe priority buffer on disk, OTLP/JSON export.
 
 pub mod buffer;
+pub mod destination;
 pub mod drain;
 pub mod export;
 pub mod otlp;

@@ -462,29 +462,9 @@ fn clip(s: &str, max: usize) -> String {
 fn quote(s: &str) -> String {
     // Only look at a bounded prefix: values may be megabytes long.
     let prefix: String = s.chars().take(4 * EXCERPT_CHARS).collect();
-    let masked = mask_userinfo(&prefix);
+    let masked = super::destination::redact(&prefix);
     let escaped = format!("{masked:?}");
     clip(&escaped, EXCERPT_CHARS)
-}
-
-/// Replaces `user:password@` after each `://` with `***@`.
-fn mask_userinfo(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let authority_end = tail.find(['/', '?', '#', '"', ' ']).unwrap_or(tail.len());
-        match tail[..authority_end].rfind('@') {
-            Some(at) => {
-                out.push_str("***");
-                rest = &tail[at..];
-            }
-            None => rest = tail,
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
@@ -798,11 +778,6 @@ mod tests {
         ]"#;
         let e = receivers(v).unwrap();
         assert!(!e.warnings[0].contains("pw1"), "{:?}", e.warnings);
-        assert_eq!(
-            mask_userinfo("a http://u:p@h/x@y b"),
-            "a http://***@h/x@y b"
-        );
-        assert_eq!(mask_userinfo("no scheme"), "no scheme");
     }
 
     #[test]

@@ -347,7 +347,7 @@ fn store_destination(charm_dir: &Path, dest: Option<&Destination>) {
         Ok(()) => match dest {
             Some(d) => log::info!(
                 "tracing: sending trace data to {}{}",
-                d.url,
+                super::destination::redact(&d.url),
                 if d.ca.is_some() {
                     " (verified with the CA from the relation)"
                 } else {

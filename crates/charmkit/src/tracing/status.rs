@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::buffer::{Buffer, ExportOutcome};
+use super::destination::redact;
 
 /// A snapshot of the buffer: where it is, what it holds, where it goes. Never the CA text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub struct TraceStatus {
     pub limit_bytes: u64,
     /// Chunks per priority.
     pub by_priority: BTreeMap<u8, u64>,
-    /// The destination URL, if any.
+    /// The destination URL, if any, credentials masked ([`redact`]).
     pub destination: Option<String>,
     /// Whether the destination has a CA bundle (the bundle itself is never shown).
     pub has_ca: bool,
@@ -40,8 +41,13 @@ pub fn status(charm_dir: &Path) -> std::io::Result<TraceStatus> {
         limit_bytes: stats.limit_bytes,
         by_priority: stats.by_priority,
         has_ca: dest.as_ref().is_some_and(|d| d.ca.is_some()),
-        destination: dest.map(|d| d.url),
-        last_export: buffer.last_export()?,
+        destination: dest.map(|d| redact(&d.url)),
+        last_export: buffer.last_export()?.map(|mut o| {
+            // Records written before URLs were masked (or by hand) are masked here too.
+            o.url = redact(&o.url);
+            o.error = o.error.map(|e| redact(&e));
+            o
+        }),
     })
 }
 
