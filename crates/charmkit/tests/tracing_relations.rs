@@ -36,8 +36,29 @@ const CA_ID: u32 = 8;
 const DOC_RECEIVERS: &str = r#"[{"protocol": {"name": "otlp_grpc", "type": "grpc"}, "url": "tempo.cos.svc.cluster.local:4317"}, {"protocol": {"name": "otlp_http", "type": "http"}, "url": "http://tempo.cos.svc.cluster.local:4318"}]"#;
 const HTTPS_RECEIVERS: &str = r#"[{"protocol": {"name": "otlp_grpc", "type": "grpc"}, "url": "tempo.cos.svc.cluster.local:4317"}, {"protocol": {"name": "otlp_http", "type": "http"}, "url": "https://tempo.cos.svc.cluster.local:4318/"}]"#;
 
-const CERT_A: &str = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----";
-const CERT_B: &str = "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----";
+/// Two real CA certificates (a destination's CA bundle is parsed when it is reconciled).
+fn cert(which: usize) -> &'static str {
+    static CERTS: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
+    let certs = CERTS.get_or_init(|| {
+        ["ca-a", "ca-b"].map(|name| {
+            rcgen::generate_simple_self_signed(vec![name.to_string()])
+                .unwrap()
+                .cert
+                .pem()
+                .trim_end()
+                .to_string()
+        })
+    });
+    &certs[which]
+}
+
+fn cert_a() -> &'static str {
+    cert(0)
+}
+
+fn cert_b() -> &'static str {
+    cert(1)
+}
 
 /// The test charm: one line of tracing, nothing else.
 struct Traced;
@@ -314,7 +335,7 @@ fn non_leader_never_touches_its_own_app_databag() {
                 .with_relation(tempo(Some(HTTPS_RECEIVERS)))
                 .with_relation(ca_relation(&[(
                     "certificates",
-                    &serde_json::to_string(&[CERT_A]).unwrap(),
+                    &serde_json::to_string(&[cert_a()]).unwrap(),
                 )])),
         );
         ok(&out);
@@ -408,10 +429,14 @@ fn unobserved_events_leave_the_destination_alone() {
 #[test]
 fn https_with_ca_gives_the_sorted_bundle() {
     // Any order from the provider; the bundle is sorted and joined with "\n".
-    let certs = serde_json::to_string(&[CERT_B, CERT_A]).unwrap();
+    let certs = serde_json::to_string(&[cert_b(), cert_a()]).unwrap();
     let want = Some(Destination {
         url: "https://tempo.cos.svc.cluster.local:4318/v1/traces".into(),
-        ca: Some(format!("{CERT_A}\n{CERT_B}")),
+        ca: Some({
+            let mut both = [cert_a(), cert_b()];
+            both.sort();
+            both.join("\n")
+        }),
     });
     for (trigger, version) in [
         (on(&ca_relation(&[]), "changed"), Some("1")),
@@ -438,7 +463,7 @@ fn https_with_ca_gives_the_sorted_bundle() {
 
 #[test]
 fn https_without_a_ca_yet_gives_no_destination() {
-    let certs = serde_json::to_string(&[CERT_A]).unwrap();
+    let certs = serde_json::to_string(&[cert_a()]).unwrap();
     let cases: Vec<(&str, State)> = vec![
         (
             "no CA relation",
@@ -516,7 +541,7 @@ fn relation_broken_removes_the_destination_without_reading_the_broken_relation()
 
 #[test]
 fn ca_relation_broken_removes_an_https_destination() {
-    let certs = serde_json::to_string(&[CERT_A]).unwrap();
+    let certs = serde_json::to_string(&[cert_a()]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let state = unit(true)
         .with_relation(tempo(Some(HTTPS_RECEIVERS)))
@@ -524,7 +549,7 @@ fn ca_relation_broken_removes_an_https_destination() {
     run_ok(dir.path(), on(&ca_relation(&[]), "changed"), state.clone());
     assert_eq!(
         destination(dir.path()).and_then(|d| d.ca).as_deref(),
-        Some(CERT_A)
+        Some(cert_a())
     );
     let out = run_ok(dir.path(), on(&ca_relation(&[]), "broken"), state);
     assert_eq!(destination(dir.path()), None);
@@ -851,18 +876,44 @@ fn corpus_of_bad_certificates_gives_no_https_destination() {
         ("empty list", "[]".into()),
         ("null", "null".into()),
         ("number", "1".into()),
-        ("string", serde_json::to_string(CERT_A).unwrap()),
+        ("string", serde_json::to_string(cert_a()).unwrap()),
         ("list of numbers", "[1]".into()),
         (
             "list with null",
-            format!("[{}, null]", serde_json::to_string(CERT_A).unwrap()),
+            format!("[{}, null]", serde_json::to_string(cert_a()).unwrap()),
         ),
         ("not PEM", r#"["hello"]"#.into()),
         ("private key", private_key),
         ("invalid JSON", "[\"-----BEGIN CERTIFICATE-----".into()),
         ("lone surrogate", r#"["\ud800"]"#.into()),
-        ("raw PEM", CERT_A.into()),
+        ("raw PEM", cert_a().into()),
         ("huge invalid", "[".repeat(1 << 20)),
+        // Certificate-shaped, but not certificates: refused when the destination is reconciled,
+        // not announced and then failing every export.
+        ("huge, shaped like a certificate", huge),
+        (
+            "garbage in PEM armour",
+            serde_json::to_string(&[
+                "-----BEGIN CERTIFICATE-----\nsecret garbage\n-----END CERTIFICATE-----",
+            ])
+            .unwrap(),
+        ),
+        (
+            "one good, one garbage",
+            serde_json::to_string(&[
+                cert_a(),
+                "-----BEGIN CERTIFICATE-----\nc2VjcmV0\n-----END CERTIFICATE-----",
+            ])
+            .unwrap(),
+        ),
+        (
+            "a key inside a certificate entry",
+            serde_json::to_string(&[format!(
+                "{}\n-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----",
+                cert_a()
+            )])
+            .unwrap(),
+        ),
     ];
     for (what, value) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -881,14 +932,57 @@ fn corpus_of_bad_certificates_gives_no_https_destination() {
             out.logs
         );
     }
-    // The same huge bundle, valid in shape, is accepted (no size limit on CAs).
+    // A long list of real CAs (a rotation, several issuers) is fine.
+    let many: Vec<String> = (0..40)
+        .map(|i| {
+            rcgen::generate_simple_self_signed(vec![format!("ca-{i}")])
+                .unwrap()
+                .cert
+                .pem()
+        })
+        .collect();
     let dir = tempfile::tempdir().unwrap();
     run_ok(
         dir.path(),
         on(&ca_relation(&[]), "changed"),
         unit(true)
             .with_relation(tempo(Some(HTTPS_RECEIVERS)))
-            .with_relation(ca_relation(&[("certificates", &huge)])),
+            .with_relation(ca_relation(&[(
+                "certificates",
+                &serde_json::to_string(&many).unwrap(),
+            )])),
     );
     assert!(destination(dir.path()).is_some());
+}
+
+#[test]
+fn unusable_receiver_urls_give_one_reason_and_no_destination() {
+    for url in [
+        "http://[::1:4318",
+        "http://tempo:0",
+        "http://tempo:99999",
+        "http://tempo:abc",
+        "http://[fe80::zz]:4318",
+        "http://:4318",
+    ] {
+        let receivers = serde_json::to_string(&serde_json::json!([
+            {"protocol": {"name": "otlp_http", "type": "http"}, "url": url}
+        ]))
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_ok(
+            dir.path(),
+            Trigger::relation(TRACING, "changed", TRACING_ID),
+            unit(true).with_relation(tempo(Some(&receivers))),
+        );
+        assert_eq!(destination(dir.path()), None, "{url}");
+        assert_eq!(no_destination_lines(&out), 1, "{url}: {:?}", out.logs);
+        assert!(
+            !out.logs
+                .iter()
+                .any(|(_, m)| m.contains("sending trace data")),
+            "{url}: announced: {:?}",
+            out.logs
+        );
+    }
 }

@@ -1,6 +1,86 @@
-//! The destination of trace data as people see it: a URL is shown (logged, printed by `trace
-//! status`, recorded as the last export's outcome) only through [`redact`], which masks its
-//! credentials — a receiver URL may carry `user:password@` or an API key in its query string.
+//! The destination of trace data: what makes one usable, and how it is shown.
+//!
+//! A destination (URL + CA bundle) is checked when it is reconciled ([`check_url`],
+//! [`check_ca`]), with the same parsers the exporter uses, so an unusable one is refused with one
+//! clear reason instead of being announced as "sending trace data to …" and failing at every
+//! export. A URL is shown (logged, printed by `trace status`, recorded as the last export's
+//! outcome) only through [`redact`], which masks its credentials — a receiver URL may carry
+//! `user:password@` or an API key in its query string.
+
+use std::net::Ipv6Addr;
+
+/// Longest destination URL accepted.
+pub const MAX_URL_LEN: usize = 2048;
+/// Largest CA bundle accepted.
+pub const MAX_CA_BYTES: usize = 1024 * 1024;
+
+/// Why `url` cannot be an OTLP/HTTP export destination, if it cannot: it must be `http://` or
+/// `https://` (any case), at most [`MAX_URL_LEN`] bytes of printable ASCII, parse as a URI, have a
+/// host (a bracketed host must be an IPv6 address), and a port, if given, in 1–65535.
+pub fn check_url(url: &str) -> Result<(), &'static str> {
+    let scheme_len = ["http://", "https://"]
+        .iter()
+        .find(|s| {
+            url.get(..s.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(s))
+        })
+        .map(|s| s.len())
+        .ok_or("does not start with http:// or https://")?;
+    if url.len() > MAX_URL_LEN {
+        return Err("is too long");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains whitespace or control characters");
+    }
+    if !url.is_ascii() {
+        return Err("contains non-ASCII characters");
+    }
+    // The authority, as written (the URI parser is lenient about some of it).
+    let rest = &url[scheme_len..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let (host, port) = if let Some(inner) = host_port.strip_prefix('[') {
+        let (v6, after) = inner.split_once(']').ok_or("has an invalid IPv6 address")?;
+        if v6.parse::<Ipv6Addr>().is_err() {
+            return Err("has an invalid IPv6 address");
+        }
+        match after {
+            "" => (v6, None),
+            p => (v6, Some(p.strip_prefix(':').ok_or("is not a valid URL")?)),
+        }
+    } else {
+        match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("has no host");
+    }
+    if let Some(port) = port {
+        match port.parse::<u16>() {
+            Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => {}
+            _ => return Err("has an invalid port (not 1-65535)"),
+        }
+    }
+    if url.parse::<ureq::http::Uri>().is_err() {
+        return Err("is not a valid URL");
+    }
+    Ok(())
+}
+
+/// Why PEM bundle `pem` cannot verify an `https` destination, if it cannot: at most
+/// [`MAX_CA_BYTES`], and every PEM section a certificate usable as a trust anchor, at least one
+/// (parsed as the exporter does). The reason never quotes the bundle.
+pub fn check_ca(pem: &str) -> Result<(), String> {
+    if pem.len() > MAX_CA_BYTES {
+        return Err(format!(
+            "{} bytes, more than the {MAX_CA_BYTES} accepted",
+            pem.len()
+        ));
+    }
+    super::export::roots_from_bundle(pem).map(drop)
+}
 
 /// `text` with the secrets of every URL in it masked: the userinfo (`user:password@` → `***@`)
 /// and the query and fragment (`?api_key=…` → `?***`). A URL starts at `scheme://` and ends at
@@ -42,6 +122,93 @@ fn url_end_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unusable_urls_are_refused_with_a_reason() {
+        for good in [
+            "http://h:4318/v1/traces",
+            "https://tempo.cos.svc.cluster.local:4318/v1/traces",
+            "HTTP://H/v1/traces",
+            "http://[::1]:4318/v1/traces",
+            "http://[::1]/v1/traces",
+            "http://u:p@h:1/v1/traces",
+            "http://h:65535",
+            "http://10.0.0.1/v1/traces?x=1",
+        ] {
+            assert_eq!(check_url(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("http://[::1:4318/v1/traces", "IPv6"),
+            ("http://[zz::1]:4318/v1/traces", "IPv6"),
+            ("http://h:0/v1/traces", "port"),
+            ("http://h:99999/v1/traces", "port"),
+            ("http://h:abc/v1/traces", "port"),
+            ("http://h:/v1/traces", "port"),
+            ("http://h:+80/v1/traces", "port"),
+            ("http://", "no host"),
+            ("http:///v1/traces", "no host"),
+            ("http://u:p@/v1/traces", "no host"),
+            ("ftp://h/v1/traces", "http://"),
+            ("h:4318", "http://"),
+            ("", "http://"),
+            ("http://h /v1", "whitespace"),
+            ("http://hé/v1", "non-ASCII"),
+        ] {
+            let err = check_url(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        assert!(check_url(&format!("http://h/{}", "a".repeat(MAX_URL_LEN))).is_err());
+    }
+
+    #[test]
+    fn unusable_ca_bundles_are_refused_without_quoting_them() {
+        let ca = rcgen::generate_simple_self_signed(vec!["ca".into()])
+            .unwrap()
+            .cert
+            .pem();
+        let other = rcgen::generate_simple_self_signed(vec!["b".into()])
+            .unwrap()
+            .cert
+            .pem();
+        assert_eq!(check_ca(&ca), Ok(()));
+        assert_eq!(check_ca(&format!("{ca}\n{other}")), Ok(()));
+        for (what, bundle) in [
+            ("garbage", "SECRET garbage".to_string()),
+            ("empty", String::new()),
+            (
+                "bad base64",
+                "-----BEGIN CERTIFICATE-----\nSECRET!!\n-----END CERTIFICATE-----\n".into(),
+            ),
+            (
+                "valid base64, not a certificate",
+                "-----BEGIN CERTIFICATE-----\nU0VDUkVU\n-----END CERTIFICATE-----\n".into(),
+            ),
+            (
+                "partly garbage",
+                format!("{ca}\n-----BEGIN CERTIFICATE-----\nSECRET\n-----END CERTIFICATE-----\n"),
+            ),
+            (
+                "a private key in it",
+                format!("{ca}\n-----BEGIN PRIVATE KEY-----\nU0VDUkVU\n-----END PRIVATE KEY-----\n"),
+            ),
+            (
+                "an unknown section",
+                format!("{ca}\n-----BEGIN SECRET-----\nU0VDUkVU\n-----END SECRET-----\n"),
+            ),
+            (
+                "no end",
+                format!("{ca}\n-----BEGIN CERTIFICATE-----\nU0VDUkVU\n"),
+            ),
+            ("too large", format!("{ca}{}", " ".repeat(MAX_CA_BYTES))),
+        ] {
+            let err = check_ca(&bundle).expect_err(what);
+            assert!(
+                !err.contains("SECRET") && !err.contains("U0VDUkVU"),
+                "{what}: {err}"
+            );
+            assert!(!err.contains('\n'), "{what}: {err:?}");
+        }
+    }
 
     #[test]
     fn credentials_and_queries_are_masked() {

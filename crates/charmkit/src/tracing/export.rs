@@ -17,7 +17,7 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::pem::{PemObject, SectionKind};
 use rustls::pki_types::{CertificateDer, ServerName};
 
 use super::destination::redact;
@@ -265,14 +265,29 @@ fn one_line(e: &(impl fmt::Display + ?Sized)) -> String {
         .join(" ")
 }
 
-/// Parses a PEM bundle; every certificate must be usable as a trust anchor.
-fn roots_from_bundle(pem: &str) -> Result<RootCertStore, String> {
+/// Parses a PEM bundle strictly: every PEM section must be a certificate that parses and is
+/// usable as a trust anchor (a key, an unknown or a malformed section is an error, never
+/// skipped), and there must be at least one. Messages name the section, never its content.
+pub(crate) fn roots_from_bundle(pem: &str) -> Result<RootCertStore, String> {
     let mut roots = RootCertStore::empty();
-    for (i, cert) in CertificateDer::pem_slice_iter(pem.as_bytes()).enumerate() {
-        let cert = cert.map_err(|e| format!("certificate {}: bad PEM: {e}", i + 1))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("certificate {}: {e}", i + 1))?;
+    let mut sections = 0;
+    let all = <(SectionKind, Vec<u8>)>::pem_slice_iter(pem.as_bytes());
+    for (i, section) in all.enumerate() {
+        sections += 1;
+        let n = i + 1;
+        match section.map_err(|e| format!("PEM section {n}: {}", one_line(&e)))? {
+            (SectionKind::Certificate, der) => roots
+                .add(CertificateDer::from(der))
+                .map_err(|e| format!("certificate {n}: {e}"))?,
+            _ => return Err(format!("PEM section {n} is not a certificate")),
+        }
+    }
+    let markers = pem.matches("-----BEGIN ").count();
+    if markers != sections {
+        return Err(format!(
+            "{} of its {markers} PEM sections are malformed or not certificates",
+            markers.saturating_sub(sections)
+        ));
     }
     if roots.is_empty() {
         return Err("no certificate in it".into());

@@ -315,10 +315,10 @@ fn choose_otlp_http(receivers: &[Receiver<'_>]) -> Result<Endpoint, NotReady> {
     if base.contains(['?', '#']) {
         return Err(bad_url("has a query or fragment"));
     }
-    Ok(Endpoint {
-        url: format!("{base}/v1/traces"),
-        warnings,
-    })
+    let url = format!("{base}/v1/traces");
+    // The structure too (host, port, IPv6 brackets), as the exporter will parse it.
+    super::destination::check_url(&url).map_err(bad_url)?;
+    Ok(Endpoint { url, warnings })
 }
 
 /// From certificate_transfer: the CA bundle to trust, PEM certificates joined with `\n`.

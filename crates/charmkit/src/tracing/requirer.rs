@@ -36,6 +36,7 @@ use crate::model::Model;
 use crate::observe::{Handler, On};
 
 use super::buffer::{Buffer, Destination};
+use super::destination;
 use super::relation::{self, NotReady};
 
 /// Where the CA bundle for an `https` destination comes from.
@@ -219,16 +220,23 @@ impl Tracing {
         model: &Model,
         ev: Option<During<'_>>,
     ) -> std::result::Result<Destination, String> {
-        let url = match env_endpoint() {
+        let url = match endpoint_checked(|k| std::env::var(k).ok())? {
             Some(url) => url,
             None => self.relation_url(model, ev)?,
         };
-        let ca = if url.starts_with("https://") {
-            match &self.ca {
-                Ca::System => None,
-                Ca::Bundle(pem) => Some(pem.clone()),
-                Ca::Relation(name) => Some(self.relation_ca(model, ev, name)?),
+        let ca = if is_https(&url) {
+            let (ca, source) = match &self.ca {
+                Ca::System => (None, ""),
+                Ca::Bundle(pem) => (Some(pem.clone()), "the CA bundle given to Tracing::setup"),
+                Ca::Relation(name) => (Some(self.relation_ca(model, ev, name)?), name.as_str()),
+            };
+            if let Some(pem) = &ca {
+                // Checked now, with the exporter's own parser: an unusable bundle is one clear
+                // reason here, not a destination announced as working that fails every export.
+                destination::check_ca(pem)
+                    .map_err(|why| format!("{source}: the CA bundle is unusable: {why}"))?;
             }
+            ca
         } else {
             None
         };
@@ -313,21 +321,50 @@ fn remote_app(
     model.relation_remote_app(rel).map_err(|e| e.to_string())
 }
 
-/// The destination from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`.
+/// The destination from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`,
+/// if one is set and usable.
 pub fn env_endpoint() -> Option<String> {
     endpoint_from(|k| std::env::var(k).ok())
 }
 
-/// The OpenTelemetry-spec endpoint rules over any variable lookup.
+/// The OpenTelemetry-spec endpoint rules over any variable lookup; an unusable value counts as
+/// none (see [`endpoint_checked`] for why).
 pub fn endpoint_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
-    let valid = |u: &str| u.starts_with("http://") || u.starts_with("https://");
-    if let Some(u) = lookup(ENV_TRACES_ENDPOINT).map(|u| u.trim().to_string()) {
-        if valid(&u) {
-            return Some(u);
-        }
+    endpoint_checked(lookup).ok().flatten()
+}
+
+/// The endpoint variables over any lookup: `Ok(None)` if neither is set (or both are empty),
+/// `Ok(Some(url))` for the first set one (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, the full URL,
+/// wins over `OTEL_EXPORTER_OTLP_ENDPOINT`, a base to which `/v1/traces` is appended), or why that
+/// one cannot be used ([`destination::check_url`]; the value shown redacted).
+pub fn endpoint_checked(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> std::result::Result<Option<String>, String> {
+    let set = |k: &str| {
+        lookup(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let (var, url) = match (set(ENV_TRACES_ENDPOINT), set(ENV_ENDPOINT)) {
+        (Some(url), _) => (ENV_TRACES_ENDPOINT, url),
+        (None, Some(base)) => (
+            ENV_ENDPOINT,
+            format!("{}/v1/traces", base.trim_end_matches('/')),
+        ),
+        (None, None) => return Ok(None),
+    };
+    match destination::check_url(&url) {
+        Ok(()) => Ok(Some(url)),
+        Err(why) => Err(format!(
+            "{var} names an unusable URL: {} {why}",
+            destination::redact(&format!("{url:?}"))
+        )),
     }
-    let base = lookup(ENV_ENDPOINT)?.trim().to_string();
-    valid(&base).then(|| format!("{}/v1/traces", base.trim_end_matches('/')))
+}
+
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
 }
 
 /// Stores `dest` beside the buffer if it differs from what is there; logs the change once.
@@ -390,6 +427,24 @@ mod tests {
         assert_eq!(
             endpoint_from(env(&[(ENV_ENDPOINT, "collector:4317")])),
             None
+        );
+        // Set but unusable: one reason naming the variable, the URL redacted.
+        for (var, value) in [
+            (ENV_TRACES_ENDPOINT, "http://"),
+            (ENV_TRACES_ENDPOINT, "http://[::1:4318"),
+            (ENV_TRACES_ENDPOINT, "http://u:pw@h:99999/v1/traces"),
+            (ENV_ENDPOINT, "http://h:abc"),
+            (ENV_ENDPOINT, "collector:4317"),
+        ] {
+            let pairs: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([(var, value)]));
+            let err = endpoint_checked(env(pairs)).unwrap_err();
+            assert!(err.starts_with(var), "{err}");
+            assert!(!err.contains("pw"), "{err}");
+        }
+        assert_eq!(
+            endpoint_checked(env(&[(ENV_TRACES_ENDPOINT, "  ")])),
+            Ok(None)
         );
     }
 }
