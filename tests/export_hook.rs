@@ -446,3 +446,82 @@ fn credentials_in_the_receiver_url_are_never_shown() {
         "{shown}"
     );
 }
+
+#[test]
+fn trace_commands_create_nothing_and_are_quiet_about_our_own_files() {
+    let unit = Unit::new();
+    let dir = unit.charm_dir.join(charmkit::tracing::buffer::DIR_NAME);
+    // Read-only commands on a unit that never buffered anything create nothing.
+    for args in [
+        &["trace", "status"][..],
+        &["trace", "status", "--json"],
+        &["trace", "dump"],
+    ] {
+        let out = unit.command(args, &[]).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(!dir.exists(), "{args:?} created {}", dir.display());
+    }
+    let out = unit.command(&["trace", "status"], &[]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("chunks:       0"));
+
+    // A failed export, reported by the next dispatch (which notes that it did).
+    let collector = Collector::start(400, Duration::ZERO);
+    set_destination(&unit, &collector.url());
+    timed_dispatch(&unit, "hooks/install");
+    assert!(eventually(Duration::from_secs(10), || matches!(
+        buffer(&unit).last_export(),
+        Ok(Some(o)) if o.error.is_some()
+    )));
+    let out = unit.dispatch("hooks/update-status", &[]);
+    assert!(out.status.success());
+    let warned: Vec<String> = logs(&unit)
+        .into_iter()
+        .filter(|l| l.contains("last export"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(!warned[0].contains("tracing: tracing:"), "{warned:?}");
+    // Our own bookkeeping files are never "foreign", in a dump or in an index rebuild.
+    std::fs::remove_file(dir.join("index.json")).unwrap();
+    for args in [&["trace", "dump"][..], &["trace", "status"]] {
+        let out = unit.command(args, &[]).output().unwrap();
+        let err = stderr(&out);
+        assert!(!err.contains("foreign"), "{args:?}: {err}");
+    }
+    // The last export's time is a date, not a raw epoch.
+    let out = unit.command(&["trace", "status"], &[]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("last export:"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(line.contains("Z to "), "{text}");
+    assert!(!line.contains("(unix)"), "{text}");
+}
+
+#[test]
+fn the_release_binary_keeps_its_symbols_for_exception_stacktraces() {
+    // `exception.stacktrace` on spans is `<unknown>` frames in a binary stripped of its symbol
+    // table; stripping only the debug info keeps function names (for a modest size cost).
+    let manifest = std::fs::read_to_string(common::repo_root().join("Cargo.toml")).unwrap();
+    let release = manifest
+        .split("[profile.release]")
+        .nth(1)
+        .expect("a release profile")
+        .split("\n[")
+        .next()
+        .unwrap();
+    let strip = release
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("strip"))
+        .and_then(|l| l.split_once('='))
+        .map(|(_, v)| v.trim().trim_matches('"').to_string());
+    assert!(
+        matches!(
+            strip.as_deref(),
+            None | Some("none" | "false" | "debuginfo")
+        ),
+        "strip = {strip:?} removes the symbol table"
+    );
+}

@@ -251,10 +251,6 @@ fn simulate<C: Charm>(args: SimulateArgs) -> ExitCode {
     }
 }
 
-fn open_buffer() -> std::io::Result<Buffer> {
-    Buffer::open(&charm_dir())
-}
-
 fn trace_status(json: bool) -> ExitCode {
     let status = match crate::tracing::status(&charm_dir()) {
         Ok(s) => s,
@@ -269,8 +265,10 @@ fn trace_status(json: bool) -> ExitCode {
 }
 
 fn trace_dump() -> ExitCode {
-    let buffer = match open_buffer() {
-        Ok(b) => b,
+    // Read-only: a unit that never buffered anything has nothing to dump (and gets no buffer).
+    let buffer = match Buffer::open_existing(&charm_dir()) {
+        Ok(Some(b)) => b,
+        Ok(None) => return ExitCode::SUCCESS,
         Err(e) => return fail(e),
     };
     let chunks = match buffer.chunks_oldest_first() {

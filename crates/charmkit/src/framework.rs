@@ -335,13 +335,14 @@ impl<C: 'static> Framework<C> {
             }
             drop(guard);
             cx.span().end();
-            if let Some((kind, source)) = failure {
+            if let Some((_, source)) = failure {
+                // The error goes up to `dispatch`, which records it on the root span: once (a
+                // record here too put two identical `exception` events on `ops.main`).
                 let err = Error::Handler {
                     observer: format!("{display}.{handler}"),
                     event: event.name.clone(),
                     source,
                 };
-                record_exception(&Context::current().span(), kind, &err.to_string());
                 return Err(err);
             }
             self.state_dirty |= effects.state_dirty;

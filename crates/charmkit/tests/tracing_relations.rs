@@ -984,5 +984,56 @@ fn unusable_receiver_urls_give_one_reason_and_no_destination() {
             "{url}: announced: {:?}",
             out.logs
         );
+        assert!(
+            !out.logs
+                .iter()
+                .any(|(_, m)| m.contains("tracing: tracing:")),
+            "{url}: {:?}",
+            out.logs
+        );
     }
+}
+
+#[test]
+fn reasons_and_warnings_name_their_interface_once() {
+    let two = r#"[
+        {"protocol": {"name": "otlp_http", "type": "http"}, "url": "http://first:4318"},
+        {"protocol": {"name": "otlp_http", "type": "grpc"}, "url": "http://second:4318"}
+    ]"#;
+    for receivers in [
+        two,
+        "not json",
+        r#"[{"protocol": {"name": "zipkin", "type": "http"}, "url": "http://z"}]"#,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_ok(
+            dir.path(),
+            Trigger::relation(TRACING, "changed", TRACING_ID),
+            unit(true).with_relation(tempo(Some(receivers))),
+        );
+        assert!(!out.logs.is_empty());
+        for (_, m) in &out.logs {
+            assert!(
+                !m.contains("tracing: tracing:") && !m.contains("(tracing: "),
+                "{receivers}: {m}"
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(
+        dir.path(),
+        Trigger::relation(TRACING, "changed", TRACING_ID),
+        unit(true).with_relation(tempo(Some(two))),
+    );
+    let warnings: Vec<&String> = out
+        .logs
+        .iter()
+        .filter(|(l, _)| *l == LogLevel::Warning)
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("tracing: the provider offers 2 otlp_http receivers"),
+        "{warnings:?}"
+    );
 }

@@ -140,6 +140,7 @@ const EXPORTER_LOCK_FILE: &str = "exporter.lock";
 const DESTINATION_FILE: &str = "destination.json";
 const LAST_EXPORT_FILE: &str = "last-export.json";
 const LOW_SPACE_FILE: &str = "low-space";
+const REPORTED_FILE: &str = "reported-export";
 const TMP_DIR: &str = "tmp";
 const INCOMING_DIR: &str = "incoming";
 const CHUNK_EXT: &str = ".chunk";
@@ -430,6 +431,16 @@ impl Buffer {
     pub fn open(charm_dir: &Path) -> io::Result<Buffer> {
         let limit = limit_from_env_value(std::env::var(LIMIT_ENV).ok().as_deref());
         Buffer::open_dir(&charm_dir.join(DIR_NAME), limit)
+    }
+
+    /// Opens the buffer in `charm_dir/`[`DIR_NAME`] if there is one: `Ok(None)` if the directory
+    /// does not exist — for read-only commands (`trace status`, `trace dump`), which must not
+    /// create it.
+    pub fn open_existing(charm_dir: &Path) -> io::Result<Option<Buffer>> {
+        match fs::symlink_metadata(charm_dir.join(DIR_NAME)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            _ => Buffer::open(charm_dir).map(Some),
+        }
     }
 
     /// Opens (creating if needed) the buffer in `dir` with a cap of `limit_bytes`. Makes the
@@ -810,6 +821,22 @@ impl Buffer {
     /// The last recorded export outcome, if any (`None` too if unreadable, with a warning).
     pub fn last_export(&self) -> io::Result<Option<ExportOutcome>> {
         self.read_json_file(LAST_EXPORT_FILE)
+    }
+
+    /// Which export outcome the dispatches have already reported (an opaque stamp), if any.
+    pub fn reported_export(&self) -> Option<String> {
+        let bytes = read_regular(&self.dir.join(REPORTED_FILE), 1024).ok()?;
+        String::from_utf8(bytes).ok()
+    }
+
+    /// Notes that the outcome with this stamp has been reported (best effort).
+    pub fn set_reported_export(&self, stamp: &str) {
+        let tmp = self
+            .dir
+            .join(TMP_DIR)
+            .join(format!("{}.tmp", unique_token()));
+        let _ =
+            crate::state::write_via(&tmp, &self.dir.join(REPORTED_FILE), stamp.as_bytes(), false);
     }
 
     /// Takes the unit's exporter lock without waiting: `None` if another exporter holds it.

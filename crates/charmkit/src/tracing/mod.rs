@@ -219,6 +219,43 @@ mod tests {
         }
     }
 
+    struct Failing;
+
+    impl crate::framework::Charm for Failing {
+        fn new(fw: &mut crate::framework::Framework<Self>) -> crate::Result<Self> {
+            use crate::event::EventKind;
+            fw.observe(EventKind::Install, "fails", |_, _| {
+                Err("disk on fire".into())
+            });
+            fw.observe(EventKind::Start, "panics", |_, _| panic!("oh no"));
+            Ok(Failing)
+        }
+    }
+
+    #[test]
+    fn a_failing_handler_puts_one_exception_on_each_span_it_crosses() {
+        let meta = crate::meta::Metadata::from_yaml(None, Some("name: demo\n"), None, None)
+            .expect("metadata");
+        for (hook, observer) in [("install", "install: Failing"), ("start", "start: Failing")] {
+            let out = crate::testing::run::<Failing>(
+                &meta,
+                crate::testing::Trigger::hook(hook),
+                crate::testing::State::new("demo/0"),
+            );
+            assert!(out.error.is_some(), "{hook}");
+            for name in [observer, ROOT_SPAN] {
+                let span = out.spans.iter().find(|s| s.name == name).expect(name);
+                let exceptions = span
+                    .events
+                    .events
+                    .iter()
+                    .filter(|e| e.name == "exception")
+                    .count();
+                assert_eq!(exceptions, 1, "{hook}: {name} (ops records one per span)");
+            }
+        }
+    }
+
     #[test]
     fn an_unwritable_buffer_never_fails_the_dispatch() {
         let dir = tempfile::tempdir().unwrap();

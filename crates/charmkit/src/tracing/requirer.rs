@@ -204,6 +204,8 @@ impl Tracing {
         let wanted = match self.destination(model, ev) {
             Ok(d) => Some(d),
             Err(why) => {
+                // Reasons from the relation contracts name their interface already.
+                let why = why.strip_prefix("tracing: ").unwrap_or(&why);
                 log::info!("tracing: no destination ({why}); trace data keeps buffering");
                 None
             }
@@ -255,7 +257,8 @@ impl Tracing {
         let data = model.app_data(&rel, &app).map_err(|e| e.to_string())?;
         let endpoint = relation::otlp_http_endpoint(&data).map_err(|e: NotReady| e.to_string())?;
         for w in &endpoint.warnings {
-            log::warn!("tracing: {w}");
+            // The contract's warnings name their interface (`tracing: …`) already.
+            log::warn!("{w}");
         }
         Ok(endpoint.url)
     }

@@ -29,9 +29,23 @@ pub struct TraceStatus {
     pub last_export: Option<ExportOutcome>,
 }
 
-/// Reads the status of the buffer under `charm_dir`.
+/// Reads the status of the buffer under `charm_dir`. Creates nothing: a unit that has never
+/// buffered anything has an empty status.
 pub fn status(charm_dir: &Path) -> std::io::Result<TraceStatus> {
-    let buffer = Buffer::open(charm_dir)?;
+    let Some(buffer) = Buffer::open_existing(charm_dir)? else {
+        return Ok(TraceStatus {
+            location: charm_dir.join(super::buffer::DIR_NAME),
+            chunks: 0,
+            bytes: 0,
+            limit_bytes: super::buffer::limit_from_env_value(
+                std::env::var(super::buffer::LIMIT_ENV).ok().as_deref(),
+            ),
+            by_priority: BTreeMap::new(),
+            destination: None,
+            has_ca: false,
+            last_export: None,
+        });
+    };
     let stats = buffer.stats()?;
     let dest = buffer.destination()?;
     Ok(TraceStatus {
@@ -51,6 +65,12 @@ pub fn status(charm_dir: &Path) -> std::io::Result<TraceStatus> {
     })
 }
 
+/// A time in seconds since the Unix epoch as RFC 3339 UTC (`2026-11-26T14:03:12Z`).
+fn rfc3339(at_unix: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(at_unix);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
 impl TraceStatus {
     /// One JSON object: `location`, `chunks`, `bytes`, `limit_bytes`, `by_priority` (priority as
     /// a string → count), `destination` (URL or null), `has_ca`, `last_export` (object or null).
@@ -68,7 +88,11 @@ impl TraceStatus {
             "by_priority": by_priority,
             "destination": self.destination,
             "has_ca": self.has_ca,
-            "last_export": self.last_export,
+            "last_export": self.last_export.as_ref().map(|e| {
+                let mut v = json!(e);
+                v["at"] = json!(rfc3339(e.at_unix));
+                v
+            }),
         })
     }
 
@@ -88,7 +112,7 @@ impl TraceStatus {
         );
         r.insert("has-ca".into(), self.has_ca.to_string());
         if let Some(e) = &self.last_export {
-            r.insert("last-export.at".into(), e.at_unix.to_string());
+            r.insert("last-export.at".into(), rfc3339(e.at_unix));
             r.insert("last-export.sent".into(), e.sent.to_string());
             r.insert("last-export.dropped".into(), e.dropped.to_string());
             r.insert("last-export.remaining".into(), e.remaining.to_string());
@@ -134,8 +158,8 @@ impl TraceStatus {
             None => s += "last export:  never\n",
             Some(e) => {
                 s += &format!(
-                    "last export:  at {} (unix) to {}: sent {}, dropped {}, remaining {}{}\n",
-                    e.at_unix,
+                    "last export:  {} to {}: sent {}, dropped {}, remaining {}{}\n",
+                    rfc3339(e.at_unix),
                     e.url,
                     e.sent,
                     e.dropped,

@@ -54,6 +54,7 @@ pub(super) fn is_reserved_name(name: &str) -> bool {
             | DESTINATION_FILE
             | LAST_EXPORT_FILE
             | LOW_SPACE_FILE
+            | REPORTED_FILE
             | TMP_DIR
             | INCOMING_DIR
     )
