@@ -98,8 +98,10 @@ fn run(buffer: &Buffer, d: &Destination, within: Duration) -> (ExportOutcome, Ve
     (outcome, progress)
 }
 
+/// An outcome's error: one line, without the URL (the outcome names it once, in `url`; the
+/// warning that reports it says "last export to <url>: <error>").
 fn assert_one_line(msg: &str, url: &str) {
-    assert!(msg.contains(url), "{msg}");
+    assert!(!msg.contains(url), "the URL repeated in {msg}");
     assert!(!msg.contains('\n'), "{msg:?}");
 }
 
@@ -165,6 +167,81 @@ fn a_rejected_chunk_is_dropped_and_does_not_block_the_queue() {
     buffer.append(&chunk("d"), 10).unwrap();
     run(&buffer, &d, Duration::from_secs(10));
     assert_eq!(wire(&server), ["a", "b", "c", "d"]);
+}
+
+#[test]
+fn a_collector_refusing_newer_fields_gets_the_minimal_encoding() {
+    // Tempo 2.0.x refuses unknown fields; our encoding omits defaults (so `entityRefs: []` and a
+    // scope's `droppedAttributesCount: 0` are never sent) and, on a 400 naming a field it sets
+    // (`flags`), retries that chunk once in the minimal encoding — then sends the rest so.
+    let server = Server::strict(&["flags", "entityRefs", "droppedAttributesCount"]);
+    let (_dir, buffer) = unit(&three());
+    let d = dest(server.url("http"), None);
+    let (outcome, progress) = run(&buffer, &d, Duration::from_secs(10));
+    assert_eq!(
+        (outcome.sent, outcome.dropped, outcome.remaining),
+        (3, 0, 0),
+        "{outcome:?} {progress:?}"
+    );
+    assert_eq!(outcome.error, None);
+    let got = server.received();
+    // a, a again (minimal), then b and c minimal straight away.
+    assert_eq!(got.len(), 4, "{progress:?}");
+    let delivered: Vec<String> = got[1..]
+        .iter()
+        .map(|r| span_names(&r.body)[0].clone())
+        .collect();
+    assert_eq!(delivered, ["a", "b", "c"]);
+    assert!(
+        progress[0].contains("in the minimal encoding"),
+        "{progress:?}"
+    );
+}
+
+#[test]
+fn a_rejection_says_why_in_one_line_naming_the_url_once() {
+    let server = Server::strict(&["traceId"]);
+    let (_dir, buffer) = unit(&[("a", 10)]);
+    let d = dest(server.url("http"), None);
+    let (outcome, _) = run(&buffer, &d, Duration::from_secs(10));
+    assert_eq!((outcome.sent, outcome.dropped), (0, 1));
+    let err = outcome.error.unwrap();
+    assert!(
+        err.contains(r#"HTTP 400: unknown field "traceId" in v1.Span"#),
+        "{err}"
+    );
+    assert!(!err.contains('\n') && !err.contains(&d.url), "{err}");
+    // The warning the next dispatch logs names the URL once.
+    let warning = capture_warning(&buffer);
+    assert_eq!(warning.matches(&d.url).count(), 1, "{warning}");
+    assert!(warning.contains("unknown field"), "{warning}");
+}
+
+/// The one WARNING line `report_last_export` logs, captured.
+fn capture_warning(buffer: &Buffer) -> String {
+    use std::sync::Mutex;
+    static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    struct Capture;
+    impl log::Log for Capture {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, r: &log::Record<'_>) {
+            if r.level() == log::Level::Warn {
+                LINES.lock().unwrap().push(r.args().to_string());
+            }
+        }
+        fn flush(&self) {}
+    }
+    let _ = log::set_logger(&Capture);
+    log::set_max_level(log::LevelFilter::Warn);
+    LINES.lock().unwrap().clear();
+    charmkit::tracing::drain::report_last_export(buffer);
+    let lines = LINES.lock().unwrap().clone();
+    lines
+        .into_iter()
+        .find(|l| l.contains("last export"))
+        .unwrap_or_default()
 }
 
 #[test]

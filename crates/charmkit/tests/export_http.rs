@@ -77,7 +77,10 @@ fn classifies_statuses() {
         let outcome = sender.post(&body());
         let ok = match ok {
             Some(true) => outcome == Outcome::Delivered(*status),
-            Some(false) => outcome == Outcome::Rejected(*status),
+            Some(false) => {
+                matches!(&outcome, Outcome::Rejected { status: s, reason } if s == status
+                    && reason == &format!("status {status}"))
+            }
             None => matches!(outcome, Outcome::Retry(_)),
         };
         assert!(ok, "{status} gave {outcome:?}");

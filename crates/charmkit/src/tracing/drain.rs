@@ -16,7 +16,10 @@
 //!
 //! [`drain`] sends the best chunks first (highest priority, oldest first) over one keep-alive
 //! connection: 2xx deletes the chunk; a permanent rejection (4xx other than 408/429) drops it
-//! — a chunk the collector will never take must not block the queue, as it does in ops; 5xx,
+//! — a chunk the collector will never take must not block the queue, as it does in ops — with
+//! the collector's reason in the record (its response body, one line, bounded). A 400 naming an
+//! unknown field (Tempo 2.0.x knows no span `flags`) first gets that chunk once more in the
+//! minimal encoding ([`otlp::minimal`]), and the rest of the drain goes so; 5xx,
 //! 408, 429, timeouts and network errors stop the drain and keep the chunk for the next one.
 //! One drain sends for as long as its deadline allows, so a full 40 MiB backlog empties in a
 //! bounded number of dispatches, observed data first.
@@ -30,9 +33,10 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::buffer::{Buffer, Destination, ExportOutcome};
+use super::buffer::{Buffer, Chunk, Destination, ExportOutcome};
 use super::destination::redact;
 use super::export::{Outcome, Sender};
+use super::otlp;
 use super::requirer::env_endpoint;
 
 /// The hidden command that runs the background exporter.
@@ -76,7 +80,6 @@ fn request_timeout_from(lookup: impl Fn(&str) -> Option<String>) -> Duration {
         .find_map(|v| v.trim().parse::<u64>().ok().filter(|ms| *ms > 0))
         .map_or(REQUEST_TIMEOUT, Duration::from_millis)
 }
-const REPORTED_FILE: &str = "reported-export";
 
 /// The destination to use: the OpenTelemetry environment variables win over the relation's.
 pub fn effective_destination(buffer: &Buffer) -> Option<Destination> {
@@ -106,9 +109,11 @@ pub fn drain(
     };
     let per_request = request_timeout();
     let mut skipped = std::collections::BTreeSet::new();
+    // Set once the collector took a chunk only in the minimal encoding: the rest go so at once.
+    let mut minimal = false;
     let left = deadline.saturating_duration_since(Instant::now());
     match Sender::new(&dest.url, dest.ca.as_deref(), left.min(per_request)) {
-        Err(e) => outcome.error = Some(e.to_string()),
+        Err(e) => outcome.error = Some(without_url(&e.to_string(), &outcome.url)),
         Ok(sender) => {
             'outer: while Instant::now() < deadline {
                 let batch = match buffer.export_batch(BATCH) {
@@ -134,24 +139,32 @@ pub fn drain(
                     if left.is_zero() {
                         break 'outer;
                     }
-                    let outcome_text = match sender.post_within(&chunk.data, left.min(per_request))
-                    {
+                    let timeout = left.min(per_request);
+                    let (result, how) = send(&sender, &chunk, timeout, deadline, &mut minimal);
+                    let outcome_text = match result {
                         Outcome::Delivered(_) => {
                             outcome.sent += 1;
                             SENT.fetch_add(1, Ordering::Relaxed);
-                            format!("sent chunk {} (priority {})", chunk.id, chunk.priority)
+                            format!("sent chunk {} (priority {}){how}", chunk.id, chunk.priority)
                         }
-                        Outcome::Rejected(status) => {
+                        Outcome::Rejected { status, reason } => {
                             outcome.dropped += 1;
                             DROPPED.fetch_add(1, Ordering::Relaxed);
+                            let said = if reason.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {reason}")
+                            };
                             let msg = format!(
-                                "the collector rejected chunk {} with HTTP {status}; dropped it",
+                                "the collector rejected chunk {} with HTTP {status}{said}{how}; \
+                                 dropped it",
                                 chunk.id
                             );
                             outcome.error = Some(msg.clone());
                             msg
                         }
                         Outcome::Retry(why) => {
+                            let why = without_url(&why, &outcome.url);
                             progress(&format!("{why}; keeping the rest for later"));
                             outcome.error = Some(why);
                             break 'outer;
@@ -176,6 +189,62 @@ pub fn drain(
         progress(&format!("cannot record the export outcome: {e}"));
     }
     outcome
+}
+
+/// Posts one chunk. A collector that refuses a field it does not know (a 400 naming an unknown
+/// field: Tempo 2.0 and the span's `flags`) gets the chunk once more in the minimal encoding
+/// ([`otlp::minimal`]) before it is dropped; once that worked, `minimal` is set and the following
+/// chunks go in the minimal encoding straight away. Returns the outcome and, for the progress
+/// line, how the chunk was sent.
+fn send(
+    sender: &Sender,
+    chunk: &Chunk,
+    timeout: Duration,
+    deadline: Instant,
+    minimal: &mut bool,
+) -> (Outcome, &'static str) {
+    const MINIMAL: &str = " in the minimal encoding";
+    if *minimal {
+        if let Some(min) = otlp::minimal(&chunk.data, None) {
+            return (sender.post_within(&min, timeout), MINIMAL);
+        }
+    }
+    let first = sender.post_within(&chunk.data, timeout);
+    let Outcome::Rejected {
+        status: 400,
+        reason,
+    } = &first
+    else {
+        return (first, "");
+    };
+    let Some(field) = otlp::unknown_field(reason) else {
+        return (first, "");
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    match otlp::minimal(&chunk.data, Some(&field)) {
+        Some(min) if !left.is_zero() => {
+            let again = sender.post_within(&min, left.min(timeout));
+            *minimal = matches!(again, Outcome::Delivered(_));
+            (again, MINIMAL)
+        }
+        _ => (first, ""),
+    }
+}
+
+/// `msg` without a leading `POST <url>: ` or `tracing destination <url>: `: an outcome names its
+/// URL once, in its own field (`shown_url`, already redacted).
+fn without_url(msg: &str, shown_url: &str) -> String {
+    let msg = redact(msg);
+    for prefix in ["POST ", "tracing destination "] {
+        if let Some(rest) = msg
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix(shown_url))
+            .and_then(|r| r.strip_prefix(": "))
+        {
+            return rest.to_owned();
+        }
+    }
+    msg
 }
 
 /// `trace flush`: sends the buffer under `charm_dir` now, waiting up to `timeout` in all
@@ -323,9 +392,8 @@ pub fn report_last_export(buffer: &Buffer) {
         return;
     }
     let error = problems.join("; ");
-    let marker = buffer.dir().join(REPORTED_FILE);
     let stamp = format!("{}:{}:{}", last.at_unix, last.sent, last.remaining);
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) {
+    if buffer.reported_export().as_deref() == Some(stamp.as_str()) {
         return;
     }
     log::warn!(
@@ -336,7 +404,7 @@ pub fn report_last_export(buffer: &Buffer) {
         last.dropped,
         last.remaining
     );
-    let _ = crate::state::write_atomic(&marker, stamp.as_bytes());
+    buffer.set_reported_export(&stamp);
 }
 
 #[cfg(test)]

@@ -48,8 +48,14 @@ const MAX_RESPONSE_BODY: u64 = 64 * 1024;
 pub enum Outcome {
     /// 2xx: the collector has the chunk.
     Delivered(u16),
-    /// 4xx other than 408/429: the collector will never take this chunk; drop it for good.
-    Rejected(u16),
+    /// 4xx other than 408/429: the collector will never take this chunk as it is.
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// What the collector said it refused: its response body (the `message` of a JSON
+        /// error body), one line, at most 200 characters, URLs redacted; empty if it said nothing.
+        reason: String,
+    },
     /// 5xx, 408, 429, other statuses, timeout, connection or TLS error: keep the chunk. The text
     /// names the URL and the cause, in one line.
     Retry(String),
@@ -241,21 +247,34 @@ impl Sender {
         match status {
             200..=299 => Outcome::Delivered(status),
             408 | 429 => Outcome::Retry(self.status_message(status, &text)),
-            400..=499 => Outcome::Rejected(status),
+            400..=499 => Outcome::Rejected {
+                status,
+                reason: reason_of(&text),
+            },
             _ => Outcome::Retry(self.status_message(status, &text)),
         }
     }
 
     fn status_message(&self, status: u16, body: &str) -> String {
-        let body = one_line(body.trim());
         let mut msg = format!("POST {}: HTTP {status}", self.url);
-        if !body.is_empty() {
-            let cut: String = body.chars().take(200).collect();
+        let reason = reason_of(body);
+        if !reason.is_empty() {
             msg.push_str(": ");
-            msg.push_str(&cut);
+            msg.push_str(&reason);
         }
         redact(&msg)
     }
+}
+
+/// What a collector's response body says, for a log line: the `message` of a JSON error body
+/// (`{"code":3,"message":"unknown field \"flags\" in v1.Span"}`, as the OpenTelemetry Collector
+/// and Tempo answer), else the body itself; one line, at most 200 characters, URLs redacted.
+fn reason_of(body: &str) -> String {
+    let message = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message")?.as_str().map(str::to_owned));
+    let text = one_line(message.as_deref().unwrap_or(body).trim());
+    redact(&text.chars().take(200).collect::<String>())
 }
 
 fn one_line(e: &(impl fmt::Display + ?Sized)) -> String {

@@ -7,6 +7,15 @@
 //! 64-bit integers as decimal strings, enums as integers. The unit tests check every one of those
 //! rules on real SDK spans.
 //!
+//! Fields at their default value (`0`, `""`, `false`, empty lists) are omitted, as the protobuf JSON mapping allows: the generated serde writes them
+//! all, which makes every chunk larger and is refused outright by collectors that predate a field
+//! (Tempo 2.0 rejects a whole request for an `entityRefs: []` or a scope's
+//! `droppedAttributesCount: 0`). The members of `AnyValue`'s oneof are kept even when empty (an
+//! attribute whose value is `""` or `0` is data). For a collector that refuses a field we do set
+//! (span `flags`, which Tempo 2.0 does not know), [`minimal`] re-encodes a stored chunk without the
+//! fields that postdate OTLP 1.0; the exporter retries a chunk so once when a 400 names an
+//! unknown field.
+//!
 //! One deviation is fixed here: a non-finite `doubleValue` attribute (NaN, ±Infinity) would be
 //! written by serde_json as `null`, which the collector's JSON decoder rejects (the whole request
 //! fails with 400). The protobuf JSON mapping writes these as the strings `"NaN"`, `"Infinity"`
@@ -32,13 +41,146 @@ pub fn encode(spans: Vec<SpanData>, resource: &Resource) -> Vec<u8> {
         resource_spans: group_spans_by_resource_and_scope(spans, &resource),
     };
     let replaced = fix_non_finite_doubles(&mut request);
-    let json = serde_json::to_vec(&request)
+    let mut value = serde_json::to_value(&request)
         .expect("serialising generated OTLP messages to JSON cannot fail");
+    omit_defaults(&mut value);
+    let json = serde_json::to_vec(&value).expect("a JSON value serialises");
     if replaced.is_empty() {
         json
     } else {
         restore_non_finite(json, &replaced)
     }
+}
+
+/// The members of `AnyValue`'s oneof: set, they are data even at their default.
+const ONEOF_KEYS: &[&str] = &[
+    "stringValue",
+    "boolValue",
+    "intValue",
+    "doubleValue",
+    "arrayValue",
+    "kvlistValue",
+    "bytesValue",
+];
+
+/// Removes, depth first, every object member at its default value: `null`, `false`, `0`, `""`
+/// and `[]` — except the members of `AnyValue`'s oneof. Array elements are never removed, nor are
+/// empty messages (`"status": {}` stays: presence is kept, and it costs two bytes).
+fn omit_defaults(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            map.retain(|key, v| {
+                omit_defaults(v);
+                if ONEOF_KEYS.contains(&key.as_str()) {
+                    return true;
+                }
+                !match v {
+                    Value::Null => true,
+                    Value::Bool(b) => !*b,
+                    Value::Number(n) => n.as_f64() == Some(0.0),
+                    Value::String(s) => s.is_empty(),
+                    Value::Array(a) => a.is_empty(),
+                    Value::Object(_) => false,
+                }
+            });
+        }
+        Value::Array(items) => items.iter_mut().for_each(omit_defaults),
+        _ => {}
+    }
+}
+
+/// Fields that postdate OTLP 1.0 and that collectors still in the field refuse (Tempo 2.0.x:
+/// `unknown field "flags" in v1.Span`): the span's and link's `flags`, the resource's
+/// `entityRefs`, the scope's `attributes` and `droppedAttributesCount`.
+const NEWER_FIELDS: &[(&str, &[&str])] = &[
+    ("resource", &["entityRefs"]),
+    ("scope", &["attributes", "droppedAttributesCount"]),
+    ("spans", &["flags"]),
+    ("links", &["flags"]),
+];
+
+/// `json` (a stored chunk) re-encoded in the minimal form: without [`NEWER_FIELDS`], and without
+/// `unknown_field` (the one a collector named) wherever it is an optional member. `None` if it is
+/// not a JSON object or there was nothing to remove.
+pub fn minimal(json: &[u8], unknown_field: Option<&str>) -> Option<Vec<u8>> {
+    let mut value: serde_json::Value = serde_json::from_slice(json).ok()?;
+    let mut removed = 0;
+    strip_newer(&mut value, None, unknown_field, &mut removed);
+    (removed > 0).then(|| serde_json::to_vec(&value).expect("a JSON value serialises"))
+}
+
+/// Members a minimal encoding never drops, whatever a collector names: without them the data
+/// would be gone or wrong.
+const ESSENTIAL: &[&str] = &[
+    "resourceSpans",
+    "resource",
+    "scopeSpans",
+    "scope",
+    "spans",
+    "traceId",
+    "spanId",
+    "parentSpanId",
+    "name",
+    "kind",
+    "startTimeUnixNano",
+    "endTimeUnixNano",
+    "timeUnixNano",
+    "attributes",
+    "events",
+    "links",
+    "status",
+    "key",
+    "value",
+    "values",
+];
+
+fn strip_newer(
+    value: &mut serde_json::Value,
+    parent_key: Option<&str>,
+    unknown: Option<&str>,
+    removed: &mut usize,
+) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let newer = NEWER_FIELDS
+                .iter()
+                .find(|(k, _)| Some(*k) == parent_key)
+                .map_or(&[][..], |(_, fields)| *fields);
+            let before = map.len();
+            map.retain(|k, _| {
+                let k = k.as_str();
+                let named =
+                    Some(k) == unknown && !ESSENTIAL.contains(&k) && !ONEOF_KEYS.contains(&k);
+                !newer.contains(&k) && !named
+            });
+            *removed += before - map.len();
+            for (k, v) in map.iter_mut() {
+                strip_newer(v, Some(k), unknown, removed);
+            }
+        }
+        // Elements of a list belong to the list's key (`spans: [{…}]`).
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| strip_newer(v, parent_key, unknown, removed)),
+        _ => {}
+    }
+}
+
+/// The field a collector's rejection names as unknown, e.g. `flags` from Tempo's
+/// `unknown field "flags" in v1.Span` (or the collector's `unknown field \"flags\"`). `None` if
+/// the text does not say a field is unknown.
+pub fn unknown_field(rejection: &str) -> Option<String> {
+    let lower = rejection.to_ascii_lowercase();
+    let at = lower.find("unknown field")?;
+    let rest = &rejection[at + "unknown field".len()..];
+    let name: String = rest
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '"' || c == '\\' || c == '\'')
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    Some(name)
 }
 
 /// Why [`decode`] failed.
@@ -426,8 +568,9 @@ mod tests {
         let trace_id = root["traceId"].clone();
         assert!(is_lower_hex(&trace_id, 32));
         assert!(is_lower_hex(&root["spanId"], 16));
-        // The crate writes an absent parent as "" (the collector reads "" as "no parent").
-        assert_eq!(root["parentSpanId"], "");
+        // No parent: the field is omitted (its default, ""), as the JSON mapping allows.
+        assert_eq!(root["parentSpanId"], Json::Null);
+        assert!(root.get("parentSpanId").is_none());
         let sdk_root = spans.iter().find(|s| s.name == "root").unwrap();
         assert_eq!(
             trace_id.as_str().unwrap(),
@@ -461,12 +604,122 @@ mod tests {
         }
     }
 
+    /// Every object key anywhere in `v`.
+    fn keys(v: &Json, out: &mut Vec<String>) {
+        match v {
+            Json::Object(m) => {
+                for (k, v) in m {
+                    out.push(k.clone());
+                    keys(v, out);
+                }
+            }
+            Json::Array(a) => a.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn fields_at_their_default_are_omitted() {
+        let (_, doc) = encoded();
+        let mut all = Vec::new();
+        keys(&doc, &mut all);
+        // What Tempo 2.0 refuses whole requests for, and what only costs bytes.
+        for absent in [
+            "entityRefs",
+            "droppedAttributesCount",
+            "droppedEventsCount",
+            "droppedLinksCount",
+            "traceState",
+            "schemaUrl",
+            "keyStrindex",
+        ] {
+            assert!(!all.iter().any(|k| k == absent), "{absent} written");
+        }
+        assert!(doc["resourceSpans"][0]["scopeSpans"][0]["scope"]
+            .get("attributes")
+            .is_none());
+        let server = span(&doc, "server");
+        assert!(server.get("attributes").is_none() && server.get("events").is_none());
+        // Attribute values are data: kept at their default.
+        let mut v = serde_json::json!({"attributes": [
+            {"key": "s", "value": {"stringValue": ""}},
+            {"key": "i", "value": {"intValue": "0"}},
+            {"key": "b", "value": {"boolValue": false}},
+            {"key": "d", "value": {"doubleValue": 0.0}},
+            {"key": "a", "value": {"arrayValue": {}}},
+        ], "droppedAttributesCount": 0, "name": "", "status": {"code": 0}, "flags": 256});
+        omit_defaults(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"attributes": [
+                {"key": "s", "value": {"stringValue": ""}},
+                {"key": "i", "value": {"intValue": "0"}},
+                {"key": "b", "value": {"boolValue": false}},
+                {"key": "d", "value": {"doubleValue": 0.0}},
+                {"key": "a", "value": {"arrayValue": {}}},
+            ], "status": {}, "flags": 256})
+        );
+    }
+
+    #[test]
+    fn the_minimal_encoding_drops_fields_older_collectors_refuse() {
+        let (spans, doc) = encoded();
+        let json = serde_json::to_vec(&doc).unwrap();
+        let min = minimal(&json, None).expect("flags were there to drop");
+        let min_doc: Json = serde_json::from_slice(&min).unwrap();
+        let mut all = Vec::new();
+        keys(&min_doc, &mut all);
+        assert!(!all.iter().any(|k| k == "flags"), "{all:?}");
+        // The data is all there.
+        let back = decode(&min).unwrap();
+        let n: usize = back.resource_spans[0]
+            .scope_spans
+            .iter()
+            .map(|s| s.spans.len())
+            .sum();
+        assert_eq!(n, spans.len());
+        assert_eq!(
+            span(&min_doc, "root")["traceId"],
+            span(&doc, "root")["traceId"]
+        );
+        // Nothing more to drop: None.
+        assert_eq!(minimal(&min, None), None);
+        // A field a collector names goes too, unless the data needs it.
+        let named = minimal(&min, Some("message")).unwrap();
+        assert!(!String::from_utf8(named).unwrap().contains("\"message\""));
+        assert_eq!(minimal(&min, Some("kind")), None);
+        assert_eq!(minimal(&min, Some("traceId")), None);
+        assert_eq!(minimal(b"not json", None), None);
+    }
+
+    #[test]
+    fn the_unknown_field_is_read_from_a_rejection() {
+        for (body, field) in [
+            (
+                r#"{"code":3,"message":"unknown field \"flags\" in v1.Span"}"#,
+                Some("flags"),
+            ),
+            (
+                "unknown field \"entityRefs\" in v1.Resource",
+                Some("entityRefs"),
+            ),
+            (
+                "proto: Unknown field 'droppedAttributesCount'",
+                Some("droppedAttributesCount"),
+            ),
+            ("HTTP 400: bad request", None),
+        ] {
+            assert_eq!(unknown_field(body).as_deref(), field, "{body}");
+        }
+    }
+
     #[test]
     fn status_codes_and_message() {
         let (_, doc) = encoded();
         // STATUS_CODE_UNSET=0, OK=1, ERROR=2.
         assert_eq!(span(&doc, "root")["status"]["code"], 1);
-        assert_eq!(span(&doc, "server")["status"]["code"], 0);
+        // UNSET is the default: an empty status.
+        assert_eq!(span(&doc, "server")["status"], serde_json::json!({}));
         let client = &span(&doc, "client")["status"];
         assert_eq!(client["code"], 2);
         assert_eq!(client["message"], "boom: it failed");

@@ -49,6 +49,8 @@ struct Shared {
     connections: Arc<AtomicUsize>,
     status: Arc<AtomicU16>,
     script: Arc<Mutex<VecDeque<Step>>>,
+    /// JSON keys this server does not know: a body holding one gets a 400 naming it.
+    unknown: Arc<Mutex<Vec<&'static str>>>,
 }
 
 /// What a scripted server does with one request (after recording it).
@@ -83,6 +85,15 @@ impl Server {
     pub fn scripted(script: Vec<Step>, then: u16) -> Server {
         let server = Self::start(then, None);
         server.shared.script.lock().unwrap().extend(script);
+        server
+    }
+
+    /// Plain HTTP, decoding strictly as Tempo 2.0.x does: a body holding any of `unknown` as a
+    /// JSON key gets `400 {"code":3,"message":"unknown field \"<key>\" in v1.Span"}`; the rest
+    /// `200`.
+    pub fn strict(unknown: &[&'static str]) -> Server {
+        let server = Self::start(200, None);
+        server.shared.unknown.lock().unwrap().extend(unknown);
         server
     }
 
@@ -223,13 +234,34 @@ fn serve<S: Read + Write>(stream: S, sh: &Shared) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
+        let text_body = String::from_utf8_lossy(&body).into_owned();
         sh.received.lock().unwrap().push(Received {
             method,
             path,
             headers,
             body,
         });
+        let refused = sh
+            .unknown
+            .lock()
+            .unwrap()
+            .iter()
+            .copied()
+            .find(|k| text_body.contains(&format!("\"{k}\":")));
         let step = sh.script.lock().unwrap().pop_front();
+        if let Some(field) = refused {
+            let text =
+                format!("{{\"code\":3,\"message\":\"unknown field \\\"{field}\\\" in v1.Span\"}}");
+            let answer = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
+                text.len()
+            );
+            let stream = reader.get_mut();
+            if stream.write_all(answer.as_bytes()).is_err() || stream.flush().is_err() {
+                return;
+            }
+            continue;
+        }
         let status = match step {
             None => sh.status.load(Ordering::SeqCst),
             Some(Step::Status(s)) => s,
