@@ -100,7 +100,9 @@ const NEWER_FIELDS: &[(&str, &[&str])] = &[
     ("links", &["flags"]),
 ];
 
-/// `json` (a stored chunk) re-encoded in the minimal form: without [`NEWER_FIELDS`], and without
+/// `json` (a stored chunk) re-encoded in the minimal form: without the fields that postdate OTLP
+/// 1.0 (span and link `flags`, resource `entityRefs`, scope `attributes` and
+/// `droppedAttributesCount`), and without
 /// `unknown_field` (the one a collector named) wherever it is an optional member. `None` if it is
 /// not a JSON object or there was nothing to remove.
 pub fn minimal(json: &[u8], unknown_field: Option<&str>) -> Option<Vec<u8>> {
