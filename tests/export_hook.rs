@@ -525,3 +525,72 @@ fn the_release_binary_keeps_its_symbols_for_exception_stacktraces() {
         "strip = {strip:?} removes the symbol table"
     );
 }
+
+#[test]
+fn stop_and_remove_send_the_buffer_before_the_unit_goes_away() {
+    // The pod (and the buffer in it) may be gone after `stop`: the hook itself sends the backlog,
+    // synchronously, instead of leaving it to a background exporter.
+    for hook in ["hooks/stop", "hooks/remove"] {
+        let unit = Unit::new();
+        let collector = Collector::start(200, Duration::ZERO);
+        let b = buffer(&unit);
+        for i in 0..20 {
+            b.append(format!(r#"{{"resourceSpans":[],"n":{i}}}"#).as_bytes(), 10)
+                .unwrap();
+        }
+        set_destination(&unit, &collector.url());
+        let took = timed_dispatch(&unit, hook);
+        // Nothing left the moment the hook is done: no waiting for a background exporter.
+        assert_eq!(chunks(&unit), 0, "{hook}");
+        assert_eq!(
+            collector.bodies().len(),
+            21,
+            "{hook}: the backlog and the hook's own"
+        );
+        let said: Vec<String> = logs(&unit)
+            .into_iter()
+            .filter(|l| l.contains("going away"))
+            .collect();
+        assert_eq!(said.len(), 1, "{hook}: {said:?}");
+        assert!(
+            said[0].starts_with("INFO ") && said[0].contains("sent the last 21"),
+            "{said:?}"
+        );
+        println!("{hook} with a 20-chunk backlog: {took:?}");
+    }
+}
+
+#[test]
+fn stop_against_a_collector_that_never_answers_is_bounded_and_says_what_is_left() {
+    let unit = Unit::new();
+    let silent = Collector::silent();
+    set_destination(&unit, &silent.url());
+    timed_dispatch(&unit, "hooks/install");
+    logs(&unit);
+    let start = Instant::now();
+    let out = unit.dispatch("hooks/stop", &[("CHARM_TRACING_STOP_FLUSH_SECONDS", "1")]);
+    let took = start.elapsed();
+    assert!(out.status.success(), "{}", stderr(&out));
+    println!("stop with a collector that never answers and a 1 s deadline: {took:?}");
+    // A hang guard, far above the 1 s asked for.
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let said: Vec<String> = logs(&unit)
+        .into_iter()
+        .filter(|l| l.contains("going away"))
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("WARNING ") && said[0].contains("left"),
+        "{said:?}"
+    );
+    assert!(chunks(&unit) >= 2, "nothing is lost: it stays buffered");
+
+    // Without a destination the data stays, and the hook says so.
+    let unit = Unit::new();
+    timed_dispatch(&unit, "hooks/install");
+    logs(&unit);
+    timed_dispatch(&unit, "hooks/remove");
+    assert!(logs(&unit)
+        .iter()
+        .any(|l| l.contains("going away") && l.contains("no destination")),);
+}

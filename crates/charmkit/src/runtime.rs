@@ -104,7 +104,17 @@ pub fn run_traced<C: Charm>(ctx: JujuContext, meta: Metadata, tools: Rc<dyn Hook
     let report = dispatch::<C>(ctx, meta, traced, pebble, &mut |observed| {
         trace.checkpoint(observed)
     });
-    trace.finish_and_export(report.observed);
+    // On stop and remove the unit is going away (on Kubernetes, its pod and the buffer with it):
+    // the buffer is sent now, within a short deadline, instead of by a background exporter.
+    let going_away = matches!(
+        report.event.as_ref().map(|e| e.kind()),
+        Some(crate::event::EventKind::Stop | crate::event::EventKind::Remove)
+    );
+    if going_away {
+        trace.finish_and_flush(report.observed);
+    } else {
+        trace.finish_and_export(report.observed);
+    }
     report.result.is_ok()
 }
 

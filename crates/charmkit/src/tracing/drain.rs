@@ -292,6 +292,94 @@ pub fn flush(charm_dir: &Path, timeout: Duration) -> std::io::Result<u64> {
     Ok(outcome.remaining)
 }
 
+/// The environment variable setting how long `stop` and `remove` may spend sending the buffer,
+/// in seconds (a decimal number; `0` turns the final flush off).
+pub const STOP_FLUSH_ENV: &str = "CHARM_TRACING_STOP_FLUSH_SECONDS";
+/// How long `stop` and `remove` spend at most sending the buffer, by default.
+pub const STOP_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
+/// The longest final flush [`STOP_FLUSH_ENV`] may ask for (Kubernetes gives a pod 30 s to stop).
+const MAX_STOP_FLUSH: Duration = Duration::from_secs(25);
+
+/// The final flush's deadline: [`STOP_FLUSH_ENV`] if it holds a number of seconds (at most 25),
+/// else [`STOP_FLUSH_DEADLINE`].
+pub fn stop_flush_deadline() -> Duration {
+    stop_flush_deadline_from(std::env::var(STOP_FLUSH_ENV).ok().as_deref())
+}
+
+fn stop_flush_deadline_from(value: Option<&str>) -> Duration {
+    value
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(STOP_FLUSH_DEADLINE, |s| {
+            Duration::from_secs_f64(s.min(MAX_STOP_FLUSH.as_secs_f64()))
+        })
+}
+
+/// The last export, when the unit is going away (`stop`, `remove`): sends the buffer now, in the
+/// hook, for at most [`stop_flush_deadline`] (waiting within it for a running background exporter
+/// to finish), and logs in one line what was sent and what is left behind. Trace data is
+/// delivered at least once: a chunk whose POST the deadline cut short may have reached the
+/// collector and is sent again by whoever exports next, if anyone does. Never fails the hook.
+pub fn final_flush(buffer: &Buffer) {
+    let buffered = buffer.stats().map_or(0, |s| s.chunks);
+    if buffered == 0 {
+        return;
+    }
+    let dir = buffer.dir().display();
+    let Some(dest) = effective_destination(buffer) else {
+        log::info!(
+            "tracing: the unit is going away with {buffered} chunk(s) of trace data and no \
+             destination; they stay in {dir}"
+        );
+        return;
+    };
+    let limit = stop_flush_deadline();
+    let url = redact(&dest.url);
+    if limit.is_zero() {
+        log::info!(
+            "tracing: the unit is going away; {STOP_FLUSH_ENV}=0, so {buffered} chunk(s) are \
+             left in {dir}"
+        );
+        return;
+    }
+    let deadline = Instant::now() + limit;
+    let lock = loop {
+        match buffer.try_lock_exporter() {
+            Ok(Some(lock)) => break Some(lock),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => break None,
+        }
+    };
+    let Some(_lock) = lock else {
+        log::warn!(
+            "tracing: the unit is going away and another exporter is still sending to {url}; \
+             {buffered} chunk(s) may be left behind in {dir}"
+        );
+        return;
+    };
+    let outcome = drain(buffer, &dest, deadline, &mut |_| {});
+    if outcome.remaining == 0 && outcome.error.is_none() {
+        log::info!(
+            "tracing: the unit is going away: sent the last {} chunk(s) to {url}",
+            outcome.sent
+        );
+    } else {
+        log::warn!(
+            "tracing: the unit is going away: sent {} chunk(s) to {url} in at most {:.1} s, \
+             dropped {}, left {} behind in {dir}{}",
+            outcome.sent,
+            limit.as_secs_f64(),
+            outcome.dropped,
+            outcome.remaining,
+            outcome
+                .error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        );
+    }
+}
+
 /// Starts the background exporter if there is somewhere to send. The caller has just stored
 /// data in `buffer`, so there is something to send. Never fails the hook: a problem is logged at
 /// WARNING.
@@ -410,6 +498,24 @@ pub fn report_last_export(buffer: &Buffer) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stop_flush_deadline_is_short_and_overridable() {
+        assert_eq!(stop_flush_deadline_from(None), Duration::from_secs(5));
+        assert_eq!(
+            stop_flush_deadline_from(Some("1.5")),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(stop_flush_deadline_from(Some("0")), Duration::ZERO);
+        assert_eq!(stop_flush_deadline_from(Some("3600")), MAX_STOP_FLUSH);
+        for bad in ["-1", "soon", "", "NaN", "inf"] {
+            assert_eq!(
+                stop_flush_deadline_from(Some(bad)),
+                STOP_FLUSH_DEADLINE,
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn request_timeout_follows_the_opentelemetry_variables() {

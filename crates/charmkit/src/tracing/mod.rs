@@ -135,6 +135,19 @@ impl DispatchTrace {
         }
     }
 
+    /// For `stop` and `remove`, when the unit (on Kubernetes, its pod, and the buffer with it) is
+    /// going away: writes the rest, then sends the buffer synchronously for at most
+    /// [`drain::stop_flush_deadline`] (5 s, `CHARM_TRACING_STOP_FLUSH_SECONDS`), and logs what was
+    /// sent and what was left behind. Never fails the hook.
+    pub fn finish_and_flush(mut self, observed: bool) {
+        self.checkpoint(observed);
+        self.promote_if(observed);
+        if let Some(buffer) = self.buffer() {
+            drain::report_last_export(buffer);
+            drain::final_flush(buffer);
+        }
+    }
+
     /// Writes the rest, and promotes what was written at 10 if the dispatch was observed.
     pub fn finish(mut self, observed: bool) {
         self.checkpoint(observed);
