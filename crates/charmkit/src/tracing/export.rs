@@ -137,6 +137,7 @@ impl std::error::Error for ExportError {
 pub struct Sender {
     url: String,
     agent: ureq::Agent,
+    timeout: Duration,
 }
 
 impl Sender {
@@ -201,6 +202,7 @@ impl Sender {
         Ok(Sender {
             url: url.to_owned(),
             agent,
+            timeout,
         })
     }
 
@@ -231,19 +233,30 @@ impl Sender {
         let response = request.send(body);
         let mut response = match response {
             Ok(r) => r,
+            Err(ureq::Error::Timeout(_)) => {
+                let t = timeout.unwrap_or(self.timeout);
+                return Outcome::Retry(redact(&format!(
+                    "POST {}: no complete answer within {:.1} s",
+                    self.url,
+                    t.as_secs_f64()
+                )));
+            }
             Err(e) => {
                 return Outcome::Retry(redact(&format!("POST {}: {}", self.url, one_line(&e))))
             }
         };
         let status = response.status().as_u16();
-        // Read the (small) body so the connection can be reused, and to quote it on failure.
-        let text = response
+        // Read the (small) body so the connection can be reused, and to quote it on failure: at
+        // most MAX_RESPONSE_BODY of it (what a huge body holds beyond that is never read).
+        let mut head = Vec::new();
+        let _ = response
             .body_mut()
             .with_config()
-            .limit(MAX_RESPONSE_BODY)
-            .read_to_vec()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
+            .limit(u64::MAX)
+            .reader()
+            .take(MAX_RESPONSE_BODY)
+            .read_to_end(&mut head);
+        let text = String::from_utf8_lossy(&head).into_owned();
         match status {
             200..=299 => Outcome::Delivered(status),
             408 | 429 => Outcome::Retry(self.status_message(status, &text)),
@@ -274,7 +287,11 @@ fn reason_of(body: &str) -> String {
         .ok()
         .and_then(|v| v.get("message")?.as_str().map(str::to_owned));
     let text = one_line(message.as_deref().unwrap_or(body).trim());
-    redact(&text.chars().take(200).collect::<String>())
+    let mut cut: String = text.chars().take(200).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    redact(&cut)
 }
 
 fn one_line(e: &(impl fmt::Display + ?Sized)) -> String {

@@ -21,6 +21,8 @@ pub struct Received {
     /// Header names lowercased.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The status the server answered with (0: it never answered).
+    pub answered: u16,
 }
 
 impl Received {
@@ -275,13 +277,7 @@ fn serve<S: Read + Write>(stream: S, sh: &Shared) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let text_body = String::from_utf8_lossy(&body).into_owned();
-        sh.received.lock().unwrap().push(Received {
-            method,
-            path,
-            headers,
-            body,
-        });
+        let text_body = String::from_utf8_lossy(&body);
         let refused = sh
             .unknown
             .lock()
@@ -289,7 +285,23 @@ fn serve<S: Read + Write>(stream: S, sh: &Shared) {
             .iter()
             .copied()
             .find(|k| text_body.contains(&format!("\"{k}\":")));
-        let step = sh.script.lock().unwrap().pop_front();
+        let step = match refused {
+            Some(_) => None,
+            None => sh.script.lock().unwrap().pop_front(),
+        };
+        let answered = match (refused, step) {
+            (Some(_), _) => 400,
+            (None, None) => sh.status.load(Ordering::SeqCst),
+            (None, Some(Step::Status(s) | Step::After(_, s))) => s,
+            (None, Some(Step::Hang)) => 0,
+        };
+        sh.received.lock().unwrap().push(Received {
+            method,
+            path,
+            headers,
+            body,
+            answered,
+        });
         if let Some(field) = refused {
             let text =
                 format!("{{\"code\":3,\"message\":\"unknown field \\\"{field}\\\" in v1.Span\"}}");
@@ -303,18 +315,15 @@ fn serve<S: Read + Write>(stream: S, sh: &Shared) {
             }
             continue;
         }
-        let status = match step {
-            None => sh.status.load(Ordering::SeqCst),
-            Some(Step::Status(s)) => s,
-            Some(Step::After(pause, s)) => {
-                std::thread::sleep(pause);
-                s
-            }
+        match step {
+            Some(Step::After(pause, _)) => std::thread::sleep(pause),
             Some(Step::Hang) => {
                 std::thread::sleep(Duration::from_secs(60));
                 return;
             }
-        };
+            _ => {}
+        }
+        let status = answered;
         let text = format!("status {status}\n");
         let answer = format!(
             "HTTP/1.1 {status} Whatever\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{text}",
