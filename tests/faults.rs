@@ -1132,3 +1132,495 @@ fn hostile_relation_data_for_both_interfaces() {
         ca.print().assert_clean();
     });
 }
+
+// ----- hostile JUJU_* environments --------------------------------------------------------------
+
+/// Hostile values for the variables a dispatch reads.
+fn hostile_env_values() -> Vec<(&'static str, std::ffi::OsString)> {
+    use std::os::unix::ffi::OsStringExt;
+    let s = |v: &str| std::ffi::OsString::from(v);
+    let huge = "x".repeat(64 * 1024);
+    let mut v = Vec::new();
+    for var in [
+        "JUJU_DISPATCH_PATH",
+        "JUJU_UNIT_NAME",
+        "JUJU_MODEL_NAME",
+        "JUJU_MODEL_UUID",
+        "JUJU_VERSION",
+        "JUJU_RELATION",
+        "JUJU_RELATION_ID",
+        "JUJU_REMOTE_APP",
+        "JUJU_REMOTE_UNIT",
+        "JUJU_ACTION_NAME",
+        "JUJU_SECRET_REVISION",
+        "JUJU_STORAGE_ID",
+        "JUJU_DEBUG",
+    ] {
+        v.push((var, s("")));
+        v.push((var, s(&huge)));
+        v.push((
+            var,
+            std::ffi::OsString::from_vec(vec![0xff, 0xfe, b'/', 0x80]),
+        ));
+        v.push((var, s("a\nb\u{1b}[31m")));
+    }
+    for (var, value) in [
+        ("JUJU_DISPATCH_PATH", "../../../etc/passwd"),
+        ("JUJU_DISPATCH_PATH", "hooks/"),
+        ("JUJU_DISPATCH_PATH", "actions/"),
+        ("JUJU_DISPATCH_PATH", "hooks/charm-tracing-relation-changed"),
+        (
+            "JUJU_DISPATCH_PATH",
+            "hooks/receive-ca-cert-relation-broken",
+        ),
+        (
+            "JUJU_DISPATCH_PATH",
+            "hooks/no-such-relation-relation-joined",
+        ),
+        ("JUJU_DISPATCH_PATH", "actions/trace-status"),
+        ("JUJU_DISPATCH_PATH", "hooks/data-storage-attached"),
+        ("JUJU_DISPATCH_PATH", "hooks/secret-changed"),
+        ("JUJU_DISPATCH_PATH", "hooks/stop"),
+        ("JUJU_UNIT_NAME", "rust-starter"),
+        ("JUJU_UNIT_NAME", "/0"),
+        ("JUJU_UNIT_NAME", "a/b/c"),
+        ("JUJU_UNIT_NAME", "rust-starter/-1"),
+        ("JUJU_UNIT_NAME", "rust-starter/99999999999999999999"),
+        ("JUJU_RELATION_ID", "charm-tracing:-1"),
+        ("JUJU_RELATION_ID", ":5"),
+        ("JUJU_RELATION_ID", "charm-tracing:99999999999999999999"),
+        ("JUJU_RELATION_ID", "5"),
+        ("JUJU_STORAGE_ID", "data/x"),
+        ("JUJU_SECRET_REVISION", "-3"),
+        ("JUJU_CHARM_DIR", "/nonexistent/charm"),
+        ("JUJU_CHARM_DIR", "/dev/null"),
+        ("JUJU_CHARM_DIR", "relative/charm"),
+        ("CHARM_TRACING_BUFFER_BYTES", "-1"),
+        ("CHARM_TRACING_BUFFER_BYTES", "0"),
+        ("CHARM_TRACING_BUFFER_BYTES", "18446744073709551616"),
+        ("CHARM_TRACING_BUFFER_BYTES", "1 GiB"),
+        ("CHARM_TRACING_STOP_FLUSH_SECONDS", "NaN"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://[::1:4318"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "::::"),
+        ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "-5"),
+        ("CHARMKIT_TRACING", "maybe"),
+    ] {
+        v.push((var, s(value)));
+    }
+    v
+}
+
+#[test]
+fn hostile_juju_environments() {
+    let mut rng = Rng::new(7);
+    let values = hostile_env_values();
+    let n = trials(values.len(), 10 * values.len());
+    let unit = Unit::new();
+    let mut figures = Figures::new("hostile JUJU_* environments");
+    let mut failures = Vec::new();
+    for i in 0..n {
+        // Every value once, then random combinations of two or three.
+        let picks: Vec<&(&str, std::ffi::OsString)> = if i < values.len() {
+            vec![&values[i]]
+        } else {
+            (0..2 + rng.below(2)).map(|_| rng.pick(&values)).collect()
+        };
+        let mut cmd = unit.dispatch_command("hooks/update-status", &[]);
+        for (var, value) in &picks {
+            cmd.env(var, value);
+        }
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err_pipe = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut err_pipe, &mut v);
+            v
+        });
+        let st = wait_or_kill(&mut child, GUARD);
+        let err = reader.join().unwrap_or_default();
+        figures.trials += 1;
+        // Refusing a context Juju would never give is fine (exit 1, one message); a panic, a
+        // signal or a hang is not.
+        let bad = st.is_none() || st.and_then(|s| s.code()).is_none() || panicked(st, &err);
+        if bad {
+            figures.failed += 1;
+            failures.push(format!("{picks:?}: {st:?}"));
+        }
+    }
+    figures.note =
+        "no panic, no hang, no crash; an impossible context is refused with one line".into();
+    assert!(failures.is_empty(), "{failures:?}");
+    figures.print().assert_clean();
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+        if long() { 20_000 } else { 300 }
+    ))]
+
+    /// In-process, any environment at all: the context is read or refused, never a panic, and
+    /// the event is parsed against the real metadata (or found unknown).
+    #[test]
+    fn any_juju_environment_is_read_or_refused(
+        vars in proptest::collection::vec(
+            (proptest::sample::select(vec![
+                "JUJU_DISPATCH_PATH", "JUJU_UNIT_NAME", "JUJU_MODEL_NAME", "JUJU_MODEL_UUID",
+                "JUJU_RELATION", "JUJU_RELATION_ID", "JUJU_REMOTE_APP", "JUJU_REMOTE_UNIT",
+                "JUJU_DEPARTING_UNIT", "JUJU_ACTION_NAME", "JUJU_SECRET_ID",
+                "JUJU_SECRET_REVISION", "JUJU_STORAGE_ID", "JUJU_NOTICE_ID", "JUJU_VERSION",
+                "JUJU_CHARM_DIR", "JUJU_DEBUG", "JUJU_WORKLOAD_NAME", "JUJU_PEBBLE_CHECK_NAME",
+            ]), "(hooks/|actions/)?[a-z0-9:/._-]{0,24}|.{0,40}"),
+            0..12,
+        )
+    ) {
+        let meta = charmkit::meta::Metadata::from_dir(&common::repo_root()).unwrap();
+        let mut vars = vars;
+        vars.push(("JUJU_UNIT_NAME", "rust-starter/0".into()));
+        vars.push(("JUJU_DISPATCH_PATH", "hooks/install".into()));
+        let lookup = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        if let Ok(ctx) = charmkit::context::JujuContext::from_lookup(lookup) {
+            let _ = charmkit::event::Event::from_context(&ctx, &meta);
+        }
+    }
+}
+
+// ----- hostile disk state -----------------------------------------------------------------------
+
+const OUTSIDE: &str = "OUTSIDE-MARK";
+
+/// A valid chunk in a buffer outside the unit, holding [`OUTSIDE`]; returns its path.
+fn outside_chunk(root: &std::path::Path) -> std::path::PathBuf {
+    let dir = root
+        .join("elsewhere")
+        .join(charmkit::tracing::buffer::DIR_NAME);
+    let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
+    let id = b
+        .append(
+            format!(r#"{{"resourceSpans":[],"marker":"{OUTSIDE}"}}"#).as_bytes(),
+            50,
+        )
+        .unwrap();
+    dir.join(format!("{id}.chunk"))
+}
+
+/// Plants hostile state number `case` in the unit's buffer (and charm) directory; returns what
+/// it planted, for messages, and files outside whose mode and content must not change.
+fn plant(unit: &Unit, case: usize) -> (&'static str, Vec<std::path::PathBuf>) {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let root = unit.root.path();
+    let buf = unit.charm_dir.join(charmkit::tracing::buffer::DIR_NAME);
+    let fifo = |p: &std::path::Path| {
+        let _ = std::fs::remove_file(p);
+        nix::unistd::mkfifo(p, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    };
+    let victim_dir = root.join("victim-dir");
+    std::fs::create_dir_all(&victim_dir).unwrap();
+    std::fs::set_permissions(&victim_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let victim_file = root.join("victim-file");
+    std::fs::write(&victim_file, "keep me").unwrap();
+    let watch = vec![victim_dir.clone(), victim_file.clone()];
+    let first_chunk = || {
+        std::fs::read_dir(&buf)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(".chunk"))
+    };
+    let what = match case {
+        0 => {
+            symlink(outside_chunk(root), buf.join("p50-000000000100.chunk")).unwrap();
+            "a chunk that is a symlink to a valid chunk elsewhere"
+        }
+        1 => {
+            std::fs::hard_link(outside_chunk(root), buf.join("p50-000000000101.chunk")).unwrap();
+            "a chunk hard-linked to a valid chunk elsewhere"
+        }
+        2 => {
+            std::fs::remove_dir_all(&buf).unwrap();
+            outside_chunk(&victim_dir);
+            symlink(&victim_dir, &buf).unwrap();
+            "the buffer directory a symlink to a directory elsewhere"
+        }
+        3 => {
+            symlink("/dev/zero", buf.join("p50-000000000102.chunk")).unwrap();
+            "a chunk that is a symlink to /dev/zero"
+        }
+        4 => {
+            let made = nix::sys::stat::mknod(
+                &buf.join("p50-000000000103.chunk"),
+                nix::sys::stat::SFlag::S_IFCHR,
+                nix::sys::stat::Mode::S_IRWXU,
+                nix::sys::stat::makedev(1, 5),
+            );
+            if made.is_err() {
+                symlink("/dev/zero", buf.join("p50-000000000103.chunk")).unwrap();
+            }
+            "a chunk that is a character device (/dev/zero's)"
+        }
+        5 => {
+            fifo(&buf.join("p10-000000000104.chunk"));
+            "a FIFO named like a chunk"
+        }
+        6 => {
+            fifo(&buf.join("index.json"));
+            "index.json a FIFO"
+        }
+        7 => {
+            fifo(&buf.join("destination.json"));
+            "destination.json a FIFO"
+        }
+        8 => {
+            let _ = std::fs::remove_file(buf.join("last-export.json"));
+            symlink("/dev/zero", buf.join("last-export.json")).unwrap();
+            "last-export.json a symlink to /dev/zero"
+        }
+        9 => {
+            fifo(&buf.join("lock"));
+            let _ = std::fs::remove_file(buf.join("exporter.lock"));
+            symlink(&victim_file, buf.join("exporter.lock")).unwrap();
+            "the locks a FIFO and a symlink to a file elsewhere"
+        }
+        10 => {
+            if let Some(c) = first_chunk() {
+                std::fs::set_permissions(c, std::fs::Permissions::from_mode(0o000)).unwrap();
+            }
+            "a chunk of mode 000"
+        }
+        11 => {
+            std::fs::set_permissions(&buf, std::fs::Permissions::from_mode(0o000)).unwrap();
+            "the buffer directory of mode 000"
+        }
+        // (Copies of a real chunk are damaged, not our data itself: a damaged chunk is
+        // skipped and deleted, and its trace is gone because of the damage, not of tracing.)
+        12 => {
+            if let Some(c) = first_chunk() {
+                let data = std::fs::read(&c).unwrap();
+                std::fs::write(buf.join("p10-000000000110.chunk"), &data[..data.len() / 2])
+                    .unwrap();
+            }
+            "a truncated chunk"
+        }
+        13 => {
+            if let Some(c) = first_chunk() {
+                let mut data = std::fs::read(&c).unwrap();
+                let last = data.len() - 2;
+                data[last] ^= 0x55;
+                std::fs::write(buf.join("p10-000000000111.chunk"), data).unwrap();
+            }
+            "a chunk with a flipped byte"
+        }
+        14 => {
+            std::fs::write(buf.join("p10-000000000105.chunk"), "").unwrap();
+            "an empty chunk"
+        }
+        15 => {
+            let f = std::fs::File::create(buf.join("p10-000000000106.chunk")).unwrap();
+            f.set_len(1 << 30).unwrap();
+            "a sparse 1 GiB chunk"
+        }
+        16 => {
+            for name in [
+                "README.txt",
+                "p10-abc.chunk",
+                "p10-999999999999999999.chunk",
+            ] {
+                std::fs::write(buf.join(name), OUTSIDE).unwrap();
+            }
+            std::fs::create_dir(buf.join("p10-000000000107.chunk")).unwrap();
+            "foreign files, and a directory named like a chunk"
+        }
+        17 => {
+            std::fs::write(buf.join("index.json"), r#"{"version":1,"dirty":false,"prios":{"10":{"head":0,"next":1000000000000,"count":9,"bytes":36864}},"aliases":[]}"#).unwrap();
+            "an index that lies (next sequence 1e12)"
+        }
+        18 => {
+            std::fs::write(buf.join("index.json"), "\u{0}garbage{{{").unwrap();
+            "a garbage index"
+        }
+        19 => {
+            std::fs::remove_dir_all(buf.join("tmp")).unwrap();
+            symlink(&victim_dir, buf.join("tmp")).unwrap();
+            symlink(
+                outside_chunk(root),
+                buf.join("incoming")
+                    .join("in-50-00000000000000000001-1-1.chunk"),
+            )
+            .unwrap();
+            "tmp/ a symlink elsewhere, incoming/ holding a symlink to a chunk elsewhere"
+        }
+        20 => {
+            let state = unit.charm_dir.join(".charmkit-state.json");
+            let _ = std::fs::remove_file(&state);
+            std::fs::create_dir(&state).unwrap();
+            "the stored-state file a directory"
+        }
+        21 => {
+            fifo(&unit.charm_dir.join(".charmkit-state.json"));
+            "the stored-state file a FIFO"
+        }
+        22 => {
+            let state = unit.charm_dir.join(".charmkit-state.json");
+            let _ = std::fs::remove_file(&state);
+            symlink("/dev/zero", &state).unwrap();
+            "the stored-state file a symlink to /dev/zero"
+        }
+        _ => {
+            std::fs::write(
+                buf.join("tmp").join("00000000000000000001-999999-1.tmp"),
+                "x",
+            )
+            .unwrap();
+            "a stale temp file of a dead writer"
+        }
+    };
+    (what, watch)
+}
+
+const DISK_CASES: usize = 24;
+
+#[test]
+fn hostile_disk_state() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut rng = Rng::new(8);
+    let rounds = trials(1, 5);
+    let mut figures = Figures::new("hostile disk state");
+    let mut problems = Vec::new();
+    for round in 0..rounds {
+        for case in 0..DISK_CASES {
+            let unit = Unit::new();
+            let collector = Server::http(200);
+            let url = collector.url("http");
+            let env = [
+                ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", url.as_str()),
+                ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "1000"),
+            ];
+            let _ = dispatch(&unit, "hooks/install", &env);
+            let _ = eventually(Duration::from_secs(10), || !collector.received().is_empty());
+            // A backlog of our own, to be delivered despite what is planted.
+            let _ = dispatch(&unit, "hooks/update-status", &[("CHARMKIT_TRACING", "on")]);
+            // In the long mode, later rounds plant two states at once.
+            let mut planted = vec![plant(&unit, case)];
+            if round > 0 {
+                planted.push(plant(&unit, rng.below(DISK_CASES as u64) as usize));
+            }
+            let what: Vec<&str> = planted.iter().map(|(w, _)| *w).collect();
+            let watch: Vec<(std::path::PathBuf, u32, Vec<u8>)> = planted
+                .iter()
+                .flat_map(|(_, w)| w.iter())
+                .map(|p| {
+                    let m = std::fs::metadata(p).unwrap();
+                    let content = if m.is_file() {
+                        std::fs::read(p).unwrap()
+                    } else {
+                        Vec::new()
+                    };
+                    (p.clone(), m.permissions().mode() & 0o7777, content)
+                })
+                .collect();
+            let mut outputs = Vec::new();
+            for hook in ["hooks/update-status", "hooks/config-changed"] {
+                let (st, err, _) = dispatch(&unit, hook, &env);
+                figures.trials += 1;
+                if !st.is_some_and(|s| s.success()) || panicked(st, &err) {
+                    figures.failed += 1;
+                    problems.push(format!(
+                        "{what:?}: {hook} failed: {}",
+                        String::from_utf8_lossy(&err)
+                    ));
+                }
+                outputs.push(err);
+            }
+            for args in [
+                &["trace", "dump"][..],
+                &["trace", "status", "--json"],
+                &["trace", "flush", "--timeout", "5"],
+            ] {
+                let mut child = unit
+                    .command(args, &env)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let mut out = child.stdout.take().unwrap();
+                let reader = std::thread::spawn(move || {
+                    let mut v = Vec::new();
+                    let _ = std::io::Read::read_to_end(&mut out, &mut v);
+                    v
+                });
+                let st = wait_or_kill(&mut child, GUARD);
+                let mut err = Vec::new();
+                let _ = std::io::Read::read_to_end(child.stderr.as_mut().unwrap(), &mut err);
+                let stdout = reader.join().unwrap_or_default();
+                if st.is_none() || panicked(st, &err) {
+                    figures.failed += 1;
+                    problems.push(format!("{what:?}: {args:?} hung or panicked"));
+                }
+                outputs.push(stdout);
+            }
+            // Nothing from outside was read out, sent, or changed.
+            let leaked = outputs
+                .iter()
+                .any(|o| String::from_utf8_lossy(o).contains(OUTSIDE))
+                || collector
+                    .received()
+                    .iter()
+                    .any(|r| String::from_utf8_lossy(&r.body).contains(OUTSIDE));
+            if leaked {
+                problems.push(format!("{what:?}: data from outside the buffer came out"));
+            }
+            for (p, mode, content) in &watch {
+                let m = std::fs::metadata(p).unwrap();
+                let now = if m.is_file() {
+                    std::fs::read(p).unwrap()
+                } else {
+                    Vec::new()
+                };
+                if m.permissions().mode() & 0o7777 != *mode || &now != content {
+                    problems.push(format!("{what:?}: {} changed through a link", p.display()));
+                }
+            }
+            let mut delivered = BTreeSet::new();
+            for r in collector.received() {
+                match root_trace_ids(&r.body) {
+                    Some(ids) => delivered.extend(ids),
+                    None => figures.corrupt += 1,
+                }
+            }
+            // Every dispatch's trace reached the collector or waits in the buffer — unless the
+            // buffer itself was refused (a symlink), where nothing is stored, by design.
+            if !what
+                .iter()
+                .any(|w| w.starts_with("the buffer directory a symlink"))
+            {
+                let (buffered, _) = buffered_roots(&unit.charm_dir);
+                let logged = logged_trace_ids_since(&unit.state.join("calls"), 0).0;
+                let lost = logged
+                    .iter()
+                    .filter(|id| !delivered.contains(*id) && !buffered.contains_key(*id))
+                    .count();
+                if lost > 0 {
+                    println!("LOST {lost} with {what:?}");
+                }
+                figures.lost += lost;
+            }
+            // Undo what would stop the temporary directory's cleanup.
+            let buf = unit.charm_dir.join(charmkit::tracing::buffer::DIR_NAME);
+            if std::fs::symlink_metadata(&buf).is_ok_and(|m| m.is_dir()) {
+                let _ = std::fs::set_permissions(&buf, std::fs::Permissions::from_mode(0o700));
+            }
+        }
+    }
+    figures.unverified = Some(0);
+    figures.note = format!(
+        "{DISK_CASES} kinds of planted state (symlinks, hard links, FIFOs, devices, mode 000, \
+         truncated, flipped, empty, sparse and foreign files, lying or garbage index, odd stored \
+         state); nothing outside read, sent or changed"
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+    figures.print().assert_clean();
+}
