@@ -294,3 +294,21 @@ fn an_oversized_chunk_file_is_not_read_whole() {
         assert_eq!(datas(&b.export_queue(10).unwrap()), ["ours"]);
     });
 }
+
+#[test]
+fn an_oversized_file_never_makes_eviction_throw_real_data_away() {
+    // Found by the fault campaign: an index rebuild counted a planted sparse 1 GiB "chunk" against
+    // the cap, and eviction deleted the real chunks to make room for it.
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join(DIR_NAME);
+    let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
+    b.append(b"ours", PRIORITY_DEFAULT).unwrap();
+    let f = fs::File::create(dir.join("p10-000000000001.chunk")).unwrap();
+    f.set_len(1 << 30).unwrap();
+    drop(f);
+    fs::write(dir.join("index.json"), "garbage").unwrap();
+    let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
+    b.append(b"more", PRIORITY_DEFAULT).unwrap();
+    assert_eq!(datas(&b.export_queue(10).unwrap()), ["more", "ours"]);
+    assert!(!dir.join("p10-000000000001.chunk").exists());
+}

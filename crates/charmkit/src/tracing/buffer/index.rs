@@ -329,7 +329,9 @@ impl Locked<'_> {
                 );
                 continue;
             }
-            if meta.len() < HEADER_LEN as u64 {
+            // Shorter than a header, or longer than any chunk can be: corrupt (or planted). Counted,
+            // a huge one would make eviction throw real data away to stay under the cap.
+            if meta.len() < HEADER_LEN as u64 || meta.len() > self.buf.max_chunk_file() {
                 log::warn!(
                     "trace buffer: deleting corrupt chunk {} ({} bytes)",
                     dir.join(&name).display(),
