@@ -906,14 +906,6 @@ fn corpus_of_bad_certificates_gives_no_https_destination() {
             ])
             .unwrap(),
         ),
-        (
-            "a key inside a certificate entry",
-            serde_json::to_string(&[format!(
-                "{}\n-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----",
-                cert_a()
-            )])
-            .unwrap(),
-        ),
     ];
     for (what, value) in cases {
         let dir = tempfile::tempdir().unwrap();

@@ -17,7 +17,7 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::pem::{PemObject, SectionKind};
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 
 use super::destination::redact;
@@ -301,28 +301,25 @@ fn one_line(e: &(impl fmt::Display + ?Sized)) -> String {
         .join(" ")
 }
 
-/// Parses a PEM bundle strictly: every PEM section must be a certificate that parses and is
-/// usable as a trust anchor (a key, an unknown or a malformed section is an error, never
-/// skipped), and there must be at least one. Messages name the section, never its content.
+/// Parses a PEM bundle: every certificate in it must parse and be usable as a trust anchor, a
+/// certificate section the PEM reader cannot take (bad base64, no end line) is an error too —
+/// never skipped — and there must be at least one. Other sections (a key) and text around them
+/// are passed over, as in any PEM bundle. Messages name the certificate, never its content.
 pub(crate) fn roots_from_bundle(pem: &str) -> Result<RootCertStore, String> {
     let mut roots = RootCertStore::empty();
-    let mut sections = 0;
-    let all = <(SectionKind, Vec<u8>)>::pem_slice_iter(pem.as_bytes());
-    for (i, section) in all.enumerate() {
-        sections += 1;
-        let n = i + 1;
-        match section.map_err(|e| format!("PEM section {n}: {}", one_line(&e)))? {
-            (SectionKind::Certificate, der) => roots
-                .add(CertificateDer::from(der))
-                .map_err(|e| format!("certificate {n}: {e}"))?,
-            _ => return Err(format!("PEM section {n} is not a certificate")),
-        }
+    let mut certs = 0;
+    for (i, cert) in CertificateDer::pem_slice_iter(pem.as_bytes()).enumerate() {
+        certs += 1;
+        let cert = cert.map_err(|e| format!("certificate {}: bad PEM: {e}", i + 1))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("certificate {}: {e}", i + 1))?;
     }
-    let markers = pem.matches("-----BEGIN ").count();
-    if markers != sections {
+    let markers = pem.matches("-----BEGIN CERTIFICATE-----").count();
+    if markers > certs {
         return Err(format!(
-            "{} of its {markers} PEM sections are malformed or not certificates",
-            markers.saturating_sub(sections)
+            "{} of its {markers} certificate sections are malformed",
+            markers - certs
         ));
     }
     if roots.is_empty() {
