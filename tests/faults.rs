@@ -33,6 +33,26 @@ use common::Unit;
 use net::Server;
 use support::*;
 
+/// Spawning a script another thread of this process has just written can fail with ETXTBSY (a
+/// child forked meanwhile briefly holds the write descriptor): retry, as `execve` callers do.
+trait SpawnRetrying {
+    fn spawn_retrying(&mut self) -> std::process::Child;
+}
+
+impl SpawnRetrying for std::process::Command {
+    fn spawn_retrying(&mut self) -> std::process::Child {
+        for _ in 0..50 {
+            match self.spawn() {
+                Err(e) if e.raw_os_error() == Some(nix::libc::ETXTBSY) => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => return other.unwrap(),
+            }
+        }
+        self.spawn().unwrap()
+    }
+}
+
 /// A generous hang guard for one process (a dispatch, a CLI command).
 const GUARD: Duration = Duration::from_secs(30);
 
@@ -58,8 +78,7 @@ fn dispatch(
         .dispatch_command(hook, env)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn_retrying();
     let mut err = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut v = Vec::new();
@@ -114,8 +133,7 @@ fn kill_9_at_random_instants_during_dispatch() {
             .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .spawn_retrying();
         std::thread::sleep(rng.instant(typical.mul_f64(1.2)));
         let _ = nix::sys::signal::killpg(
             nix::unistd::Pid::from_raw(child.id() as i32),
@@ -209,8 +227,7 @@ fn kill_9_at_random_instants_during_export() {
             )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .spawn_retrying();
         std::thread::sleep(rng.instant(typical));
         let _ = child.kill();
         if wait_or_kill(&mut child, GUARD).is_none() {
@@ -1240,8 +1257,7 @@ fn hostile_juju_environments() {
         let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .spawn_retrying();
         let mut err_pipe = child.stderr.take().unwrap();
         let reader = std::thread::spawn(move || {
             let mut v = Vec::new();
@@ -1574,8 +1590,7 @@ fn hostile_disk_state() {
                     .command(args, &env)
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap();
+                    .spawn_retrying();
                 let mut out = child.stdout.take().unwrap();
                 let reader = std::thread::spawn(move || {
                     let mut v = Vec::new();
@@ -1715,13 +1730,18 @@ fn planted_secret_markers_never_come_out() {
             ),
             (
                 "actions/trace-status",
-                vec![("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &env_url)],
+                vec![
+                    ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &env_url),
+                    ("JUJU_ACTION_NAME", "trace-status"),
+                    ("JUJU_ACTION_UUID", "1"),
+                ],
             ),
         ];
         for (hook, env) in &runs {
             let out = unit.dispatch(hook, env);
             figures.trials += 1;
             if !out.status.success() {
+                println!("{hook} failed: {}", String::from_utf8_lossy(&out.stderr));
                 figures.failed += 1;
             }
             shown.push((format!("{hook} stdout"), out.stdout));

@@ -246,7 +246,7 @@ impl Unit {
 
     /// Runs one hook (or action) through `./dispatch`, as Juju does.
     pub fn dispatch(&self, path: &str, extra: &[(&str, &str)]) -> Output {
-        self.dispatch_command(path, extra).output().unwrap()
+        output_retrying(&mut self.dispatch_command(path, extra))
     }
 
     /// The command [`Unit::dispatch`] runs, to spawn (and kill) it yourself.
@@ -301,6 +301,20 @@ pub fn tools(calls: &[Call]) -> Vec<String> {
         .filter(|c| c.tool != "juju-log")
         .map(Call::line)
         .collect()
+}
+
+/// Runs `cmd`, retrying while exec fails with ETXTBSY: `dispatch` was just copied into place, and
+/// a process another test thread forks meanwhile may briefly hold its write descriptor.
+pub fn output_retrying(cmd: &mut Command) -> Output {
+    for _ in 0..50 {
+        match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(26) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other.unwrap(),
+        }
+    }
+    cmd.output().unwrap()
 }
 
 pub fn stdout(o: &Output) -> String {
