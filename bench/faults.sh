@@ -46,7 +46,7 @@ out=bench/faults-results.md
   echo
   echo "| class | trials | lost | corrupt | duplicated | failed | hook time added | unverified | notes |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
-  grep '^FIGURES | ' "$log" | sed 's/^FIGURES //'
+  grep -o 'FIGURES | .*' "$log" | sed 's/^FIGURES //'
 } > "$out"
 echo "wrote $out" >&2
 if grep -q '^test result: FAILED' "$log"; then

@@ -748,10 +748,12 @@ fn against(h: &Hostile, k: usize) -> Figures {
         assert!(!delivered.is_empty(), "{}: nothing delivered", h.name);
     }
     if let Some(w) = warnings.first() {
-        figures.note += &format!(
-            "; reported once: {}",
-            w.split("--\u{1f}").last().unwrap_or(w)
-        );
+        // The warning as logged, without its URL and counts: what the operator reads.
+        let what = w.split("/v1/traces: ").nth(1).unwrap_or(w);
+        let what = what.split(" (sent ").next().unwrap_or(what);
+        let short: String = what.chars().take(90).collect();
+        let cut = if short.len() < what.len() { "…" } else { "" };
+        figures.note += &format!("; reported once: \"{short}{cut}\"");
     }
     figures
 }
