@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use charmkit::tracing::buffer::{Buffer, Destination};
-use common::{stderr, Unit};
+use common::{eventually, stderr, Unit};
 
 /// A minimal OTLP/HTTP collector: records every POST body, answers `status` after `delay`.
 struct Collector {
@@ -129,20 +129,6 @@ fn set_destination(unit: &Unit, url: &str) {
 
 fn chunks(unit: &Unit) -> u64 {
     buffer(unit).stats().unwrap().chunks
-}
-
-/// Polls `cond` every 50 ms for up to `limit`; returns whether it became true.
-fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn timed_dispatch(unit: &Unit, hook: &str) -> Duration {

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use charmkit::tracing::buffer::{Buffer, Destination, PRIORITY_DEFAULT};
-use common::Unit;
+use common::{eventually, Unit};
 use net::Server;
 use support::*;
 
@@ -66,6 +66,45 @@ fn set_destination(unit: &Unit, url: &str, ca: Option<String>) {
         .unwrap();
 }
 
+/// What one guarded run of a process gave.
+struct Ran {
+    /// `None`: it hung, and was killed.
+    status: Option<std::process::ExitStatus>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    took: Duration,
+}
+
+/// Runs `cmd` under the hang guard, collecting its output.
+fn run_guarded(cmd: &mut std::process::Command) -> Ran {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn_retrying();
+    fn read_all(mut r: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    }
+    let out = read_all(child.stdout.take().unwrap());
+    let err = read_all(child.stderr.take().unwrap());
+    let status = wait_or_kill(&mut child, GUARD);
+    let took = start.elapsed();
+    let (stdout, stderr) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
+    Ran {
+        status,
+        stdout,
+        stderr,
+        took,
+    }
+}
+
 /// Runs one dispatch under the hang guard; returns its status (None: hung and killed), stderr,
 /// and how long it took.
 fn dispatch(
@@ -73,21 +112,19 @@ fn dispatch(
     hook: &str,
     env: &[(&str, &str)],
 ) -> (Option<std::process::ExitStatus>, Vec<u8>, Duration) {
-    let start = Instant::now();
-    let mut child = unit
-        .dispatch_command(hook, env)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn_retrying();
-    let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut err, &mut v);
-        v
-    });
-    let status = wait_or_kill(&mut child, GUARD);
-    let took = start.elapsed();
-    (status, reader.join().unwrap_or_default(), took)
+    let ran = run_guarded(&mut unit.dispatch_command(hook, env));
+    (ran.status, ran.stderr, ran.took)
+}
+
+/// `trace flush`, left alone to send everything; it must succeed.
+fn flush_all(unit: &Unit, env: &[(&str, &str)]) {
+    let out =
+        common::output_retrying(&mut unit.command(&["trace", "flush", "--timeout", "30"], env));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The typical length of one dispatch on this machine, to aim kills inside it.
@@ -235,15 +272,7 @@ fn kill_9_at_random_instants_during_export() {
         }
     }
     // Then an exporter that is left alone sends the rest.
-    let out = unit
-        .command(&["trace", "flush", "--timeout", "30"], &[])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    flush_all(&unit, &[]);
     let mut received: BTreeMap<String, usize> = BTreeMap::new();
     let mut corrupt = 0;
     for r in collector.received() {
@@ -342,15 +371,7 @@ fn eight_concurrent_dispatchers_with_an_exporter() {
             .chunks
             == 0
     });
-    let out = unit
-        .command(&["trace", "flush", "--timeout", "30"], &[(otel[0].0, &url)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    flush_all(&unit, &[(otel[0].0, &url)]);
     let mut delivered: BTreeMap<String, usize> = BTreeMap::new();
     let mut corrupt = 0;
     for r in collector.received() {
@@ -1256,18 +1277,8 @@ fn hostile_juju_environments() {
         for (var, value) in &picks {
             cmd.env(var, value);
         }
-        let mut child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn_retrying();
-        let mut err_pipe = child.stderr.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut err_pipe, &mut v);
-            v
-        });
-        let st = wait_or_kill(&mut child, GUARD);
-        let err = reader.join().unwrap_or_default();
+        let ran = run_guarded(&mut cmd);
+        let (st, err) = (ran.status, ran.stderr);
         figures.trials += 1;
         // Refusing a context Juju would never give is fine (exit 1, one message); a panic, a
         // signal or a hang is not.
@@ -1588,26 +1599,12 @@ fn hostile_disk_state() {
                 &["trace", "status", "--json"],
                 &["trace", "flush", "--timeout", "5"],
             ] {
-                let mut child = unit
-                    .command(args, &env)
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn_retrying();
-                let mut out = child.stdout.take().unwrap();
-                let reader = std::thread::spawn(move || {
-                    let mut v = Vec::new();
-                    let _ = std::io::Read::read_to_end(&mut out, &mut v);
-                    v
-                });
-                let st = wait_or_kill(&mut child, GUARD);
-                let mut err = Vec::new();
-                let _ = std::io::Read::read_to_end(child.stderr.as_mut().unwrap(), &mut err);
-                let stdout = reader.join().unwrap_or_default();
-                if st.is_none() || panicked(st, &err) {
+                let ran = run_guarded(&mut unit.command(args, &env));
+                if ran.status.is_none() || panicked(ran.status, &ran.stderr) {
                     figures.failed += 1;
                     problems.push(format!("{what:?}: {args:?} hung or panicked"));
                 }
-                outputs.push(stdout);
+                outputs.push(ran.stdout);
             }
             // Nothing from outside was read out, sent, or changed.
             let leaked = outputs

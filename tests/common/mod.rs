@@ -303,6 +303,20 @@ pub fn tools(calls: &[Call]) -> Vec<String> {
         .collect()
 }
 
+/// Polls `cond` every 20 ms for up to `limit`; returns whether it became true.
+pub fn eventually(limit: std::time::Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Runs `cmd`, retrying while exec fails with ETXTBSY: `dispatch` was just copied into place, and
 /// a process another test thread forks meanwhile may briefly hold its write descriptor.
 pub fn output_retrying(cmd: &mut Command) -> Output {

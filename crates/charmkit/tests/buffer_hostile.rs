@@ -276,16 +276,19 @@ fn an_index_that_is_dev_zero_is_not_read_forever() {
     });
 }
 
+/// A sparse 1 GiB file with a chunk's name (`p10-000000000001`): absurd for a chunk.
+fn plant_sparse_chunk(dir: &Path) {
+    let f = fs::File::create(dir.join("p10-000000000001.chunk")).unwrap();
+    f.set_len(1 << 30).unwrap();
+}
+
 #[test]
 fn an_oversized_chunk_file_is_not_read_whole() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join(DIR_NAME);
     let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
     b.append(b"ours", PRIORITY_DEFAULT).unwrap();
-    // A sparse 1 GiB file with a chunk's name: valid-looking header, absurd length.
-    let f = fs::File::create(dir.join("p10-000000000001.chunk")).unwrap();
-    f.set_len(1 << 30).unwrap();
-    drop(f);
+    plant_sparse_chunk(&dir);
     fs::remove_file(dir.join("index.json")).unwrap();
     let d = dir.clone();
     within(GUARD, "reading around a 1 GiB chunk", move || {
@@ -303,9 +306,7 @@ fn an_oversized_file_never_makes_eviction_throw_real_data_away() {
     let dir = t.path().join(DIR_NAME);
     let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
     b.append(b"ours", PRIORITY_DEFAULT).unwrap();
-    let f = fs::File::create(dir.join("p10-000000000001.chunk")).unwrap();
-    f.set_len(1 << 30).unwrap();
-    drop(f);
+    plant_sparse_chunk(&dir);
     fs::write(dir.join("index.json"), "garbage").unwrap();
     let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
     b.append(b"more", PRIORITY_DEFAULT).unwrap();

@@ -247,6 +247,15 @@ fn without_url(msg: &str, shown_url: &str) -> String {
     msg
 }
 
+/// ` (<error>)` if the outcome has one, for a summary line.
+fn why(outcome: &ExportOutcome) -> String {
+    outcome
+        .error
+        .as_ref()
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default()
+}
+
 /// `trace flush`: sends the buffer under `charm_dir` now, waiting up to `timeout` in all
 /// (including for a running background exporter to finish). Progress goes to stderr. Returns the
 /// number of chunks left.
@@ -283,11 +292,7 @@ pub fn flush(charm_dir: &Path, timeout: Duration) -> std::io::Result<u64> {
         outcome.sent,
         outcome.dropped,
         outcome.remaining,
-        outcome
-            .error
-            .as_ref()
-            .map(|e| format!(" ({e})"))
-            .unwrap_or_default()
+        why(&outcome)
     );
     Ok(outcome.remaining)
 }
@@ -371,11 +376,7 @@ pub fn final_flush(buffer: &Buffer) {
             limit.as_secs_f64(),
             outcome.dropped,
             outcome.remaining,
-            outcome
-                .error
-                .as_ref()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
+            why(&outcome)
         );
     }
 }
@@ -519,14 +520,7 @@ mod tests {
 
     #[test]
     fn request_timeout_follows_the_opentelemetry_variables() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
+        let env = crate::tracing::fake_env;
         assert_eq!(request_timeout_from(env(&[])), REQUEST_TIMEOUT);
         assert_eq!(
             request_timeout_from(env(&[(TIMEOUT_ENV[1], "1500")])),

@@ -166,6 +166,19 @@ impl DispatchTrace {
     }
 }
 
+/// A variable lookup over fixed pairs, for tests of the environment rules.
+#[cfg(test)]
+pub(crate) fn fake_env(
+    pairs: &'static [(&'static str, &'static str)],
+) -> impl Fn(&str) -> Option<String> {
+    move |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
 pub use drain::flush;
 pub use requirer::{CaSource, Tracing};
 pub use status::{status, TraceStatus};

@@ -406,14 +406,7 @@ mod tests {
 
     #[test]
     fn env_endpoint_rules() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
+        let env = crate::tracing::fake_env;
         assert_eq!(endpoint_from(env(&[])), None);
         assert_eq!(
             endpoint_from(env(&[(ENV_ENDPOINT, "http://collector:4318/")])).as_deref(),
