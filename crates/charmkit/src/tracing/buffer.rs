@@ -17,6 +17,8 @@
 //!   lock                                 0600  flock: short critical sections
 //!   exporter.lock                        0600  flock: at most one exporter per unit
 //!   destination.json, last-export.json   0600  exporter's destination and last outcome
+//!   reported-export                      0600  which outcome the dispatches already reported
+//!   low-space                            0600  empty: a refusal for lack of space was reported
 //!   tmp/                                 0700  temp files being written (`<nanos>-<pid>-<n>.tmp`)
 //!   incoming/                            0700  chunks stored without the lock (`in-<prio>-<token>.chunk`)
 //! ```
