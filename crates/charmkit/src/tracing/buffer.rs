@@ -119,7 +119,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
-use serde::{Deserialize, Serialize};
 
 /// Name of the buffer directory inside `$JUJU_CHARM_DIR`.
 pub const DIR_NAME: &str = ".charm-tracing";
@@ -221,125 +220,6 @@ pub struct Chunk {
     pub priority: u8,
     /// The payload exactly as appended (OTLP/JSON).
     pub data: Vec<u8>,
-}
-
-/// Where the exporter sends data: an OTLP/HTTP URL and an optional PEM CA bundle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Destination {
-    /// The OTLP/HTTP traces endpoint.
-    pub url: String,
-    /// PEM bundle of CA certificates to trust for `url`, if any.
-    pub ca: Option<String>,
-}
-
-/// What the last export attempt did (for `trace status`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExportOutcome {
-    /// When it ended, seconds since the Unix epoch.
-    pub at_unix: u64,
-    /// The URL it sent to.
-    pub url: String,
-    /// Chunks accepted by the collector.
-    pub sent: u64,
-    /// Chunks dropped (rejected for good).
-    pub dropped: u64,
-    /// Chunks left in the buffer afterwards.
-    pub remaining: u64,
-    /// The error that stopped it, if any.
-    pub error: Option<String>,
-    /// Entries of the buffer passed over as not chunks of ours (left in place).
-    #[serde(default)]
-    pub skipped: u64,
-}
-
-/// Why [`Buffer::append`] stored nothing: the filesystem holding the buffer is so full that
-/// storing would leave less than the floor tracing always keeps free ([`free_floor`]), even after
-/// evicting what it could. Carried inside the `io::Error` ([`NoRoom::of`] finds it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoRoom {
-    /// Bytes free on the filesystem.
-    pub free: u64,
-    /// Bytes tracing leaves free on it.
-    pub floor: u64,
-    /// Whether this is the first refusal since data was last stored (worth a warning; the
-    /// following ones are not).
-    pub first: bool,
-}
-
-impl NoRoom {
-    /// The `NoRoom` inside `e`, if that is what it is.
-    pub fn of(e: &io::Error) -> Option<&NoRoom> {
-        e.get_ref().and_then(|inner| inner.downcast_ref::<NoRoom>())
-    }
-}
-
-impl fmt::Display for NoRoom {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "only {} KiB free on its filesystem, and tracing always leaves {} KiB free: not \
-             buffering more (older unobserved data was evicted first)",
-            self.free / 1024,
-            self.floor / 1024
-        )
-    }
-}
-
-impl std::error::Error for NoRoom {}
-
-/// The free space the buffer always leaves on its filesystem of `fs_bytes`: 10 % of it, at least
-/// 64 KiB and at most 256 MiB. On a 256 KiB disk the buffer (and everything else) may fill up to
-/// 192 KiB; on a 10 GiB disk, tracing stops buffering (evicting first) when under 1 GiB is free.
-pub fn free_floor(fs_bytes: u64) -> u64 {
-    (fs_bytes / 10).clamp(64 * 1024, 256 * 1024 * 1024)
-}
-
-/// Free space on a filesystem.
-#[derive(Debug, Clone, Copy)]
-struct Space {
-    avail: u64,
-    total: u64,
-    inodes_avail: u64,
-    inodes_total: u64,
-}
-
-impl Space {
-    fn of(dir: &File) -> Option<Space> {
-        let st = nix::sys::statvfs::fstatvfs(dir).ok()?;
-        let frag = st.fragment_size() as u64;
-        Some(Space {
-            avail: (st.blocks_available() as u64).saturating_mul(frag),
-            total: (st.blocks() as u64).saturating_mul(frag),
-            inodes_avail: st.files_available() as u64,
-            inodes_total: st.files() as u64,
-        })
-    }
-
-    /// A filesystem of `total` bytes holding only `dir` (its files rounded up to 4 KiB).
-    #[cfg(test)]
-    fn simulated(dir: &Path, total: u64) -> Space {
-        let mut used = 0u64;
-        for sub in [dir.to_path_buf(), dir.join(TMP_DIR), dir.join(INCOMING_DIR)] {
-            for e in fs::read_dir(sub).into_iter().flatten().flatten() {
-                if let Ok(m) = e.metadata() {
-                    used += charged_bytes(m.len());
-                }
-            }
-        }
-        Space {
-            avail: total.saturating_sub(used),
-            total,
-            inodes_avail: 0,
-            inodes_total: 0,
-        }
-    }
-}
-
-fn is_out_of_space(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(code) if code == Errno::ENOSPC as i32 || code == Errno::EDQUOT as i32
-    )
 }
 
 /// One batch of the export queue: see [`Buffer::export_batch`].
@@ -652,136 +532,6 @@ impl Buffer {
         })
     }
 
-    /// Every readable chunk, oldest first (by write time; ties by priority and sequence),
-    /// including chunks not yet adopted from `incoming/`. Scans the directory and takes no lock:
-    /// meant for `trace dump`, not for the dispatch path. Corrupt and foreign files are skipped
-    /// with a warning.
-    pub fn chunks_oldest_first(&self) -> io::Result<Vec<Chunk>> {
-        let mut found: Vec<((SystemTime, u8, u64, String), Chunk)> = Vec::new();
-        for (sub, incoming) in [(None, false), (Some(INCOMING_DIR), true)] {
-            let dir = match sub {
-                Some(s) => self.dir.join(s),
-                None => self.dir.clone(),
-            };
-            let entries = match fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if incoming && e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            for entry in entries {
-                let entry = entry?;
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let parsed = if incoming {
-                    parse_incoming_name(&name).map(|p| (p, u64::MAX))
-                } else if is_reserved_name(&name) {
-                    continue;
-                } else {
-                    parse_chunk_name(&name)
-                };
-                let Some((priority, seq)) = parsed else {
-                    log::warn!(
-                        "trace buffer: skipping foreign file {}",
-                        dir.join(&name).display()
-                    );
-                    continue;
-                };
-                let path = dir.join(&name);
-                let mtime = match fs::symlink_metadata(&path).and_then(|m| m.modified()) {
-                    Ok(t) => t,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(e),
-                };
-                match read_chunk_file(&path, self.max_chunk_file()) {
-                    Ok(Some(data)) => {
-                        let stem = name.trim_end_matches(CHUNK_EXT).to_owned();
-                        found.push((
-                            (mtime, priority, seq, stem.clone()),
-                            Chunk {
-                                id: ChunkId(stem),
-                                priority,
-                                data,
-                            },
-                        ));
-                    }
-                    Ok(None) => {}
-                    Err(e) => log::warn!("trace buffer: skipping {}: {e}", path.display()),
-                }
-            }
-        }
-        found.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(found.into_iter().map(|(_, c)| c).collect())
-    }
-
-    /// Up to `max` chunks to send next: highest priority first, oldest first within a priority
-    /// (see [`Buffer::export_batch`]).
-    pub fn export_queue(&self, max: usize) -> io::Result<Vec<Chunk>> {
-        self.export_batch(max).map(|b| b.chunks)
-    }
-
-    /// Up to `max` chunks to send next: highest priority first, oldest first within a priority,
-    /// and the entries skipped on the way. Takes the lock only to adopt `incoming/`; the queue
-    /// itself comes from one scan of the directory (never from walking sequence numbers, which a
-    /// corrupt index could make endless). A corrupt chunk met on the way is deleted with a
-    /// warning; an entry that cannot be read as a chunk of ours (not a regular file, hard-linked,
-    /// unreadable) is skipped, reported and left alone, and the rest goes on.
-    pub fn export_batch(&self, max: usize) -> io::Result<ExportBatch> {
-        {
-            let mut st = self.load(self.lock()?)?;
-            st.commit_logged();
-        }
-        let mut queue = self.scan()?;
-        queue.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut batch = ExportBatch::default();
-        let mut corrupt = Vec::new();
-        for (p, seq) in queue {
-            if batch.chunks.len() >= max {
-                break;
-            }
-            let path = self.chunk_path(p, seq);
-            match read_chunk_file(&path, self.max_chunk_file()) {
-                Ok(Some(data)) => batch.chunks.push(Chunk {
-                    id: ChunkId::stored(p, seq),
-                    priority: p,
-                    data,
-                }),
-                Ok(None) => {}
-                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                    log::warn!(
-                        "trace buffer: deleting corrupt chunk {}: {e}",
-                        path.display()
-                    );
-                    corrupt.push(ChunkId::stored(p, seq));
-                }
-                Err(e) => {
-                    log::warn!("trace buffer: skipping {}: {e}", path.display());
-                    batch.skipped.push(format!("{}: {e}", chunk_name(p, seq)));
-                }
-            }
-        }
-        for id in corrupt {
-            if let Err(e) = self.remove(&id) {
-                log::warn!("trace buffer: could not delete corrupt chunk {id}: {e}");
-            }
-        }
-        Ok(batch)
-    }
-
-    /// The stored chunks, `(priority, sequence)`, in directory order: one scan, regular files
-    /// only (the entry's own type: a symlink is not followed).
-    fn scan(&self) -> io::Result<Vec<(u8, u64)>> {
-        let mut out = Vec::new();
-        for entry in fs::read_dir(&self.dir)? {
-            let entry = entry?;
-            let Some(loc) = entry.file_name().to_str().and_then(parse_chunk_name) else {
-                continue;
-            };
-            if entry.file_type().is_ok_and(|t| t.is_file()) {
-                out.push(loc);
-            }
-        }
-        Ok(out)
-    }
-
     /// Deletes a chunk. Removing a chunk that is already gone is not an error.
     pub fn remove(&self, id: &ChunkId) -> io::Result<()> {
         self.remove_checked(id).map(drop)
@@ -800,45 +550,6 @@ impl Buffer {
         }
         st.commit_logged();
         Ok(deleted)
-    }
-
-    /// Stores (or with `None`, forgets) the exporter's destination, owner-only.
-    pub fn set_destination(&self, d: Option<&Destination>) -> io::Result<()> {
-        match d {
-            Some(d) => self.write_json_file(DESTINATION_FILE, d),
-            None => remove_if_exists(&self.dir.join(DESTINATION_FILE)),
-        }
-    }
-
-    /// The stored destination; `None` if there is none (or it is unreadable, with a warning).
-    pub fn destination(&self) -> io::Result<Option<Destination>> {
-        self.read_json_file(DESTINATION_FILE)
-    }
-
-    /// Records the outcome of an export attempt (replacing the previous one).
-    pub fn record_export(&self, o: &ExportOutcome) -> io::Result<()> {
-        self.write_json_file(LAST_EXPORT_FILE, o)
-    }
-
-    /// The last recorded export outcome, if any (`None` too if unreadable, with a warning).
-    pub fn last_export(&self) -> io::Result<Option<ExportOutcome>> {
-        self.read_json_file(LAST_EXPORT_FILE)
-    }
-
-    /// Which export outcome the dispatches have already reported (an opaque stamp), if any.
-    pub fn reported_export(&self) -> Option<String> {
-        let bytes = read_regular(&self.dir.join(REPORTED_FILE), 1024).ok()?;
-        String::from_utf8(bytes).ok()
-    }
-
-    /// Notes that the outcome with this stamp has been reported (best effort).
-    pub fn set_reported_export(&self, stamp: &str) {
-        let tmp = self
-            .dir
-            .join(TMP_DIR)
-            .join(format!("{}.tmp", unique_token()));
-        let _ =
-            crate::state::write_via(&tmp, &self.dir.join(REPORTED_FILE), stamp.as_bytes(), false);
     }
 
     /// Takes the unit's exporter lock without waiting: `None` if another exporter holds it.
@@ -887,70 +598,6 @@ impl Buffer {
                 Err((_, e)) => return Err(e.into()),
             }
         }
-    }
-
-    /// What the filesystem holding the buffer has free, and its size (`None` if unknown).
-    #[cfg(not(test))]
-    fn space(&self) -> Option<Space> {
-        Space::of(&self.dir_fd)
-    }
-
-    #[cfg(test)]
-    fn space(&self) -> Option<Space> {
-        let fault = *self.fault.lock().unwrap_or_else(|e| e.into_inner());
-        match fault {
-            Some(Fault::DiskBytes(total)) => Some(Space::simulated(&self.dir, total)),
-            _ => Space::of(&self.dir_fd),
-        }
-    }
-
-    /// `Some((free, floor))` if storing `need` more bytes would leave less than the floor free
-    /// (or fewer than a few free inodes).
-    pub(super) fn short_of_space(&self, need: u64) -> Option<(u64, u64)> {
-        let space = self.space()?;
-        let floor = free_floor(space.total);
-        let inodes_short = space.inodes_total > 0
-            && space.inodes_avail < 2 + (space.inodes_total / 100).clamp(16, 4096);
-        (space.avail < need.saturating_add(floor) || inodes_short).then_some((space.avail, floor))
-    }
-
-    /// Evicts data of priority at most `up_to` until `need` more bytes fit above the floor;
-    /// with `force` (a write just failed for lack of space although the numbers said it would
-    /// fit: quotas, reserved blocks), evicts at least `need` bytes' worth first. Errs with
-    /// [`NoRoom`] if the floor cannot be kept.
-    fn make_room(&self, need: u64, up_to: u8, force: bool) -> io::Result<()> {
-        if !force && self.short_of_space(need).is_none() {
-            return Ok(());
-        }
-        if let Ok(guard) = self.lock() {
-            let mut st = self.load(guard)?;
-            if force {
-                let target = st.idx.total_bytes().saturating_sub(need);
-                st.evict_while(None, up_to, |st| st.idx.total_bytes() > target)?;
-            }
-            st.evict_for_space(need, up_to, None)?;
-            st.commit_logged();
-        }
-        match self.short_of_space(need) {
-            Some(_) => Err(self.no_room(need)),
-            None => Ok(()),
-        }
-    }
-
-    /// The [`NoRoom`] error, noting the refusal beside the buffer so that only the first one
-    /// since data was last stored is worth a warning.
-    fn no_room(&self, need: u64) -> io::Error {
-        let (free, floor) = self.short_of_space(need).unwrap_or((0, free_floor(0)));
-        let marker = self.dir.join(LOW_SPACE_FILE);
-        let first = fs::symlink_metadata(&marker).is_err();
-        if first {
-            let _ = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&marker);
-        }
-        io::Error::other(NoRoom { free, floor, first })
     }
 
     fn write_temp(&self, data: &[u8], durable: bool) -> io::Result<(String, String)> {
@@ -1048,109 +695,6 @@ impl Buffer {
         remove_if_exists(&from)
     }
 
-    fn read_index(&self) -> Option<Index> {
-        let bytes = match read_regular(&self.dir.join(INDEX_FILE), MAX_JSON_BYTES) {
-            Ok(b) => b,
-            Err(e) => {
-                if e.kind() != io::ErrorKind::NotFound {
-                    log::warn!("trace buffer {}: reading index: {e}", self.dir.display());
-                }
-                return None;
-            }
-        };
-        match serde_json::from_slice::<Index>(&bytes) {
-            Ok(i) if i.version == INDEX_VERSION => Some(i),
-            Ok(i) => {
-                log::warn!(
-                    "trace buffer {}: index version {} unknown; rebuilding",
-                    self.dir.display(),
-                    i.version
-                );
-                None
-            }
-            Err(e) => {
-                log::warn!(
-                    "trace buffer {}: index unreadable ({e}); rebuilding",
-                    self.dir.display()
-                );
-                None
-            }
-        }
-    }
-
-    fn write_index(&self, idx: &Index) -> io::Result<()> {
-        let bytes = serde_json::to_vec(idx).map_err(io::Error::other)?;
-        let tmp = self
-            .dir
-            .join(TMP_DIR)
-            .join(format!("{}.idx.tmp", unique_token()));
-        // The index is a cache (rebuilt when it looks wrong): no fsync needed.
-        crate::state::write_via(&tmp, &self.dir.join(INDEX_FILE), &bytes, false)
-    }
-
-    /// Takes the state under the lock: a validated (or rebuilt) index with `incoming/` adopted.
-    fn load(&self, lock: Flock<File>) -> io::Result<Locked<'_>> {
-        let mut st = Locked {
-            buf: self,
-            _lock: lock,
-            idx: Index::new(),
-            changed: false,
-            dirty_on_disk: false,
-        };
-        match self.read_index() {
-            Some(idx) if !idx.dirty && st.consistent(&idx) => st.idx = idx,
-            Some(idx) => {
-                if !idx.dirty {
-                    log::warn!(
-                        "trace buffer {}: index inconsistent with the files; rebuilding",
-                        self.dir.display()
-                    );
-                }
-                // Its counters still serve as floors, so that sequence numbers are not reused.
-                st.idx = idx;
-                st.rebuild()?;
-            }
-            None => st.rebuild()?,
-        }
-        st.adopt_incoming()?;
-        Ok(st)
-    }
-
-    fn write_json_file<T: Serialize>(&self, name: &str, value: &T) -> io::Result<()> {
-        let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
-        let tmp = self
-            .dir
-            .join(TMP_DIR)
-            .join(format!("{}.tmp", unique_token()));
-        crate::state::write_via(&tmp, &self.dir.join(name), &bytes, true)?;
-        self.dir_fd.sync_all()
-    }
-
-    fn read_json_file<T: for<'de> Deserialize<'de>>(&self, name: &str) -> io::Result<Option<T>> {
-        let path = self.dir.join(name);
-        let bytes = match read_regular(&path, MAX_JSON_BYTES) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
-                ) || e.raw_os_error() == Some(Errno::ELOOP as i32) =>
-            {
-                log::warn!("trace buffer: ignoring {}: {e}", path.display());
-                return Ok(None);
-            }
-            Err(e) => return Err(e),
-        };
-        match serde_json::from_slice(&bytes) {
-            Ok(v) => Ok(Some(v)),
-            Err(e) => {
-                log::warn!("trace buffer: ignoring unreadable {}: {e}", path.display());
-                Ok(None)
-            }
-        }
-    }
-
     /// Deletes temp files whose writer is dead (or that are older than an hour).
     fn clean_stale_temps(&self) {
         let tmp = self.dir.join(TMP_DIR);
@@ -1195,9 +739,14 @@ impl Buffer {
 
 mod files;
 mod index;
+mod queue;
+mod records;
+mod space;
 
 use files::*;
-use index::{Index, Locked};
+pub use records::{Destination, ExportOutcome};
+use space::is_out_of_space;
+pub use space::{free_floor, NoRoom};
 
 #[cfg(test)]
 mod tests;

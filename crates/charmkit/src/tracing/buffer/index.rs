@@ -442,3 +442,73 @@ impl Locked<'_> {
         Ok(())
     }
 }
+
+impl Buffer {
+    pub(super) fn read_index(&self) -> Option<Index> {
+        let bytes = match read_regular(&self.dir.join(INDEX_FILE), MAX_JSON_BYTES) {
+            Ok(b) => b,
+            Err(e) => {
+                if e.kind() != io::ErrorKind::NotFound {
+                    log::warn!("trace buffer {}: reading index: {e}", self.dir.display());
+                }
+                return None;
+            }
+        };
+        match serde_json::from_slice::<Index>(&bytes) {
+            Ok(i) if i.version == INDEX_VERSION => Some(i),
+            Ok(i) => {
+                log::warn!(
+                    "trace buffer {}: index version {} unknown; rebuilding",
+                    self.dir.display(),
+                    i.version
+                );
+                None
+            }
+            Err(e) => {
+                log::warn!(
+                    "trace buffer {}: index unreadable ({e}); rebuilding",
+                    self.dir.display()
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn write_index(&self, idx: &Index) -> io::Result<()> {
+        let bytes = serde_json::to_vec(idx).map_err(io::Error::other)?;
+        let tmp = self
+            .dir
+            .join(TMP_DIR)
+            .join(format!("{}.idx.tmp", unique_token()));
+        // The index is a cache (rebuilt when it looks wrong): no fsync needed.
+        crate::state::write_via(&tmp, &self.dir.join(INDEX_FILE), &bytes, false)
+    }
+
+    /// Takes the state under the lock: a validated (or rebuilt) index with `incoming/` adopted.
+    pub(super) fn load(&self, lock: Flock<File>) -> io::Result<Locked<'_>> {
+        let mut st = Locked {
+            buf: self,
+            _lock: lock,
+            idx: Index::new(),
+            changed: false,
+            dirty_on_disk: false,
+        };
+        match self.read_index() {
+            Some(idx) if !idx.dirty && st.consistent(&idx) => st.idx = idx,
+            Some(idx) => {
+                if !idx.dirty {
+                    log::warn!(
+                        "trace buffer {}: index inconsistent with the files; rebuilding",
+                        self.dir.display()
+                    );
+                }
+                // Its counters still serve as floors, so that sequence numbers are not reused.
+                st.idx = idx;
+                st.rebuild()?;
+            }
+            None => st.rebuild()?,
+        }
+        st.adopt_incoming()?;
+        Ok(st)
+    }
+}
