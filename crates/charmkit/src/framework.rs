@@ -433,9 +433,11 @@ pub(crate) fn record_exception(
         vec![
             KeyValue::new("exception.type", kind.to_string()),
             KeyValue::new("exception.message", message.to_string()),
+            // `force_capture`: `capture` records nothing unless RUST_BACKTRACE is set, which it
+            // never is under Juju. Only a failing dispatch pays for it.
             KeyValue::new(
                 "exception.stacktrace",
-                std::backtrace::Backtrace::capture().to_string(),
+                std::backtrace::Backtrace::force_capture().to_string(),
             ),
         ],
     );

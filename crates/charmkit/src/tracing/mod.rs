@@ -283,6 +283,19 @@ mod tests {
                     .filter(|e| e.name == "exception")
                     .count();
                 assert_eq!(exceptions, 1, "{hook}: {name} (ops records one per span)");
+                let event = span.events.events.iter().find(|e| e.name == "exception");
+                let trace = event
+                    .and_then(|e| {
+                        e.attributes
+                            .iter()
+                            .find(|kv| kv.key.as_str() == "exception.stacktrace")
+                    })
+                    .map(|kv| kv.value.to_string())
+                    .unwrap_or_default();
+                assert!(
+                    !trace.is_empty() && !trace.contains("disabled backtrace"),
+                    "{hook}: {name}: a stack trace even without RUST_BACKTRACE: {trace:?}"
+                );
             }
         }
     }
