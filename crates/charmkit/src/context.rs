@@ -7,12 +7,8 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::hookcmd::{RelationId, StorageKind};
-
-/// The application of a unit name (`tempo/0` → `tempo`); `None` if it has no `/`.
-pub fn app_of(unit: &str) -> Option<&str> {
-    unit.rsplit_once('/').map(|(app, _)| app)
-}
+pub use crate::types::app_of;
+use crate::types::{RelationId, StorageKind};
 
 /// A storage reference from `JUJU_STORAGE_ID`: `data/0` → name + 0.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -20,10 +20,10 @@ use crate::event::{
     ActionEvent, CheckEvent, CollectStatus, ContainerScoped, Deferrable, Event, EventKind,
     EventType, HookEvent, NoticeEvent, RelationScoped,
 };
-use crate::hookcmd::Status;
 use crate::model::{Container, Model, Relation};
 use crate::pebble::{CheckInfo, Notice};
 use crate::state::StoredState;
+use crate::types::Status;
 
 /// What a handler returns: `Ok(())`, or any error (it fails the hook, and reaches
 /// [`Error::Handler`]'s `source()` with its type intact).

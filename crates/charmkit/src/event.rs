@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::JujuContext;
 use crate::error::{Error, Result};
-use crate::hookcmd::canonical_secret_id;
 use crate::meta::Metadata;
+use crate::types::canonical_secret_id;
 
 mod payload;
 
@@ -528,7 +528,7 @@ fn payload_from(kind: EventKind, subject: Option<String>, ctx: &JujuContext) -> 
                 relation.endpoint = subject;
             }
             let unit = ctx.remote_unit.clone().filter(|u| !u.is_empty());
-            let derived = unit.as_deref().and_then(crate::context::app_of);
+            let derived = unit.as_deref().and_then(crate::types::app_of);
             let app = match ctx.remote_app.as_deref().filter(|a| !a.is_empty()) {
                 Some(a) => a.to_string(),
                 // Juju 2.9 leaves JUJU_REMOTE_APP empty on relation-broken once the remote

@@ -31,11 +31,11 @@ use crate::ctx::{not_deferrable, Core, Effects};
 use crate::error::{Error, Panic, Result};
 use crate::event::{Event, EventKind, EventType};
 use crate::hookcmd::HookTools;
-use crate::hookcmd::Status;
 use crate::meta::Metadata;
 use crate::model::{Model, PebbleConnector};
 use crate::observe::{Handler, On};
 use crate::state::{Deferred, StoredState};
+use crate::types::Status;
 
 pub use crate::ctx::{Ctx, HandlerResult};
 

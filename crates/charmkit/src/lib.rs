@@ -68,6 +68,7 @@ pub mod ctx;
 pub mod error;
 pub mod event;
 pub mod framework;
+mod fs;
 pub mod hookcmd;
 pub mod logging;
 pub mod meta;
@@ -79,6 +80,7 @@ pub mod state;
 mod suggest;
 pub mod testing;
 pub mod tracing;
+pub(crate) mod types;
 
 pub use error::{Error, Result};
 pub use framework::{Charm, Ctx, Framework, HandlerResult};
@@ -94,6 +96,6 @@ pub mod prelude {
     };
     pub use crate::framework::{Charm, Ctx, Framework, HandlerResult};
     pub use crate::handler;
-    pub use crate::hookcmd::Status;
     pub use crate::observe::{Handler, On};
+    pub use crate::types::Status;
 }

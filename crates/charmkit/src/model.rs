@@ -29,10 +29,10 @@ use serde::de::DeserializeOwned;
 
 use crate::context::JujuContext;
 use crate::error::{Error, Result};
-use crate::hookcmd::RelationId;
-use crate::hookcmd::Status;
 use crate::hookcmd::{Hook, HookTools};
 use crate::meta::Metadata;
+use crate::types::RelationId;
+use crate::types::Status;
 
 mod container;
 mod relation;

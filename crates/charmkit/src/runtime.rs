@@ -30,8 +30,7 @@ use crate::tracing::pebble::TracedConnector;
 use crate::tracing::tools::TracedTools;
 use crate::tracing::DispatchTrace;
 
-/// The last path segment of a charm type's name: see [`crate::framework::short_type_name`].
-pub use crate::framework::short_type_name;
+use crate::framework::short_type_name;
 
 /// Runs the charm: a dispatch under Juju, or the command line otherwise.
 pub fn main<C: Charm>() -> ExitCode {

@@ -32,8 +32,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -221,7 +219,7 @@ impl StoredState {
             state: self,
         };
         let data = serde_json::to_vec(&doc).map_err(|e| err(format!("cannot encode: {e}")))?;
-        write_atomic(&path, &data).map_err(|e| err(e.to_string()))
+        crate::fs::write_atomic(&path, &data).map_err(|e| err(e.to_string()))
     }
 
     /// The stored value `key` of `owner`, decoded as `T`: `None` if absent; an
@@ -301,40 +299,6 @@ fn move_aside(path: &Path) -> Option<std::path::PathBuf> {
     [first, second]
         .into_iter()
         .find(|aside| fs::symlink_metadata(aside).is_err() && fs::rename(path, aside).is_ok())
-}
-
-/// Writes `data` to `path` atomically: a temp file beside it, fsync, mode 0600, rename.
-pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
-        std::process::id()
-    ));
-    write_via(&tmp, path, data, true)
-}
-
-/// Writes `data` to `tmp` (created fresh, mode 0600), optionally fsyncs it, and renames it to
-/// `dest`; on failure the temp file is removed. A crash leaves either the old `dest` or the new.
-pub(crate) fn write_via(tmp: &Path, dest: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(tmp)?;
-        f.write_all(data)?;
-        if sync {
-            f.sync_data()?;
-        }
-        drop(f);
-        fs::rename(tmp, dest)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(tmp);
-    }
-    result
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Event, EventKind, Payload};
 use crate::error::{Error, Result};
-use crate::hookcmd::RelationId;
+use crate::types::RelationId;
 
 /// A type a handler can receive its event as: each payload type below, [`HookEvent`] for the
 /// lifecycle hooks, [`CollectStatus`], and [`Event`] itself (any event, untyped).

@@ -11,53 +11,7 @@ use serde_json::Value;
 
 use super::{Hook, RelationId, ToolCall};
 use crate::error::{Error, Result};
-
-/// A value that could not be parsed from its text form (a relation id, a status name, a port, a
-/// log level).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    what: &'static str,
-    input: String,
-}
-
-impl ParseError {
-    pub(crate) fn new(what: &'static str, input: impl Into<String>) -> Self {
-        ParseError {
-            what,
-            input: input.into(),
-        }
-    }
-
-    /// What was being parsed, e.g. `relation id`.
-    pub fn what(&self) -> &'static str {
-        self.what
-    }
-
-    /// The text that could not be parsed.
-    pub fn input(&self) -> &str {
-        &self.input
-    }
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid {}: {:?}", self.what, self.input)
-    }
-}
-
-impl std::error::Error for ParseError {}
-
-/// The name of a JSON value's type, for error messages that must not quote the value.
-pub(crate) fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+use crate::types::json_kind;
 
 /// `tool arg…` with secret arguments redacted.
 pub(crate) fn command_line(call: &ToolCall) -> String {
@@ -187,14 +141,6 @@ pub(crate) fn secret_not_found(err: Error, secret: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parse_error_displays_input() {
-        let e = ParseError::new("relation id", "x");
-        assert_eq!(e.to_string(), "invalid relation id: \"x\"");
-        assert_eq!(e.input(), "x");
-        assert_eq!(e.what(), "relation id");
-    }
 
     #[test]
     fn decode_errors_do_not_quote_output() {

@@ -3,9 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::common::ParseError;
 use super::{Hook, ToolCall};
 use crate::error::Result;
+use crate::types::ParseError;
 
 /// A `juju-log` level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

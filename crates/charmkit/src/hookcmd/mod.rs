@@ -160,17 +160,15 @@ mod storage;
 
 pub(crate) use action::valid_result_key_part;
 pub use action::RESERVED_RESULT_KEYS;
-pub use common::ParseError;
 pub use log::LogLevel;
 pub use ports::{OpenedPort, Port, PortEndpoints, PortRange, Protocol};
-pub use relation::RelationId;
 pub(crate) use secret::valid_secret_key;
-pub use secret::{
-    canonical_secret_id, SecretAccess, SecretInfo, SecretOptions, SecretOwner, SecretRefresh,
-};
+pub use secret::{SecretAccess, SecretInfo, SecretOptions, SecretOwner, SecretRefresh};
 pub use state::{MAX_STATE_KEY, MAX_STATE_VALUE};
-pub use status::{Status, StatusName};
-pub use storage::StorageKind;
+// The shared small types the tools take and give, re-exported where they have always been.
+pub use crate::types::{
+    canonical_secret_id, ParseError, RelationId, Status, StatusName, StorageKind,
+};
 
 /// What of a call may carry secret values and must never be logged, traced or put in an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

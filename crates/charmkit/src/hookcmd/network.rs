@@ -3,9 +3,9 @@
 use serde_json::Value;
 
 use super::common::relation_not_found;
-use super::relation::RelationId;
 use super::{Hook, ToolCall};
 use crate::error::Result;
+use crate::types::RelationId;
 
 impl Hook<'_> {
     /// The network configuration of endpoint or extra-binding `binding` (`bind-addresses`,

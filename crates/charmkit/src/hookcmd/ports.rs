@@ -3,9 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::common::{bad_output, ParseError};
+use super::common::bad_output;
 use super::{Hook, ToolCall};
 use crate::error::{Error, Result};
+use crate::types::ParseError;
 
 /// A port's protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -3,54 +3,11 @@
 //! Relation data are maps of string to string. Values can be secret (credentials passed between
 //! charms), so `relation-set` sends them on stdin, marked [`Redact::stdin`], never as arguments.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
-
-use super::common::{bad_output, relation_not_found, ParseError};
+use super::common::{bad_output, relation_not_found};
 use super::{Hook, Redact, ToolCall};
 use crate::error::{Error, Result};
-
-/// A relation's id as Juju writes it: the local endpoint name and a number, `charm-tracing:5`.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct RelationId {
-    /// The local endpoint, e.g. `charm-tracing`.
-    pub endpoint: String,
-    /// The model-wide relation number.
-    pub id: u32,
-}
-
-impl RelationId {
-    /// `endpoint:id`.
-    pub fn new(endpoint: impl Into<String>, id: u32) -> Self {
-        RelationId {
-            endpoint: endpoint.into(),
-            id,
-        }
-    }
-}
-
-impl fmt::Display for RelationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.endpoint, self.id)
-    }
-}
-
-impl FromStr for RelationId {
-    type Err = ParseError;
-
-    /// Parses `endpoint:id` (the form of `relation-ids` and `JUJU_RELATION_ID`).
-    fn from_str(s: &str) -> Result<Self, ParseError> {
-        let err = || ParseError::new("relation id", s);
-        let (endpoint, id) = s.rsplit_once(':').ok_or_else(err)?;
-        if endpoint.is_empty() || id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(err());
-        }
-        Ok(RelationId::new(endpoint, id.parse().map_err(|_| err())?))
-    }
-}
+use crate::types::RelationId;
+use std::collections::BTreeMap;
 
 impl Hook<'_> {
     /// The ids of the relations on `endpoint`.
@@ -65,7 +22,7 @@ impl Hook<'_> {
         ids.iter()
             .map(|s| {
                 s.parse()
-                    .map_err(|e: ParseError| bad_output(&call, format_args!("{e}")))
+                    .map_err(|e: crate::types::ParseError| bad_output(&call, format_args!("{e}")))
             })
             .collect()
     }
@@ -203,16 +160,6 @@ mod tests {
 
     fn rid() -> RelationId {
         RelationId::new("charm-tracing", 5)
-    }
-
-    #[test]
-    fn relation_id_parses_and_displays() {
-        let r: RelationId = "charm-tracing:5".parse().unwrap();
-        assert_eq!(r, rid());
-        assert_eq!(r.to_string(), "charm-tracing:5");
-        for bad in ["", "5", ":5", "db:", "db:x", "db:-1", "db:99999999999"] {
-            assert!(bad.parse::<RelationId>().is_err(), "{bad}");
-        }
     }
 
     #[test]

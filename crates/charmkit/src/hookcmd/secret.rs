@@ -14,9 +14,9 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use serde_json::Value;
 
 use super::common::{bad_output, relation_not_found, secret_not_found};
-use super::relation::RelationId;
 use super::{Hook, Redact, ToolCall};
 use crate::error::{Error, Result};
+use crate::types::{canonical_secret_id, RelationId};
 
 /// Who owns a new secret (`--owner`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -102,27 +102,6 @@ impl SecretOptions {
                 args.extend([flag.to_string(), v.to_string()]);
             }
         }
-    }
-}
-
-/// The canonical form of a secret id, so that ids from `secret-add` (`secret://<model>/<id>`
-/// on Juju 3.6, `secret:<id>` on older 3.x), `secret-ids` and `secret-info-get` (a bare
-/// `<id>`), `JUJU_SECRET_ID` and relation data all compare equal.
-///
-/// As ops' `Secret._canonicalize_id`: surrounding whitespace goes, and a bare id gets
-/// `secret://<model-uuid>/` when the model is known, else `secret:`. Unlike ops, `secret:<id>`
-/// also becomes `secret://<model-uuid>/<id>` when the model is known: Juju reads both as the
-/// same secret of this model, and ops' rule leaves them unequal. An id of another model
-/// (`secret://<other>/<id>`) is kept as it is.
-pub fn canonical_secret_id(id: &str, model_uuid: Option<&str>) -> String {
-    let id = id.trim();
-    let model_uuid = model_uuid.filter(|u| !u.is_empty());
-    match (id.strip_prefix("secret:"), model_uuid) {
-        (Some(rest), _) if rest.starts_with("//") => id.to_string(),
-        (Some(rest), Some(m)) => format!("secret://{m}/{rest}"),
-        (Some(_), None) => id.to_string(),
-        (None, Some(m)) => format!("secret://{m}/{id}"),
-        (None, None) => format!("secret:{id}"),
     }
 }
 
@@ -248,7 +227,7 @@ fn check_content(tool: &str, content: &BTreeMap<String, String>) -> Result<()> {
 /// Secret content written for `KEY#file=PATH` arguments: a private directory (`0700`) with one
 /// `0600` file per key. Dropping it removes the directory and everything in it.
 struct ContentFiles {
-    _dir: tempfile::TempDir,
+    _dir: crate::fs::PrivateDir,
 }
 
 impl ContentFiles {
@@ -263,10 +242,7 @@ impl ContentFiles {
             return Ok(None);
         }
         let io = |what: &str, e| Error::io(format!("writing secret content: {what}"), e);
-        let dir = tempfile::Builder::new()
-            .prefix("charmkit-secret-")
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .tempdir()
+        let dir = crate::fs::PrivateDir::new("charmkit-secret-")
             .map_err(|e| io("creating a private directory", e))?;
         // jujuc's server opens the path itself, from its own working directory.
         let root = std::path::absolute(dir.path()).map_err(|e| io("resolving its path", e))?;

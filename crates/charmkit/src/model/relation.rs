@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{Bag, Databag, Model};
 use crate::error::{Error, Result};
-use crate::hookcmd::RelationId;
+use crate::types::RelationId;
 
 /// One relation of this unit, with what Juju says about it. Reads are cached per dispatch.
 #[derive(Clone)]

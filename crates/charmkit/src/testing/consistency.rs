@@ -23,12 +23,12 @@ use serde_json::Value;
 
 use super::fake::State;
 use super::Trigger;
-use crate::context::app_of;
 use crate::error::{Error, Result};
 use crate::event::Family;
 use crate::meta::{ConfigType, Metadata, Role};
 use crate::pebble::{CheckStatus, Startup};
 use crate::suggest::did_you_mean;
+use crate::types::app_of;
 
 /// Checks `trigger` and `state` against `meta`; every inconsistency found, in one
 /// [`Error::Inconsistent`].

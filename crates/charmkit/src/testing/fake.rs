@@ -387,7 +387,7 @@ impl State {
 
     /// The application's name (the unit name before `/`).
     pub fn app_name(&self) -> &str {
-        crate::context::app_of(&self.unit_name).unwrap_or(&self.unit_name)
+        crate::types::app_of(&self.unit_name).unwrap_or(&self.unit_name)
     }
 
     /// Sets leadership.

@@ -541,7 +541,7 @@ impl Simulation {
         let resource = crate::tracing::setup::resource(
             &ctx,
             &self.meta.name,
-            crate::runtime::short_type_name::<C>(),
+            crate::framework::short_type_name::<C>(),
         );
         crate::tracing::DispatchTrace::start(self.dir.path(), resource)
             .finish_with(out.spans.clone(), out.observed);

@@ -743,6 +743,7 @@ mod queue;
 mod records;
 mod space;
 
+use crate::fs::{remove_if_exists, unique_token};
 use files::*;
 pub use records::{Destination, ExportOutcome};
 use space::is_out_of_space;

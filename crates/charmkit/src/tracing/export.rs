@@ -301,6 +301,9 @@ fn one_line(e: &(impl fmt::Display + ?Sized)) -> String {
         .join(" ")
 }
 
+/// The line that opens a certificate in a PEM bundle.
+pub const PEM_CERTIFICATE_HEADER: &str = "-----BEGIN CERTIFICATE-----";
+
 /// Parses a PEM bundle: every certificate in it must parse and be usable as a trust anchor, a
 /// certificate section the PEM reader cannot take (bad base64, no end line) is an error too —
 /// never skipped — and there must be at least one. Other sections (a key) and text around them
@@ -315,7 +318,7 @@ pub(crate) fn roots_from_bundle(pem: &str) -> Result<RootCertStore, String> {
             .add(cert)
             .map_err(|e| format!("certificate {}: {e}", i + 1))?;
     }
-    let markers = pem.matches("-----BEGIN CERTIFICATE-----").count();
+    let markers = pem.matches(PEM_CERTIFICATE_HEADER).count();
     if markers > certs {
         return Err(format!(
             "{} of its {markers} certificate sections are malformed",

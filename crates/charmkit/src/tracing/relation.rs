@@ -15,6 +15,8 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
+use crate::types::json_kind;
+
 /// The key we write in our application databag on the `tracing` relation.
 pub const RECEIVERS_KEY: &str = "receivers";
 /// The value we write under `receivers` in our app databag (tracing v2 requirer): exactly
@@ -28,7 +30,7 @@ pub const CA_VERSION_VALUE: &str = "1";
 pub const CERTIFICATES_KEY: &str = "certificates";
 
 /// The PEM header every certificate must contain (the sanity check of [`ca_bundle`]).
-pub const PEM_CERTIFICATE_HEADER: &str = "-----BEGIN CERTIFICATE-----";
+pub use super::export::PEM_CERTIFICATE_HEADER;
 
 /// Longest export base URL we accept.
 const MAX_URL_LEN: usize = 2048;
@@ -435,18 +437,6 @@ fn ca_bundle_v0(units: &[BTreeMap<String, String>]) -> Result<String, NotReady> 
     entries.sort_unstable();
     entries.dedup();
     Ok(entries.join("\n"))
-}
-
-/// What a JSON value is, for messages.
-fn json_kind(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "a list",
-        Json::Object(_) => "an object",
-    }
 }
 
 /// At most `max` characters of `s`, with `…` when cut.

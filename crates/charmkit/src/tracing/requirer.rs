@@ -113,7 +113,7 @@ impl Tracing {
                 Ca::Relation(name.to_string())
             }
             CaSource::Bundle(pem) => {
-                if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                if !pem.contains(super::export::PEM_CERTIFICATE_HEADER) {
                     return Err(Error::Usage(
                         "Tracing: the CA bundle holds no PEM certificate".into(),
                     ));

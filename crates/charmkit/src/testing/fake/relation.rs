@@ -109,7 +109,7 @@ impl FakeJuju {
                 if is_valid_application(t) {
                     t.clone()
                 } else if is_valid_unit(t) {
-                    crate::context::app_of(t).unwrap_or(t).to_string()
+                    crate::types::app_of(t).unwrap_or(t).to_string()
                 } else {
                     t.clone()
                 }

@@ -457,7 +457,7 @@ impl FakeJuju {
             if !super::jujuc::is_valid_unit(u) {
                 return Err(Fail::usage(format_args!("unit {} not valid", go_quote(u))));
             }
-            if crate::context::app_of(u) != Some(remote_app.as_str()) {
+            if crate::types::app_of(u) != Some(remote_app.as_str()) {
                 return Err(Fail::usage(format_args!(
                     "cannot specify unit {} in relation to application {}",
                     go_quote(u),

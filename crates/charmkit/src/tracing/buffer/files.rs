@@ -4,8 +4,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::*;
 
@@ -62,15 +60,6 @@ pub(super) fn is_reserved_name(name: &str) -> bool {
 
 pub(super) fn data_len(file_len: u64) -> u64 {
     file_len.saturating_sub(HEADER_LEN as u64)
-}
-
-pub(super) fn unique_token() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{nanos:020}-{}-{n}", std::process::id())
 }
 
 const CRC_TABLE: [u32; 256] = {
@@ -288,11 +277,4 @@ pub(super) fn open_private(path: &Path) -> io::Result<File> {
         return Err(not_ours("not a regular file"));
     }
     Ok(f)
-}
-
-pub(super) fn remove_if_exists(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
 }

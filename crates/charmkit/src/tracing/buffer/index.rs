@@ -481,7 +481,7 @@ impl Buffer {
             .join(TMP_DIR)
             .join(format!("{}.idx.tmp", unique_token()));
         // The index is a cache (rebuilt when it looks wrong): no fsync needed.
-        crate::state::write_via(&tmp, &self.dir.join(INDEX_FILE), &bytes, false)
+        crate::fs::write_via(&tmp, &self.dir.join(INDEX_FILE), &bytes, false)
     }
 
     /// Takes the state under the lock: a validated (or rebuilt) index with `incoming/` adopted.

@@ -73,8 +73,7 @@ impl Buffer {
             .dir
             .join(TMP_DIR)
             .join(format!("{}.tmp", unique_token()));
-        let _ =
-            crate::state::write_via(&tmp, &self.dir.join(REPORTED_FILE), stamp.as_bytes(), false);
+        let _ = crate::fs::write_via(&tmp, &self.dir.join(REPORTED_FILE), stamp.as_bytes(), false);
     }
 
     pub(super) fn write_json_file<T: Serialize>(&self, name: &str, value: &T) -> io::Result<()> {
@@ -83,7 +82,7 @@ impl Buffer {
             .dir
             .join(TMP_DIR)
             .join(format!("{}.tmp", unique_token()));
-        crate::state::write_via(&tmp, &self.dir.join(name), &bytes, true)?;
+        crate::fs::write_via(&tmp, &self.dir.join(name), &bytes, true)?;
         self.dir_fd.sync_all()
     }
 
