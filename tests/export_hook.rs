@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use charmkit::tracing::buffer::{Buffer, Destination};
+use charmkit::trace::buffer::{Buffer, Destination};
 use common::{eventually, stderr, Unit};
 
 /// A minimal OTLP/HTTP collector: records every POST body, answers `status` after `delay`.
@@ -186,7 +186,7 @@ fn the_background_exporter_delivers_and_empties_the_buffer() {
     );
     let bodies = collector.bodies();
     assert_eq!(bodies.len(), 1);
-    let req = charmkit::tracing::otlp::decode(&bodies[0]).expect("OTLP/JSON");
+    let req = charmkit::trace::otlp::decode(&bodies[0]).expect("OTLP/JSON");
     let names: Vec<&str> = req.resource_spans[0]
         .scope_spans
         .iter()
@@ -382,7 +382,7 @@ fn a_collector_that_never_answers_is_recorded_in_time_and_reported_once() {
 fn record(unit: &Unit) -> String {
     std::fs::read_to_string(
         unit.charm_dir
-            .join(charmkit::tracing::buffer::DIR_NAME)
+            .join(charmkit::trace::buffer::DIR_NAME)
             .join("last-export.json"),
     )
     .unwrap_or_default()
@@ -436,7 +436,7 @@ fn credentials_in_the_receiver_url_are_never_shown() {
 #[test]
 fn trace_commands_create_nothing_and_are_quiet_about_our_own_files() {
     let unit = Unit::new();
-    let dir = unit.charm_dir.join(charmkit::tracing::buffer::DIR_NAME);
+    let dir = unit.charm_dir.join(charmkit::trace::buffer::DIR_NAME);
     // Read-only commands on a unit that never buffered anything create nothing.
     for args in [
         &["trace", "status"][..],

@@ -28,7 +28,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use charmkit::tracing::buffer::{Buffer, Destination, PRIORITY_DEFAULT};
+use charmkit::trace::buffer::{Buffer, Destination, PRIORITY_DEFAULT};
 use common::{eventually, Unit};
 use net::Server;
 use support::*;

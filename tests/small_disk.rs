@@ -39,6 +39,6 @@ fn a_256k_disk_never_fails_a_hook_and_the_buffer_leaves_room() {
     );
     assert!(free >= 64 * 1024, "the buffer left only {free} bytes free");
     // It kept buffering what fits, observed data first.
-    let b = charmkit::tracing::buffer::Buffer::open(&unit.charm_dir).unwrap();
+    let b = charmkit::trace::buffer::Buffer::open(&unit.charm_dir).unwrap();
     assert!(b.stats().unwrap().chunks > 0);
 }

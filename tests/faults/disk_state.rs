@@ -8,7 +8,7 @@ const OUTSIDE: &str = "OUTSIDE-MARK";
 fn outside_chunk(root: &std::path::Path) -> std::path::PathBuf {
     let dir = root
         .join("elsewhere")
-        .join(charmkit::tracing::buffer::DIR_NAME);
+        .join(charmkit::trace::buffer::DIR_NAME);
     let b = Buffer::open_dir(&dir, 1 << 20).unwrap();
     let id = b
         .append(
@@ -24,7 +24,7 @@ fn outside_chunk(root: &std::path::Path) -> std::path::PathBuf {
 fn plant(unit: &Unit, case: usize) -> (&'static str, Vec<std::path::PathBuf>) {
     use std::os::unix::fs::{symlink, PermissionsExt};
     let root = unit.root.path();
-    let buf = unit.charm_dir.join(charmkit::tracing::buffer::DIR_NAME);
+    let buf = unit.charm_dir.join(charmkit::trace::buffer::DIR_NAME);
     let fifo = |p: &std::path::Path| {
         clear(p);
         nix::unistd::mkfifo(p, nix::sys::stat::Mode::S_IRWXU).unwrap();
@@ -328,7 +328,7 @@ fn hostile_disk_state() {
                 figures.lost += lost;
             }
             // Undo what would stop the temporary directory's cleanup.
-            let buf = unit.charm_dir.join(charmkit::tracing::buffer::DIR_NAME);
+            let buf = unit.charm_dir.join(charmkit::trace::buffer::DIR_NAME);
             if std::fs::symlink_metadata(&buf).is_ok_and(|m| m.is_dir()) {
                 let _ = std::fs::set_permissions(&buf, std::fs::Permissions::from_mode(0o700));
             }

@@ -266,10 +266,10 @@ fn databag_trial(
         .destination()
         .unwrap();
     let bad_dest = dest.as_ref().is_some_and(|d| {
-        charmkit::tracing::destination::check_url(&d.url).is_err()
+        charmkit::trace::destination::check_url(&d.url).is_err()
             || d.ca
                 .as_deref()
-                .is_some_and(|pem| charmkit::tracing::destination::check_ca(pem).is_err())
+                .is_some_and(|pem| charmkit::trace::destination::check_ca(pem).is_err())
     });
     let calls =
         String::from_utf8_lossy(&std::fs::read(unit.state.join("calls")).unwrap()).into_owned();

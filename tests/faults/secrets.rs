@@ -105,7 +105,7 @@ fn planted_secret_markers_never_come_out() {
         ));
         // Everything stored beside the buffer but the destination (which must hold the URL it
         // sends to), and everything the collector received (spans).
-        let buf = unit.charm_dir.join(charmkit::tracing::buffer::DIR_NAME);
+        let buf = unit.charm_dir.join(charmkit::trace::buffer::DIR_NAME);
         for e in walk(&buf) {
             if !e.ends_with("destination.json") {
                 shown.push((

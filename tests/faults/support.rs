@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
-use charmkit::tracing::buffer::{Buffer, DIR_NAME};
+use charmkit::trace::buffer::{Buffer, DIR_NAME};
 
 /// The environment variable selecting the long mode (`CHARMKIT_FAULTS=long`): ≥ 1,000 kill
 /// trials and larger samples everywhere. `bench/faults.sh` runs it.
@@ -129,7 +129,7 @@ impl Figures {
 /// The trace ids (32 hex) of the `ops.main` root spans in an OTLP/JSON document; `None` if it
 /// is not one.
 pub fn root_trace_ids(json: &[u8]) -> Option<Vec<String>> {
-    let req = charmkit::tracing::otlp::decode(json).ok()?;
+    let req = charmkit::trace::otlp::decode(json).ok()?;
     Some(
         req.resource_spans
             .iter()

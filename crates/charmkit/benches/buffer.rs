@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use charmkit::tracing::buffer::{Buffer, PRIORITY_DEFAULT, PRIORITY_OBSERVED};
+use charmkit::trace::buffer::{Buffer, PRIORITY_DEFAULT, PRIORITY_OBSERVED};
 
 const MEASURED: usize = 400;
 

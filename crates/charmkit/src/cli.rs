@@ -4,13 +4,13 @@
 //! defaulting to the directory of `dispatch`.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::framework::Charm;
 use crate::meta::Metadata;
-use crate::runtime::charm_dir;
 use crate::testing::{Simulation, Trigger};
-use crate::tracing::buffer::Buffer;
+use crate::trace::buffer::Buffer;
 
 /// The usage text.
 pub const USAGE: &str = "\
@@ -66,14 +66,33 @@ pub fn run<C: Charm>(args: &[String]) -> ExitCode {
         ["trace", "status", "--json"] => trace_status(true),
         ["trace", "dump"] => trace_dump(),
         ["trace", "flush", rest @ ..] => trace_flush(rest),
-        [crate::tracing::drain::BACKGROUND_COMMAND] => {
-            crate::tracing::drain::background_child(&charm_dir())
+        [crate::trace::drain::BACKGROUND_COMMAND] => {
+            crate::trace::drain::background_child(&charm_dir())
         }
         _ => {
             eprintln!("unknown command: {}\n\n{USAGE}", args.join(" "));
             ExitCode::from(2)
         }
     }
+}
+
+/// The charm directory outside Juju: `JUJU_CHARM_DIR`, else the directory of the `dispatch`
+/// script that ran us (`CHARMKIT_DISPATCH_DIR`, set by it), else our own directory when we are
+/// `dispatch` (a packed charm), else the current directory.
+fn charm_dir() -> PathBuf {
+    for var in ["JUJU_CHARM_DIR", "CHARMKIT_DISPATCH_DIR"] {
+        if let Some(d) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            return PathBuf::from(d);
+        }
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .filter(|exe| exe.file_name().is_some_and(|n| n == "dispatch"))
+        .and_then(|exe| exe.parent().map(PathBuf::from))
+    {
+        return dir;
+    }
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -252,7 +271,7 @@ fn simulate<C: Charm>(args: SimulateArgs) -> ExitCode {
 }
 
 fn trace_status(json: bool) -> ExitCode {
-    let status = match crate::tracing::status(&charm_dir()) {
+    let status = match crate::trace::status(&charm_dir()) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -294,7 +313,7 @@ fn trace_flush(args: &[&str]) -> ExitCode {
         },
         _ => return fail("usage: trace flush [--timeout SECS]"),
     };
-    match crate::tracing::flush(&charm_dir(), std::time::Duration::from_secs_f64(timeout)) {
+    match crate::trace::flush(&charm_dir(), std::time::Duration::from_secs_f64(timeout)) {
         Ok(0) => ExitCode::SUCCESS,
         Ok(left) => {
             eprintln!("{left} chunk(s) remain in the buffer");

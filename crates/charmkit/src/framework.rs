@@ -4,7 +4,7 @@
 //! A charm is a type implementing [`Charm`]: its constructor registers handlers on the
 //! [`Framework`] with [`Framework::observe`], a typed selector ([`On`]) and a named handler
 //! ([`handler!`](crate::handler)). Libraries inside the charm (such as
-//! [`crate::tracing::Tracing`]) register theirs with [`Framework::observe_as`]. A handler gets
+//! `charmkit::tracing::Tracing`) register theirs with [`Framework::observe_as`]. A handler gets
 //! the charm and a [`Ctx`]: the event (typed), the [`Model`], stored state, `defer()`, `emit()`
 //! for custom events, `add_status()` during collect-status. What identifies an observation and
 //! a deferred event is documented in [`crate::observe`].
@@ -260,7 +260,7 @@ impl<C: 'static> Framework<C> {
     /// observer at index `only`.
     fn emit_inner(&mut self, charm: &mut C, event: &Event, only: Option<usize>) -> Result<()> {
         let deferred = only.is_some();
-        let tracer = opentelemetry::global::tracer(crate::tracing::SCOPE);
+        let tracer = crate::span::tracer();
         Context::current().span().add_event(
             event.name.clone(),
             vec![
@@ -428,19 +428,14 @@ pub(crate) fn record_exception(
     kind: &str,
     message: &str,
 ) {
-    span.add_event(
-        "exception",
-        vec![
-            KeyValue::new("exception.type", kind.to_string()),
-            KeyValue::new("exception.message", message.to_string()),
-            // `force_capture`: `capture` records nothing unless RUST_BACKTRACE is set, which it
-            // never is under Juju. Only a failing dispatch pays for it.
-            KeyValue::new(
-                "exception.stacktrace",
-                std::backtrace::Backtrace::force_capture().to_string(),
-            ),
-        ],
-    );
+    let mut attributes = crate::span::exception(kind, message);
+    // `force_capture`: `capture` records nothing unless RUST_BACKTRACE is set, which it never is
+    // under Juju. Only a failing dispatch pays for it.
+    attributes.push(KeyValue::new(
+        "exception.stacktrace",
+        std::backtrace::Backtrace::force_capture().to_string(),
+    ));
+    span.add_event("exception", attributes);
     span.set_status(SpanStatus::error(message.to_string()));
 }
 
@@ -475,8 +470,8 @@ pub fn dispatch<C: Charm>(
     pebble: Rc<dyn PebbleConnector>,
     checkpoint: &mut dyn FnMut(bool),
 ) -> DispatchReport {
-    let tracer = opentelemetry::global::tracer(crate::tracing::SCOPE);
-    let root = tracer.start(crate::tracing::ROOT_SPAN);
+    let tracer = crate::span::tracer();
+    let root = tracer.start(crate::span::ROOT_SPAN);
     let trace_id = format!(
         "{:032x}",
         u128::from_be_bytes(root.span_context().trace_id().to_bytes())

@@ -2,7 +2,7 @@
 //! temporary directories.
 //!
 //! The trace buffer adds its own careful access on top (never following a symlink, never
-//! opening a special file): see `tracing::buffer`.
+//! opening a special file): see `trace::buffer`.
 
 use std::fs;
 use std::io::{self, Write as _};

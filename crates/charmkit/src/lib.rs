@@ -76,16 +76,39 @@ pub mod model;
 pub mod observe;
 pub mod pebble;
 pub mod runtime;
+mod span;
 pub mod state;
 mod suggest;
 pub mod testing;
+pub mod trace;
 pub mod tracing;
 pub(crate) mod types;
 
 pub use error::{Error, Result};
 pub use framework::{Charm, Ctx, Framework, HandlerResult};
 pub use observe::{Handler, On};
-pub use runtime::main;
+
+/// Runs the charm: what a charm's `main` calls.
+///
+/// ```no_run
+/// # use charmkit::{Charm, Framework};
+/// # struct MyCharm;
+/// # impl Charm for MyCharm { fn new(_: &mut Framework<Self>) -> charmkit::Result<Self> { Ok(MyCharm) } }
+/// fn main() -> std::process::ExitCode {
+///     charmkit::main::<MyCharm>()
+/// }
+/// ```
+///
+/// With `JUJU_DISPATCH_PATH` set (Juju runs `dispatch`), one dispatch (the runtime); without it,
+/// the arguments are a command for a person (the CLI): `simulate`, `trace status|dump|flush`,
+/// `help`.
+pub fn main<C: Charm>() -> std::process::ExitCode {
+    if std::env::var_os("JUJU_DISPATCH_PATH").is_some_and(|v| !v.is_empty()) {
+        return runtime::run_dispatch::<C>();
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    cli::run::<C>(&args)
+}
 
 /// What a charm's `charm.rs` needs, in one `use charmkit::prelude::*;`.
 pub mod prelude {

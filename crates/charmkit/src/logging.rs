@@ -102,7 +102,20 @@ impl Log for JujuLogger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{FakeJuju, State};
+    use crate::hookcmd::mock::Mock;
+
+    /// The `(level, message)` of every `juju-log` call the mock saw.
+    fn logs(m: &Mock) -> Vec<(LogLevel, String)> {
+        m.calls()
+            .iter()
+            .map(|c| match c.args.as_slice() {
+                [flag, level, dashes, message] if flag == "--log-level" && dashes == "--" => {
+                    (level.parse().unwrap(), message.clone())
+                }
+                other => panic!("not a juju-log call: {other:?}"),
+            })
+            .collect()
+    }
 
     #[test]
     fn levels_map_to_juju_levels() {
@@ -115,7 +128,7 @@ mod tests {
 
     #[test]
     fn records_go_to_this_threads_juju_log_and_chatty_dependencies_are_filtered() {
-        let fake = Rc::new(FakeJuju::new(State::default()));
+        let fake = Rc::new(Mock::default());
         {
             let _sink = LogSink::install(fake.clone(), false);
             log::error!("bad {}", 1);
@@ -127,7 +140,7 @@ mod tests {
         }
         // After the sink is dropped, nothing more reaches this fake.
         log::info!("after");
-        let logs = fake.logs();
+        let logs = logs(&fake);
         assert_eq!(
             logs,
             [
@@ -144,8 +157,7 @@ mod tests {
 
     #[test]
     fn a_failing_juju_log_does_not_recurse_or_panic() {
-        let fake = Rc::new(FakeJuju::new(State::default()));
-        fake.fail("juju-log", 1, "ERROR no context");
+        let fake = Rc::new(Mock::failing(1, "ERROR no context"));
         let _sink = LogSink::install(fake.clone(), false);
         log::error!("still fine");
         assert_eq!(fake.calls().len(), 1, "one attempt, no recursion");

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use charmkit::tracing::buffer::{Buffer, PRIORITY_DEFAULT, PRIORITY_OBSERVED};
+use charmkit::trace::buffer::{Buffer, PRIORITY_DEFAULT, PRIORITY_OBSERVED};
 
 const CHILD_ENV: &str = "CHARMKIT_BUFFER_CONC_CHILD";
 const PER_WRITER: u64 = 120;

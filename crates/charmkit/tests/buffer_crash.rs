@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use charmkit::tracing::buffer::{Buffer, ChunkId, PRIORITY_DEFAULT, PRIORITY_OBSERVED};
+use charmkit::trace::buffer::{Buffer, ChunkId, PRIORITY_DEFAULT, PRIORITY_OBSERVED};
 
 const CHILD_ENV: &str = "CHARMKIT_BUFFER_CRASH_CHILD";
 

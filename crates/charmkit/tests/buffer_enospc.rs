@@ -11,7 +11,7 @@ use std::process::Command;
 
 use std::collections::BTreeMap;
 
-use charmkit::tracing::buffer::{free_floor, Buffer, NoRoom};
+use charmkit::trace::buffer::{free_floor, Buffer, NoRoom};
 
 struct Mount(PathBuf);
 
@@ -45,7 +45,7 @@ fn a_tiny_disk_keeps_its_floor_and_a_full_one_stores_nothing_cleanly() {
     };
     let dir = t.path().join(".charm-tracing");
     let b = Buffer::open_dir(&dir, u64::MAX).expect("open");
-    b.set_destination(Some(&charmkit::tracing::buffer::Destination {
+    b.set_destination(Some(&charmkit::trace::buffer::Destination {
         url: "http://collector:4318/v1/traces".into(),
         ca: None,
     }))

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use charmkit::tracing::buffer::{Buffer, DIR_NAME, PRIORITY_DEFAULT, PRIORITY_OBSERVED};
+use charmkit::trace::buffer::{Buffer, DIR_NAME, PRIORITY_DEFAULT, PRIORITY_OBSERVED};
 
 /// Runs `f` on another thread; fails the test if it has not finished within `limit` (a hang
 /// guard, far above the expected time: the point is that it ends at all).
@@ -126,7 +126,7 @@ fn outside_chunk(root: &Path, text: &str) -> std::path::PathBuf {
     root.join("elsewhere").join(format!("{id}.chunk"))
 }
 
-fn datas(chunks: &[charmkit::tracing::buffer::Chunk]) -> Vec<String> {
+fn datas(chunks: &[charmkit::trace::buffer::Chunk]) -> Vec<String> {
     let mut v: Vec<String> = chunks
         .iter()
         .map(|c| String::from_utf8_lossy(&c.data).into_owned())

@@ -7,12 +7,12 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use charmkit::tracing::buffer::{
+use charmkit::trace::buffer::{
     Buffer, Destination, ExportOutcome, PRIORITY_DEFAULT, PRIORITY_OBSERVED,
 };
-use charmkit::tracing::drain::{drain, flush};
-use charmkit::tracing::otlp;
-use charmkit::tracing::setup::SpanCollector;
+use charmkit::trace::drain::{drain, flush};
+use charmkit::trace::otlp;
+use charmkit::trace::setup::SpanCollector;
 use common::{server_config, Ca, Server, Step};
 use opentelemetry::trace::{Span as _, Tracer as _};
 use opentelemetry::KeyValue;
@@ -236,7 +236,7 @@ fn capture_warning(buffer: &Buffer) -> String {
     let _ = log::set_logger(&Capture);
     log::set_max_level(log::LevelFilter::Warn);
     LINES.lock().unwrap().clear();
-    charmkit::tracing::drain::report_last_export(buffer);
+    charmkit::trace::drain::report_last_export(buffer);
     let lines = LINES.lock().unwrap().clone();
     lines
         .into_iter()
@@ -524,12 +524,12 @@ fn a_chunk_that_cannot_be_read_is_skipped_and_the_rest_is_sent() {
     let id = other.append(&chunk("OUTSIDE"), 50).unwrap();
     let planted = dir
         .path()
-        .join(charmkit::tracing::buffer::DIR_NAME)
+        .join(charmkit::trace::buffer::DIR_NAME)
         .join("p99-000000000000.chunk");
     std::fs::hard_link(
         elsewhere
             .path()
-            .join(charmkit::tracing::buffer::DIR_NAME)
+            .join(charmkit::trace::buffer::DIR_NAME)
             .join(format!("{id}.chunk")),
         &planted,
     )

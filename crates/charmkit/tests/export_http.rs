@@ -4,8 +4,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use charmkit::tracing::export::{ExportError, Outcome, Sender};
-use charmkit::tracing::otlp;
+use charmkit::trace::export::{ExportError, Outcome, Sender};
+use charmkit::trace::otlp;
 use common::{refused_port, Server};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use charmkit::tracing::export::{Outcome, Sender};
+use charmkit::trace::export::{Outcome, Sender};
 use common::{server_config, Ca, Handshake, Server};
 use rustls::version::{TLS12, TLS13};
 

@@ -18,7 +18,7 @@ use charmkit::meta::Metadata;
 use charmkit::model::Model;
 use charmkit::state::StoredState;
 use charmkit::testing::{run, run_in, FakeJuju, Output, Relation, State, Trigger};
-use charmkit::tracing::buffer::{Buffer, Destination};
+use charmkit::trace::buffer::{Buffer, Destination};
 use charmkit::tracing::{CaSource, Tracing};
 use charmkit::Error;
 

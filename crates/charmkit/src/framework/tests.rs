@@ -1269,3 +1269,57 @@ fn an_application_secret_through_the_object_api() {
     assert!(out.error.is_none(), "{:?}", out.error);
     assert!(out.state.secrets.is_empty());
 }
+
+struct FailsOrPanics;
+
+impl crate::framework::Charm for FailsOrPanics {
+    fn new(fw: &mut crate::framework::Framework<Self>) -> crate::Result<Self> {
+        use crate::framework::Ctx;
+        use crate::observe::{Handler, On};
+        fw.observe(
+            On::install(),
+            Handler::new("fails", |_, _: &mut Ctx<'_>| Err("disk on fire".into())),
+        );
+        fw.observe(
+            On::start(),
+            Handler::new("panics", |_, _: &mut Ctx<'_>| panic!("oh no")),
+        );
+        Ok(FailsOrPanics)
+    }
+}
+
+#[test]
+fn a_failing_handler_puts_one_exception_on_each_span_it_crosses() {
+    let meta =
+        crate::meta::Metadata::from_yaml(None, Some("name: demo\n"), None, None).expect("metadata");
+    for (hook, observer) in [
+        ("install", "install: FailsOrPanics"),
+        ("start", "start: FailsOrPanics"),
+    ] {
+        let out = run::<FailsOrPanics>(&meta, Trigger::hook(hook), State::new("demo/0"));
+        assert!(out.error.is_some(), "{hook}");
+        for name in [observer, crate::span::ROOT_SPAN] {
+            let span = out.spans.iter().find(|s| s.name == name).expect(name);
+            let exceptions = span
+                .events
+                .events
+                .iter()
+                .filter(|e| e.name == "exception")
+                .count();
+            assert_eq!(exceptions, 1, "{hook}: {name} (ops records one per span)");
+            let event = span.events.events.iter().find(|e| e.name == "exception");
+            let trace = event
+                .and_then(|e| {
+                    e.attributes
+                        .iter()
+                        .find(|kv| kv.key.as_str() == "exception.stacktrace")
+                })
+                .map(|kv| kv.value.to_string())
+                .unwrap_or_default();
+            assert!(
+                !trace.is_empty() && !trace.contains("disabled backtrace"),
+                "{hook}: {name}: a stack trace even without RUST_BACKTRACE: {trace:?}"
+            );
+        }
+    }
+}

@@ -145,7 +145,7 @@ mod goal_state;
 mod leader;
 mod log;
 #[cfg(test)]
-mod mock;
+pub(crate) mod mock;
 mod network;
 mod ports;
 #[cfg(test)]

@@ -62,9 +62,9 @@ use crate::hookcmd::{HookTools, ToolCall};
 use crate::logging::LogSink;
 use crate::meta::Metadata;
 use crate::state::{Deferred, StoredState};
-use crate::tracing::pebble::TracedConnector;
-use crate::tracing::setup::SpanCollector;
-use crate::tracing::tools::TracedTools;
+use crate::trace::pebble::TracedConnector;
+use crate::trace::setup::SpanCollector;
+use crate::trace::tools::TracedTools;
 
 pub use consistency::check;
 pub use containers::PebbleCall;
@@ -257,7 +257,7 @@ pub fn run_with<C: Charm>(
 /// Like [`run`], with `charm_dir` as the charm directory instead of a fresh temporary one: the
 /// stored state, the trace buffer and the exporter's destination live there, so a test can run
 /// several dispatches against one unit's disk and inspect it afterwards (e.g.
-/// `tracing::buffer::Buffer::open(charm_dir)?.destination()`).
+/// `trace::buffer::Buffer::open(charm_dir)?.destination()`).
 #[track_caller]
 pub fn run_in<C: Charm>(
     charm_dir: &std::path::Path,
@@ -538,12 +538,12 @@ impl Simulation {
         self.state = out.state.clone();
         // As on a real unit, the dispatch's spans go to the (simulated) unit's buffer.
         let ctx = unit_context(&self.state, self.dir.path());
-        let resource = crate::tracing::setup::resource(
+        let resource = crate::trace::setup::resource(
             &ctx,
             &self.meta.name,
             crate::framework::short_type_name::<C>(),
         );
-        crate::tracing::DispatchTrace::start(self.dir.path(), resource)
+        crate::trace::DispatchTrace::start(self.dir.path(), resource)
             .finish_with(out.spans.clone(), out.observed);
         if let Some(endpoint) = hook.strip_suffix("-relation-broken") {
             self.state.relations.retain(|r| r.endpoint != endpoint);

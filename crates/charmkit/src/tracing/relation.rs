@@ -30,7 +30,7 @@ pub const CA_VERSION_VALUE: &str = "1";
 pub const CERTIFICATES_KEY: &str = "certificates";
 
 /// The PEM header every certificate must contain (the sanity check of [`ca_bundle`]).
-pub use super::export::PEM_CERTIFICATE_HEADER;
+pub use crate::trace::export::PEM_CERTIFICATE_HEADER;
 
 /// Longest export base URL we accept.
 const MAX_URL_LEN: usize = 2048;
@@ -319,7 +319,7 @@ fn choose_otlp_http(receivers: &[Receiver<'_>]) -> Result<Endpoint, NotReady> {
     }
     let url = format!("{base}/v1/traces");
     // The structure too (host, port, IPv6 brackets), as the exporter will parse it.
-    super::destination::check_url(&url).map_err(bad_url)?;
+    crate::trace::destination::check_url(&url).map_err(bad_url)?;
     Ok(Endpoint { url, warnings })
 }
 
@@ -452,7 +452,7 @@ fn clip(s: &str, max: usize) -> String {
 fn quote(s: &str) -> String {
     // Only look at a bounded prefix: values may be megabytes long.
     let prefix: String = s.chars().take(4 * EXCERPT_CHARS).collect();
-    let masked = super::destination::redact(&prefix);
+    let masked = crate::trace::destination::redact(&prefix);
     let escaped = format!("{masked:?}");
     clip(&escaped, EXCERPT_CHARS)
 }

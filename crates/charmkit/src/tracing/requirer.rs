@@ -30,13 +30,13 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::event::{EventKind, RelationScoped};
 use crate::framework::{Ctx, Framework};
-use crate::hookcmd::RelationId;
 use crate::meta::{Metadata, Role};
 use crate::model::Model;
 use crate::observe::{Handler, On};
+use crate::trace::buffer::{Buffer, Destination};
+use crate::trace::destination;
+use crate::types::RelationId;
 
-use super::buffer::{Buffer, Destination};
-use super::destination;
 use super::relation::{self, NotReady};
 
 /// Where the CA bundle for an `https` destination comes from.
@@ -49,11 +49,6 @@ pub enum CaSource<'a> {
     /// A fixed PEM bundle.
     Bundle(&'a str),
 }
-
-/// The environment variable naming the full OTLP/HTTP traces URL.
-pub const ENV_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
-/// The environment variable naming the OTLP/HTTP base URL (`/v1/traces` is appended).
-pub const ENV_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
 const OWNER: &str = "Tracing";
 
@@ -113,7 +108,7 @@ impl Tracing {
                 Ca::Relation(name.to_string())
             }
             CaSource::Bundle(pem) => {
-                if !pem.contains(super::export::PEM_CERTIFICATE_HEADER) {
+                if !pem.contains(crate::trace::export::PEM_CERTIFICATE_HEADER) {
                     return Err(Error::Usage(
                         "Tracing: the CA bundle holds no PEM certificate".into(),
                     ));
@@ -174,12 +169,12 @@ impl Tracing {
         let endpoint = rel.endpoint.as_str();
         let (key, value, always) = if endpoint == self.tracing_relation {
             (
-                "receivers",
+                relation::RECEIVERS_KEY,
                 relation::TRACING_RECEIVERS_VALUE,
                 ev.kind == EventKind::RelationCreated,
             )
         } else if ev.kind == EventKind::RelationCreated {
-            ("version", relation::CA_VERSION_VALUE, true)
+            (relation::CA_VERSION_KEY, relation::CA_VERSION_VALUE, true)
         } else {
             return Ok(());
         };
@@ -222,7 +217,7 @@ impl Tracing {
         model: &Model,
         ev: Option<During<'_>>,
     ) -> std::result::Result<Destination, String> {
-        let url = match endpoint_checked(|k| std::env::var(k).ok())? {
+        let url = match destination::endpoint_checked(|k| std::env::var(k).ok())? {
             Some(url) => url,
             None => self.relation_url(model, ev)?,
         };
@@ -324,47 +319,6 @@ fn remote_app(
     model.relation_remote_app(rel).map_err(|e| e.to_string())
 }
 
-/// The destination from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`,
-/// if one is set and usable.
-pub fn env_endpoint() -> Option<String> {
-    endpoint_from(|k| std::env::var(k).ok())
-}
-
-/// The OpenTelemetry-spec endpoint rules over any variable lookup; an unusable value counts as
-/// none (see [`endpoint_checked`] for why).
-pub fn endpoint_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
-    endpoint_checked(lookup).ok().flatten()
-}
-
-/// The endpoint variables over any lookup: `Ok(None)` if neither is set (or both are empty),
-/// `Ok(Some(url))` for the first set one (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, the full URL,
-/// wins over `OTEL_EXPORTER_OTLP_ENDPOINT`, a base to which `/v1/traces` is appended), or why that
-/// one cannot be used ([`destination::check_url`]; the value shown redacted).
-pub fn endpoint_checked(
-    lookup: impl Fn(&str) -> Option<String>,
-) -> std::result::Result<Option<String>, String> {
-    let set = |k: &str| {
-        lookup(k)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let (var, url) = match (set(ENV_TRACES_ENDPOINT), set(ENV_ENDPOINT)) {
-        (Some(url), _) => (ENV_TRACES_ENDPOINT, url),
-        (None, Some(base)) => (
-            ENV_ENDPOINT,
-            format!("{}/v1/traces", base.trim_end_matches('/')),
-        ),
-        (None, None) => return Ok(None),
-    };
-    match destination::check_url(&url) {
-        Ok(()) => Ok(Some(url)),
-        Err(why) => Err(format!(
-            "{var} names an unusable URL: {} {why}",
-            destination::redact(&format!("{url:?}"))
-        )),
-    }
-}
-
 fn is_https(url: &str) -> bool {
     url.get(..8)
         .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
@@ -387,7 +341,7 @@ fn store_destination(charm_dir: &Path, dest: Option<&Destination>) {
         Ok(()) => match dest {
             Some(d) => log::info!(
                 "tracing: sending trace data to {}{}",
-                super::destination::redact(&d.url),
+                destination::redact(&d.url),
                 if d.ca.is_some() {
                     " (verified with the CA from the relation)"
                 } else {
@@ -397,50 +351,5 @@ fn store_destination(charm_dir: &Path, dest: Option<&Destination>) {
             None => log::info!("tracing: destination removed; trace data keeps buffering"),
         },
         Err(e) => log::warn!("tracing: cannot store the destination: {e}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_endpoint_rules() {
-        let env = crate::tracing::fake_env;
-        assert_eq!(endpoint_from(env(&[])), None);
-        assert_eq!(
-            endpoint_from(env(&[(ENV_ENDPOINT, "http://collector:4318/")])).as_deref(),
-            Some("http://collector:4318/v1/traces")
-        );
-        assert_eq!(
-            endpoint_from(env(&[
-                (ENV_ENDPOINT, "http://a:4318"),
-                (ENV_TRACES_ENDPOINT, "https://b/custom/path")
-            ]))
-            .as_deref(),
-            Some("https://b/custom/path")
-        );
-        assert_eq!(
-            endpoint_from(env(&[(ENV_ENDPOINT, "collector:4317")])),
-            None
-        );
-        // Set but unusable: one reason naming the variable, the URL redacted.
-        for (var, value) in [
-            (ENV_TRACES_ENDPOINT, "http://"),
-            (ENV_TRACES_ENDPOINT, "http://[::1:4318"),
-            (ENV_TRACES_ENDPOINT, "http://u:pw@h:99999/v1/traces"),
-            (ENV_ENDPOINT, "http://h:abc"),
-            (ENV_ENDPOINT, "collector:4317"),
-        ] {
-            let pairs: &'static [(&'static str, &'static str)] =
-                Box::leak(Box::new([(var, value)]));
-            let err = endpoint_checked(env(pairs)).unwrap_err();
-            assert!(err.starts_with(var), "{err}");
-            assert!(!err.contains("pw"), "{err}");
-        }
-        assert_eq!(
-            endpoint_checked(env(&[(ENV_TRACES_ENDPOINT, "  ")])),
-            Ok(None)
-        );
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! They sit at the bottom, under the hook tools, so that the context, events and the model use
 //! them without reaching into the tool layer. The public API re-exports them where a charm
-//! author meets them ([`crate::hookcmd`], [`crate::prelude`]).
+//! author meets them (`charmkit::hookcmd`, the prelude).
 
 mod ids;
 mod parse;

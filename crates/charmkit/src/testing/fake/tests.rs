@@ -899,8 +899,8 @@ fn secret_revoke_app_and_action_get_key() {
 
 #[test]
 fn new_tools_get_spans_like_the_others_and_secrets_stay_out_of_them() {
-    use crate::tracing::setup::SpanCollector;
-    use crate::tracing::tools::TracedTools;
+    use crate::trace::setup::SpanCollector;
+    use crate::trace::tools::TracedTools;
     let fake = FakeJuju::new(state(true).with_resource("software", "/srv/sw.zip"));
     let collector = SpanCollector::start();
     let traced = TracedTools::new(&fake);

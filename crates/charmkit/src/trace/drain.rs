@@ -34,10 +34,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::buffer::{Buffer, Chunk, Destination, ExportOutcome};
+use super::destination::env_endpoint;
 use super::destination::redact;
 use super::export::{Outcome, Sender};
 use super::otlp;
-use super::requirer::env_endpoint;
 
 /// The hidden command that runs the background exporter.
 pub const BACKGROUND_COMMAND: &str = "__export";
@@ -266,7 +266,7 @@ pub fn flush(charm_dir: &Path, timeout: Duration) -> std::io::Result<u64> {
         let left = buffer.stats()?.chunks;
         eprintln!(
             "no destination: relate the charm to a tracing provider, or set {} ({} chunk(s) buffered)",
-            super::requirer::ENV_TRACES_ENDPOINT,
+            super::destination::ENV_TRACES_ENDPOINT,
             left
         );
         return Ok(left);
@@ -520,7 +520,7 @@ mod tests {
 
     #[test]
     fn request_timeout_follows_the_opentelemetry_variables() {
-        let env = crate::tracing::fake_env;
+        let env = crate::trace::fake_env;
         assert_eq!(request_timeout_from(env(&[])), REQUEST_TIMEOUT);
         assert_eq!(
             request_timeout_from(env(&[(TIMEOUT_ENV[1], "1500")])),

@@ -68,7 +68,7 @@ impl<T: HookTools> HookTools for TracedTools<T> {
         if call.tool == "juju-log" {
             return self.inner.run(call);
         }
-        let tracer = opentelemetry::global::tracer(super::SCOPE);
+        let tracer = crate::span::tracer();
         let mut span = tracer
             .span_builder(call.tool.clone())
             .with_kind(SpanKind::Client)
@@ -78,10 +78,7 @@ impl<T: HookTools> HookTools for TracedTools<T> {
         if let Err(e) = &out {
             span.add_event(
                 "exception",
-                vec![
-                    KeyValue::new("exception.type", "HookToolError"),
-                    KeyValue::new("exception.message", e.to_string()),
-                ],
+                crate::span::exception("HookToolError", e.to_string()),
             );
             span.set_status(Status::error(e.to_string()));
         }

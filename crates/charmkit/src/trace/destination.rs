@@ -119,6 +119,52 @@ fn url_end_char(c: char) -> bool {
     c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`')
 }
 
+/// The environment variable naming the full OTLP/HTTP traces URL.
+pub const ENV_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+/// The environment variable naming the OTLP/HTTP base URL (`/v1/traces` is appended).
+pub const ENV_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// The destination from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`,
+/// if one is set and usable.
+pub fn env_endpoint() -> Option<String> {
+    endpoint_from(|k| std::env::var(k).ok())
+}
+
+/// The OpenTelemetry-spec endpoint rules over any variable lookup; an unusable value counts as
+/// none (see [`endpoint_checked`] for why).
+pub fn endpoint_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    endpoint_checked(lookup).ok().flatten()
+}
+
+/// The endpoint variables over any lookup: `Ok(None)` if neither is set (or both are empty),
+/// `Ok(Some(url))` for the first set one (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, the full URL,
+/// wins over `OTEL_EXPORTER_OTLP_ENDPOINT`, a base to which `/v1/traces` is appended), or why that
+/// one cannot be used ([`check_url`]; the value shown redacted).
+pub fn endpoint_checked(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> std::result::Result<Option<String>, String> {
+    let set = |k: &str| {
+        lookup(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let (var, url) = match (set(ENV_TRACES_ENDPOINT), set(ENV_ENDPOINT)) {
+        (Some(url), _) => (ENV_TRACES_ENDPOINT, url),
+        (None, Some(base)) => (
+            ENV_ENDPOINT,
+            format!("{}/v1/traces", base.trim_end_matches('/')),
+        ),
+        (None, None) => return Ok(None),
+    };
+    match check_url(&url) {
+        Ok(()) => Ok(Some(url)),
+        Err(why) => Err(format!(
+            "{var} names an unusable URL: {} {why}",
+            redact(&format!("{url:?}"))
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +277,45 @@ mod tests {
             // Idempotent: what is shown can be shown again.
             assert_eq!(redact(&redact(raw)), shown, "{raw}");
         }
+    }
+
+    #[test]
+    fn env_endpoint_rules() {
+        let env = crate::trace::fake_env;
+        assert_eq!(endpoint_from(env(&[])), None);
+        assert_eq!(
+            endpoint_from(env(&[(ENV_ENDPOINT, "http://collector:4318/")])).as_deref(),
+            Some("http://collector:4318/v1/traces")
+        );
+        assert_eq!(
+            endpoint_from(env(&[
+                (ENV_ENDPOINT, "http://a:4318"),
+                (ENV_TRACES_ENDPOINT, "https://b/custom/path")
+            ]))
+            .as_deref(),
+            Some("https://b/custom/path")
+        );
+        assert_eq!(
+            endpoint_from(env(&[(ENV_ENDPOINT, "collector:4317")])),
+            None
+        );
+        // Set but unusable: one reason naming the variable, the URL redacted.
+        for (var, value) in [
+            (ENV_TRACES_ENDPOINT, "http://"),
+            (ENV_TRACES_ENDPOINT, "http://[::1:4318"),
+            (ENV_TRACES_ENDPOINT, "http://u:pw@h:99999/v1/traces"),
+            (ENV_ENDPOINT, "http://h:abc"),
+            (ENV_ENDPOINT, "collector:4317"),
+        ] {
+            let pairs: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([(var, value)]));
+            let err = endpoint_checked(env(pairs)).unwrap_err();
+            assert!(err.starts_with(var), "{err}");
+            assert!(!err.contains("pw"), "{err}");
+        }
+        assert_eq!(
+            endpoint_checked(env(&[(ENV_TRACES_ENDPOINT, "  ")])),
+            Ok(None)
+        );
     }
 }

@@ -51,13 +51,13 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracing::setup::SpanCollector;
+    use crate::trace::setup::SpanCollector;
     use opentelemetry::trace::{Span as _, Tracer as _};
 
     #[test]
     fn a_spawned_process_sees_the_span_that_started_it() {
         let collector = SpanCollector::start();
-        let tracer = opentelemetry::global::tracer(crate::tracing::SCOPE);
+        let tracer = crate::span::tracer();
         let span = tracer.start("parent");
         let expected = traceparent_of(span.span_context()).unwrap();
         let cx = Context::current_with_span(span);
