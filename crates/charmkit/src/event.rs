@@ -425,6 +425,7 @@ impl Event {
         }))
     }
 
+    #[cfg(any(test, feature = "testing"))]
     /// For a hook named after an endpoint, storage or container the metadata does not declare
     /// (`bd-relation-changed`): the family and the undeclared name.
     pub(crate) fn undeclared_subject<'h>(
@@ -447,6 +448,7 @@ impl Event {
         None
     }
 
+    #[cfg(any(test, feature = "testing"))]
     /// Whether `hook` is a hook this charm knows.
     pub(crate) fn parse_hook_name(hook: &str, meta: &Metadata) -> bool {
         Self::parse_hook(hook, meta).is_some()

@@ -16,7 +16,8 @@
 //! - [`state`]: stored state and deferred events, written atomically;
 //! - [`logging`]: the `log` crate routed to `juju-log`;
 //! - [`tracing`]: spans for every dispatch, a crash-safe priority buffer, OTLP/JSON export;
-//! - [`testing`]: the state-in/state-out harness, and the simulator behind `dispatch simulate`.
+//! - `testing` (feature `testing`): the state-in/state-out harness, and the simulator behind
+//!   `dispatch simulate`.
 //!
 //! A complete charm:
 //!
@@ -79,6 +80,7 @@ pub mod runtime;
 mod span;
 pub mod state;
 mod suggest;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod trace;
 pub mod tracing;

@@ -158,10 +158,12 @@ mod state;
 mod status;
 mod storage;
 
+#[cfg(any(test, feature = "testing"))]
 pub(crate) use action::valid_result_key_part;
 pub use action::RESERVED_RESULT_KEYS;
 pub use log::LogLevel;
 pub use ports::{OpenedPort, Port, PortEndpoints, PortRange, Protocol};
+#[cfg(any(test, feature = "testing"))]
 pub(crate) use secret::valid_secret_key;
 pub use secret::{SecretAccess, SecretInfo, SecretOptions, SecretOwner, SecretRefresh};
 pub use state::{MAX_STATE_KEY, MAX_STATE_VALUE};

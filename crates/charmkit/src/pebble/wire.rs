@@ -1,7 +1,9 @@
 //! Pebble's JSON envelopes (`internals/daemon/response.go`), read and written.
 
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value as Json};
+#[cfg(any(test, feature = "testing"))]
+use serde_json::json;
+use serde_json::Value as Json;
 
 use super::error::Error;
 use super::transport::Response;
@@ -89,6 +91,9 @@ fn preview(body: &[u8]) -> String {
     text.trim().chars().take(200).collect()
 }
 
+// The writers below are the fake Pebble's (the harness, `testing`); the client only reads.
+
+#[cfg(any(test, feature = "testing"))]
 /// Go's `http.StatusText` for the codes Pebble answers with.
 pub(crate) fn status_text(code: u16) -> &'static str {
     match code {
@@ -106,6 +111,7 @@ pub(crate) fn status_text(code: u16) -> &'static str {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// A `sync` envelope (as Pebble writes it: `type`, `status-code`, `status`, `result`).
 pub(crate) fn sync(status: u16, result: Json) -> Json {
     let mut v = json!({"type": "sync", "status-code": status, "status": status_text(status)});
@@ -115,6 +121,7 @@ pub(crate) fn sync(status: u16, result: Json) -> Json {
     v
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// An `async` envelope for `change`.
 pub(crate) fn async_(change: &str, result: Json) -> Json {
     let mut v =
@@ -125,6 +132,7 @@ pub(crate) fn async_(change: &str, result: Json) -> Json {
     v
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// An `error` envelope (`kind` omitted when empty, `message` always present).
 pub(crate) fn error(status: u16, kind: Option<&str>, message: &str) -> Json {
     let mut result = json!({ "message": message });

@@ -1,23 +1,17 @@
-//! The command line a person uses outside a hook: `simulate`, `trace status|dump|flush`, `help`.
-//!
-//! Every command is reachable through `./dispatch <command>`; they read `JUJU_CHARM_DIR`,
-//! defaulting to the directory of `dispatch`.
+//! `simulate`: a deploy's events (or the ones named) against the in-memory Juju of the test
+//! harness, showing what the charm did.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
+use super::fail;
 use crate::framework::Charm;
 use crate::meta::Metadata;
 use crate::testing::{Simulation, Trigger};
-use crate::trace::buffer::Buffer;
 
-/// The usage text.
-pub const USAGE: &str = "\
-usage: dispatch [COMMAND]
-
-Juju runs `dispatch` with JUJU_DISPATCH_PATH set, once per event. Run by a person, it takes:
-
+/// The lines of `simulate` in the usage text.
+pub(super) const USAGE: &str = "\
   simulate [OPTION...] [EVENT...]
                              run events against an in-memory Juju and show what the charm did:
                              hook-tool calls, Pebble calls, status, logs and the span tree of each
@@ -32,73 +26,7 @@ Juju runs `dispatch` with JUJU_DISPATCH_PATH set, once per event. Run by a perso
       --relation-data ENDPOINT KEY=VALUE
                              put KEY=VALUE in the remote application's databag of ENDPOINT's
                              relation (created if needed)
-  trace status [--json]      the trace buffer: location, chunks, bytes, cap, destination, last export
-  trace dump                 every buffered chunk as OTLP/JSON, one document per line, oldest first
-  trace flush [--timeout S]  send the buffer to its destination now; non-zero exit if data remains
-  help                       this text
-
-The trace buffer lives under $JUJU_CHARM_DIR (default: the directory of `dispatch`).";
-
-/// Runs a command; returns the process exit status.
-pub fn run<C: Charm>(args: &[String]) -> ExitCode {
-    crate::logging::init();
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    match words.as_slice() {
-        [] | ["help"] | ["--help"] | ["-h"] => {
-            if words.is_empty() {
-                eprintln!("JUJU_DISPATCH_PATH is not set: this is not a Juju hook.\n");
-            }
-            println!("{USAGE}");
-            if words.is_empty() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
-        ["simulate", rest @ ..] => match SimulateArgs::parse(rest) {
-            Ok(a) => simulate::<C>(a),
-            Err(e) => {
-                eprintln!("error: {e}\n\n{USAGE}");
-                ExitCode::from(2)
-            }
-        },
-        ["trace", "status"] => trace_status(false),
-        ["trace", "status", "--json"] => trace_status(true),
-        ["trace", "dump"] => trace_dump(),
-        ["trace", "flush", rest @ ..] => trace_flush(rest),
-        [crate::trace::drain::BACKGROUND_COMMAND] => {
-            crate::trace::drain::background_child(&charm_dir())
-        }
-        _ => {
-            eprintln!("unknown command: {}\n\n{USAGE}", args.join(" "));
-            ExitCode::from(2)
-        }
-    }
-}
-
-/// The charm directory outside Juju: `JUJU_CHARM_DIR`, else the directory of the `dispatch`
-/// script that ran us (`CHARMKIT_DISPATCH_DIR`, set by it), else our own directory when we are
-/// `dispatch` (a packed charm), else the current directory.
-fn charm_dir() -> PathBuf {
-    for var in ["JUJU_CHARM_DIR", "CHARMKIT_DISPATCH_DIR"] {
-        if let Some(d) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-            return PathBuf::from(d);
-        }
-    }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .filter(|exe| exe.file_name().is_some_and(|n| n == "dispatch"))
-        .and_then(|exe| exe.parent().map(PathBuf::from))
-    {
-        return dir;
-    }
-    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
-}
-
-fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {msg}");
-    ExitCode::FAILURE
-}
+";
 
 const DEFAULT_SEQUENCE: &[&str] = &[
     "install",
@@ -123,7 +51,7 @@ fn default_sequence(meta: &Metadata) -> Vec<String> {
 
 /// The options and events of `simulate`, as typed.
 #[derive(Debug, Default, PartialEq)]
-struct SimulateArgs {
+pub(super) struct SimulateArgs {
     config: Vec<(String, String)>,
     params: Vec<(String, String)>,
     non_leader: bool,
@@ -133,7 +61,7 @@ struct SimulateArgs {
 
 impl SimulateArgs {
     /// Parses the words after `simulate`; options may come anywhere among the events.
-    fn parse(words: &[&str]) -> Result<Self, String> {
+    pub(super) fn parse(words: &[&str]) -> Result<Self, String> {
         fn key_value(flag: &str, word: Option<&&str>) -> Result<(String, String), String> {
             let word = word.ok_or_else(|| format!("{flag} needs KEY=VALUE"))?;
             match word.split_once('=') {
@@ -239,9 +167,8 @@ fn typed_param(schema: &serde_json::Value, text: &str) -> serde_json::Value {
     }
 }
 
-fn simulate<C: Charm>(args: SimulateArgs) -> ExitCode {
-    let dir = charm_dir();
-    let meta = match Metadata::from_dir(&dir) {
+pub(super) fn simulate<C: Charm>(dir: &Path, args: SimulateArgs) -> ExitCode {
+    let meta = match Metadata::from_dir(dir) {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
@@ -267,59 +194,6 @@ fn simulate<C: Charm>(args: SimulateArgs) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-fn trace_status(json: bool) -> ExitCode {
-    let status = match crate::trace::status(&charm_dir()) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    if json {
-        println!("{}", status.to_json());
-    } else {
-        print!("{}", status.render());
-    }
-    ExitCode::SUCCESS
-}
-
-fn trace_dump() -> ExitCode {
-    // Read-only: a unit that never buffered anything has nothing to dump (and gets no buffer).
-    let buffer = match Buffer::open_existing(&charm_dir()) {
-        Ok(Some(b)) => b,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(e) => return fail(e),
-    };
-    let chunks = match buffer.chunks_oldest_first() {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    let mut out = std::io::stdout().lock();
-    for chunk in chunks {
-        // Chunks are single-line JSON documents.
-        let _ = out.write_all(&chunk.data);
-        let _ = out.write_all(b"\n");
-    }
-    let _ = out.flush();
-    ExitCode::SUCCESS
-}
-
-fn trace_flush(args: &[&str]) -> ExitCode {
-    let timeout = match args {
-        [] => 30.0,
-        ["--timeout", secs] => match secs.parse::<f64>() {
-            Ok(s) if s > 0.0 && s.is_finite() => s,
-            _ => return fail(format!("--timeout takes a number of seconds, not {secs:?}")),
-        },
-        _ => return fail("usage: trace flush [--timeout SECS]"),
-    };
-    match crate::trace::flush(&charm_dir(), std::time::Duration::from_secs_f64(timeout)) {
-        Ok(0) => ExitCode::SUCCESS,
-        Ok(left) => {
-            eprintln!("{left} chunk(s) remain in the buffer");
-            ExitCode::FAILURE
-        }
-        Err(e) => fail(e),
     }
 }
 
