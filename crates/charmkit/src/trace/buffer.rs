@@ -110,12 +110,10 @@
 //! `flock` on `exporter.lock`.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -162,66 +160,6 @@ const MAX_JSON_BYTES: u64 = 4 * 1024 * 1024;
 const MIN_CHUNK_BOUND: u64 = 64 * 1024 * 1024;
 const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 
-/// Identifies one stored chunk (its file name without extension, e.g. `p10-000000000123`).
-///
-/// An id stays valid until the chunk is removed, evicted or promoted (promotion returns new ids).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ChunkId(String);
-
-impl ChunkId {
-    /// The id as text (what `Display` prints).
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Parses an id printed earlier (e.g. given on a command line); `None` if it is not one.
-    pub fn parse(s: &str) -> Option<ChunkId> {
-        let id = ChunkId(s.to_owned());
-        id.loc().map(|_| id)
-    }
-
-    fn stored(priority: u8, seq: u64) -> ChunkId {
-        ChunkId(format!("p{priority}-{seq:012}"))
-    }
-
-    fn loc(&self) -> Option<Loc> {
-        if let Some(rest) = self.0.strip_prefix(INCOMING_PREFIX) {
-            let (p, token) = rest.split_once('-')?;
-            let priority = parse_digits(p)?;
-            let priority = u8::try_from(priority).ok()?;
-            if token.is_empty() || !token.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-                return None;
-            }
-            return Some(Loc::Incoming { priority });
-        }
-        let (priority, seq) = parse_stored_stem(&self.0)?;
-        Some(Loc::Stored { priority, seq })
-    }
-}
-
-impl fmt::Display for ChunkId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Loc {
-    Stored { priority: u8, seq: u64 },
-    Incoming { priority: u8 },
-}
-
-/// One chunk read back from the buffer.
-#[derive(Debug, Clone)]
-pub struct Chunk {
-    /// Its id, for [`Buffer::remove`] or [`Buffer::promote`].
-    pub id: ChunkId,
-    /// Its priority ([`PRIORITY_DEFAULT`] or [`PRIORITY_OBSERVED`]).
-    pub priority: u8,
-    /// The payload exactly as appended (OTLP/JSON).
-    pub data: Vec<u8>,
-}
-
 /// One batch of the export queue: see [`Buffer::export_batch`].
 #[derive(Debug, Clone, Default)]
 pub struct ExportBatch {
@@ -256,16 +194,6 @@ pub struct Buffer {
     dir_fd: File,
     #[cfg(test)]
     fault: std::sync::Mutex<Option<Fault>>,
-}
-
-/// Test-only fault injection for the chunk write path.
-#[cfg(test)]
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Fault {
-    /// Write this many bytes of the temp file, then fail with ENOSPC.
-    EnospcAfter(usize),
-    /// Pretend the buffer is alone on a filesystem of this many bytes.
-    DiskBytes(u64),
 }
 
 /// Held by the (single) exporter of a unit; released on drop (or when the process dies).
@@ -599,152 +527,22 @@ impl Buffer {
             }
         }
     }
-
-    fn write_temp(&self, data: &[u8], durable: bool) -> io::Result<(String, String)> {
-        let token = unique_token();
-        let name = format!("{TMP_DIR}/{token}.tmp");
-        let path = self.dir.join(&name);
-        let mut buf = Vec::with_capacity(HEADER_LEN + data.len());
-        buf.extend_from_slice(&chunk_header(data));
-        buf.extend_from_slice(data);
-        let res = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)?;
-            self.write_payload(&mut f, &buf)?;
-            if durable {
-                f.sync_data()?;
-            }
-            Ok(())
-        })();
-        match res {
-            Ok(()) => Ok((name, token)),
-            Err(e) => {
-                let _ = fs::remove_file(&path);
-                Err(e)
-            }
-        }
-    }
-
-    #[cfg(not(test))]
-    fn write_payload(&self, f: &mut File, buf: &[u8]) -> io::Result<()> {
-        f.write_all(buf)
-    }
-
-    #[cfg(test)]
-    fn write_payload(&self, f: &mut File, buf: &[u8]) -> io::Result<()> {
-        let fault = *self.fault.lock().unwrap_or_else(|e| e.into_inner());
-        match fault {
-            Some(Fault::EnospcAfter(n)) => {
-                f.write_all(&buf[..n.min(buf.len())])?;
-                Err(io::Error::from_raw_os_error(Errno::ENOSPC as i32))
-            }
-            Some(Fault::DiskBytes(_)) | None => f.write_all(buf),
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn set_fault(&self, fault: Option<Fault>) {
-        *self.fault.lock().unwrap_or_else(|e| e.into_inner()) = fault;
-    }
-
-    fn append_incoming(&self, tmp_name: &str, token: &str, priority: u8) -> io::Result<ChunkId> {
-        let stem = format!("{INCOMING_PREFIX}{priority}-{token}");
-        let res = fs::rename(
-            self.dir.join(tmp_name),
-            self.dir
-                .join(INCOMING_DIR)
-                .join(format!("{stem}{CHUNK_EXT}")),
-        )
-        .and_then(|()| open_dir(&self.dir.join(INCOMING_DIR))?.sync_all());
-        if let Err(e) = res {
-            let _ = fs::remove_file(self.dir.join(tmp_name));
-            return Err(e);
-        }
-        log::debug!(
-            "trace buffer {} busy: chunk stored as incoming/{stem}",
-            self.dir.display()
-        );
-        Ok(ChunkId(stem))
-    }
-
-    /// Renames `from` to `to` (both relative to the buffer dir) unless `to` exists
-    /// (`AlreadyExists`).
-    fn rename_noreplace(&self, from: &str, to: &str) -> io::Result<()> {
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        {
-            use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
-            // Full paths, like every other file operation here (not `dir_fd`, which would point
-            // elsewhere if the directory were replaced under us).
-            match renameat2(
-                AT_FDCWD,
-                &self.dir.join(from),
-                AT_FDCWD,
-                &self.dir.join(to),
-                RenameFlags::RENAME_NOREPLACE,
-            ) {
-                Ok(()) => return Ok(()),
-                Err(Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let (from, to) = (self.dir.join(from), self.dir.join(to));
-        fs::hard_link(&from, &to)?;
-        remove_if_exists(&from)
-    }
-
-    /// Deletes temp files whose writer is dead (or that are older than an hour).
-    fn clean_stale_temps(&self) {
-        let tmp = self.dir.join(TMP_DIR);
-        let Ok(entries) = fs::read_dir(&tmp) else {
-            return;
-        };
-        let me = std::process::id();
-        let now = SystemTime::now();
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let pid = name
-                .split('-')
-                .nth(1)
-                .and_then(parse_digits)
-                .and_then(|p| i32::try_from(p).ok());
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| now.duration_since(t).ok())
-                .is_some_and(|age| age > STALE_TEMP_AGE);
-            let dead = match pid {
-                Some(p) if p as u32 == me => false,
-                Some(p) => matches!(
-                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None),
-                    Err(Errno::ESRCH)
-                ),
-                None => false,
-            };
-            if dead || old {
-                log::debug!("trace buffer: deleting stale temp file {name}");
-                if let Err(e) = remove_if_exists(&entry.path()) {
-                    log::warn!(
-                        "trace buffer: deleting stale {}: {e}",
-                        entry.path().display()
-                    );
-                }
-            }
-        }
-    }
 }
 
+mod chunk;
 mod files;
+mod incoming;
 mod index;
 mod queue;
 mod records;
 mod space;
 
 use crate::fs::{remove_if_exists, unique_token};
+use chunk::*;
+pub use chunk::{Chunk, ChunkId};
 use files::*;
+#[cfg(test)]
+pub(crate) use incoming::Fault;
 pub use records::{Destination, ExportOutcome};
 use space::is_out_of_space;
 pub use space::{free_floor, NoRoom};
