@@ -7,7 +7,9 @@
 //! runtime; a charm does not call it. `Tracing` sits above the framework and uses it like any
 //! charm library: it observes relation events and stores the destination for the exporter.
 
-mod relation;
+mod certificate_transfer;
+mod not_ready;
+mod receivers;
 mod requirer;
 
 pub use crate::trace::{flush, status, TraceStatus};

@@ -14,7 +14,7 @@
 //! `limit: 1` — only one destination can be served.
 //!
 //! It is the requirer of `tracing` v2 and `certificate_transfer` v1 (the contracts are in
-//! [`super::relation`]): as leader it writes `receivers` = `["otlp_http"]` on relation-created
+//! [`receivers`](super::receivers), [`certificate_transfer`](super::certificate_transfer)): as leader it writes `receivers` = `["otlp_http"]` on relation-created
 //! (and on joined/changed when missing), and `version` = `1` on the CA relation's created; a
 //! non-leader never touches its own app databag. It reconciles the destination (URL + CA bundle,
 //! stored beside the buffer for the exporter) on start, upgrade-charm and every event of either
@@ -35,9 +35,12 @@ use crate::model::Model;
 use crate::observe::{Handler, On};
 use crate::trace::buffer::{Buffer, Destination};
 use crate::trace::destination;
+use crate::trace::export::PEM_CERTIFICATE_HEADER;
 use crate::types::RelationId;
 
-use super::relation::{self, NotReady};
+use super::certificate_transfer::{self, ca_bundle};
+use super::not_ready::NotReady;
+use super::receivers::{self, otlp_http_endpoint};
 
 /// Where the CA bundle for an `https` destination comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +111,7 @@ impl Tracing {
                 Ca::Relation(name.to_string())
             }
             CaSource::Bundle(pem) => {
-                if !pem.contains(crate::trace::export::PEM_CERTIFICATE_HEADER) {
+                if !pem.contains(PEM_CERTIFICATE_HEADER) {
                     return Err(Error::Usage(
                         "Tracing: the CA bundle holds no PEM certificate".into(),
                     ));
@@ -169,12 +172,16 @@ impl Tracing {
         let endpoint = rel.endpoint.as_str();
         let (key, value, always) = if endpoint == self.tracing_relation {
             (
-                relation::RECEIVERS_KEY,
-                relation::TRACING_RECEIVERS_VALUE,
+                receivers::RECEIVERS_KEY,
+                receivers::TRACING_RECEIVERS_VALUE,
                 ev.kind == EventKind::RelationCreated,
             )
         } else if ev.kind == EventKind::RelationCreated {
-            (relation::CA_VERSION_KEY, relation::CA_VERSION_VALUE, true)
+            (
+                certificate_transfer::CA_VERSION_KEY,
+                certificate_transfer::CA_VERSION_VALUE,
+                true,
+            )
         } else {
             return Ok(());
         };
@@ -250,7 +257,7 @@ impl Tracing {
         let app = remote_app(model, ev, &rel)?
             .ok_or_else(|| format!("{} relation has no remote application yet", rel))?;
         let data = model.app_data(&rel, &app).map_err(|e| e.to_string())?;
-        let endpoint = relation::otlp_http_endpoint(&data).map_err(|e: NotReady| e.to_string())?;
+        let endpoint = otlp_http_endpoint(&data).map_err(|e: NotReady| e.to_string())?;
         for w in &endpoint.warnings {
             // The contract's warnings name their interface (`tracing: …`) already.
             log::warn!("{w}");
@@ -282,7 +289,7 @@ impl Tracing {
                 units.push((*model.unit_data(&rel, u).map_err(|e| e.to_string())?).clone());
             }
         }
-        relation::ca_bundle(&app_data, &units).map_err(|e| format!("{name}: {e}"))
+        ca_bundle(&app_data, &units).map_err(|e| format!("{name}: {e}"))
     }
 }
 
