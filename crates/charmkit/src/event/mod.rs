@@ -19,251 +19,19 @@ use crate::error::{Error, Result};
 use crate::meta::Metadata;
 use crate::types::canonical_secret_id;
 
+mod hook;
+mod kind;
 mod payload;
+
+pub use hook::{known_hooks, JUJU_INFO};
+pub use kind::EventKind;
+pub(crate) use kind::Family;
 
 pub use payload::{
     ActionEvent, CheckEvent, CollectStatus, ContainerScoped, CustomEvent, Deferrable, EventType,
     HookEvent, NoticeEvent, RelationDepartedEvent, RelationEvent, RelationJoinedEvent,
     RelationScoped, SecretEvent, SecretRevisionEvent, StorageEvent, WorkloadEvent,
 };
-
-/// What kind of event this is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum EventKind {
-    /// `install`
-    Install,
-    /// `start`
-    Start,
-    /// `stop`
-    Stop,
-    /// `remove`
-    Remove,
-    /// `config-changed`
-    ConfigChanged,
-    /// `update-status`
-    UpdateStatus,
-    /// `upgrade-charm`
-    UpgradeCharm,
-    /// `leader-elected`
-    LeaderElected,
-    /// `leader-settings-changed`
-    LeaderSettingsChanged,
-    /// `collect-metrics`
-    CollectMetrics,
-    /// `pre-series-upgrade`
-    PreSeriesUpgrade,
-    /// `post-series-upgrade`
-    PostSeriesUpgrade,
-    /// `<endpoint>-relation-created`
-    RelationCreated,
-    /// `<endpoint>-relation-joined`
-    RelationJoined,
-    /// `<endpoint>-relation-changed`
-    RelationChanged,
-    /// `<endpoint>-relation-departed`
-    RelationDeparted,
-    /// `<endpoint>-relation-broken`
-    RelationBroken,
-    /// `<storage>-storage-attached`
-    StorageAttached,
-    /// `<storage>-storage-detaching`
-    StorageDetaching,
-    /// `<container>-pebble-ready`
-    PebbleReady,
-    /// `<container>-pebble-custom-notice`
-    PebbleCustomNotice,
-    /// `<container>-pebble-check-failed`
-    PebbleCheckFailed,
-    /// `<container>-pebble-check-recovered`
-    PebbleCheckRecovered,
-    /// `secret-changed`
-    SecretChanged,
-    /// `secret-expired`
-    SecretExpired,
-    /// `secret-remove`
-    SecretRemove,
-    /// `secret-rotate`
-    SecretRotate,
-    /// `actions/<name>`
-    Action,
-    /// The framework's collect-status step for the application status (leader only).
-    CollectAppStatus,
-    /// The framework's collect-status step for the unit status.
-    CollectUnitStatus,
-    /// An event a library or the charm emits itself.
-    #[default]
-    Custom,
-}
-
-impl EventKind {
-    /// `hook`, `action`, `framework` or `custom`: the `event_type` span attribute.
-    pub fn event_type(self) -> &'static str {
-        match self {
-            EventKind::Action => "action",
-            EventKind::CollectAppStatus | EventKind::CollectUnitStatus => "framework",
-            EventKind::Custom => "custom",
-            _ => "hook",
-        }
-    }
-
-    /// Whether observing this kind makes a dispatch "observed" (framework events do not).
-    pub fn counts_as_observed(self) -> bool {
-        self.event_type() != "framework"
-    }
-
-    /// Whether a handler may defer an event of this kind. Actions may not (ops raises too: the
-    /// person running the action waits for its result now), nor may collect-status (it runs at
-    /// the end of every dispatch anyway; deferring it would only grow the queue).
-    pub fn deferrable(self) -> bool {
-        !matches!(
-            self,
-            EventKind::Action | EventKind::CollectAppStatus | EventKind::CollectUnitStatus
-        )
-    }
-
-    /// The kind in snake case (`start`, `relation_changed`, `action`): the first part of an
-    /// observation's selector key.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Install => "install",
-            EventKind::Start => "start",
-            EventKind::Stop => "stop",
-            EventKind::Remove => "remove",
-            EventKind::ConfigChanged => "config_changed",
-            EventKind::UpdateStatus => "update_status",
-            EventKind::UpgradeCharm => "upgrade_charm",
-            EventKind::LeaderElected => "leader_elected",
-            EventKind::LeaderSettingsChanged => "leader_settings_changed",
-            EventKind::CollectMetrics => "collect_metrics",
-            EventKind::PreSeriesUpgrade => "pre_series_upgrade",
-            EventKind::PostSeriesUpgrade => "post_series_upgrade",
-            EventKind::RelationCreated => "relation_created",
-            EventKind::RelationJoined => "relation_joined",
-            EventKind::RelationChanged => "relation_changed",
-            EventKind::RelationDeparted => "relation_departed",
-            EventKind::RelationBroken => "relation_broken",
-            EventKind::StorageAttached => "storage_attached",
-            EventKind::StorageDetaching => "storage_detaching",
-            EventKind::PebbleReady => "pebble_ready",
-            EventKind::PebbleCustomNotice => "pebble_custom_notice",
-            EventKind::PebbleCheckFailed => "pebble_check_failed",
-            EventKind::PebbleCheckRecovered => "pebble_check_recovered",
-            EventKind::SecretChanged => "secret_changed",
-            EventKind::SecretExpired => "secret_expired",
-            EventKind::SecretRemove => "secret_remove",
-            EventKind::SecretRotate => "secret_rotate",
-            EventKind::Action => "action",
-            EventKind::CollectAppStatus => "collect_app_status",
-            EventKind::CollectUnitStatus => "collect_unit_status",
-            EventKind::Custom => "custom",
-        }
-    }
-
-    /// The family of hooks this kind belongs to, if it is one named after a declared endpoint,
-    /// storage or container: what an observer's selector checks a subject against.
-    pub(crate) fn family(self) -> Option<Family> {
-        let family = match self {
-            EventKind::RelationCreated
-            | EventKind::RelationJoined
-            | EventKind::RelationChanged
-            | EventKind::RelationDeparted
-            | EventKind::RelationBroken => Family::Relation,
-            EventKind::StorageAttached | EventKind::StorageDetaching => Family::Storage,
-            EventKind::PebbleReady
-            | EventKind::PebbleCustomNotice
-            | EventKind::PebbleCheckFailed
-            | EventKind::PebbleCheckRecovered => Family::Container,
-            EventKind::Action => Family::Action,
-            _ => return None,
-        };
-        Some(family)
-    }
-}
-
-/// What the subject of an event is: a relation endpoint, a storage, a container or an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Family {
-    Relation,
-    Storage,
-    Container,
-    Action,
-}
-
-impl Family {
-    /// `relation endpoint`, `storage`, `container`, `action`.
-    pub(crate) fn noun(self) -> &'static str {
-        match self {
-            Family::Relation => "relation endpoint",
-            Family::Storage => "storage",
-            Family::Container => "container",
-            Family::Action => "action",
-        }
-    }
-
-    /// The names of this family the metadata declares (relations: with the implicit
-    /// `juju-info`).
-    pub(crate) fn declared(self, meta: &Metadata) -> Vec<String> {
-        match self {
-            Family::Relation => {
-                let mut names: Vec<String> = meta.relations.keys().cloned().collect();
-                if !meta.relations.contains_key(JUJU_INFO) {
-                    names.push(JUJU_INFO.to_string());
-                }
-                names
-            }
-            Family::Storage => meta.storages.clone(),
-            Family::Container => meta.containers.keys().cloned().collect(),
-            Family::Action => meta.actions.keys().cloned().collect(),
-        }
-    }
-}
-
-/// The endpoint Juju gives every charm without declaring it: `provides: juju-info:
-/// {interface: juju-info}`, through which subordinates attach.
-pub const JUJU_INFO: &str = "juju-info";
-
-const SIMPLE_HOOKS: &[(&str, EventKind)] = &[
-    ("install", EventKind::Install),
-    ("start", EventKind::Start),
-    ("stop", EventKind::Stop),
-    ("remove", EventKind::Remove),
-    ("config-changed", EventKind::ConfigChanged),
-    ("update-status", EventKind::UpdateStatus),
-    ("upgrade-charm", EventKind::UpgradeCharm),
-    ("leader-elected", EventKind::LeaderElected),
-    ("leader-settings-changed", EventKind::LeaderSettingsChanged),
-    ("collect-metrics", EventKind::CollectMetrics),
-    ("pre-series-upgrade", EventKind::PreSeriesUpgrade),
-    ("post-series-upgrade", EventKind::PostSeriesUpgrade),
-    ("secret-changed", EventKind::SecretChanged),
-    ("secret-expired", EventKind::SecretExpired),
-    ("secret-remove", EventKind::SecretRemove),
-    ("secret-rotate", EventKind::SecretRotate),
-];
-
-/// Hook-name suffixes of one family and the kinds they stand for.
-type Suffixes = &'static [(&'static str, EventKind)];
-
-const RELATION_SUFFIXES: Suffixes = &[
-    ("-relation-created", EventKind::RelationCreated),
-    ("-relation-joined", EventKind::RelationJoined),
-    ("-relation-changed", EventKind::RelationChanged),
-    ("-relation-departed", EventKind::RelationDeparted),
-    ("-relation-broken", EventKind::RelationBroken),
-];
-
-const STORAGE_SUFFIXES: Suffixes = &[
-    ("-storage-attached", EventKind::StorageAttached),
-    ("-storage-detaching", EventKind::StorageDetaching),
-];
-
-const PEBBLE_SUFFIXES: Suffixes = &[
-    ("-pebble-ready", EventKind::PebbleReady),
-    ("-pebble-custom-notice", EventKind::PebbleCustomNotice),
-    ("-pebble-check-failed", EventKind::PebbleCheckFailed),
-    ("-pebble-check-recovered", EventKind::PebbleCheckRecovered),
-];
 
 /// One event: its kind, its ops-style name and its typed payload. Plain data: it is what a
 /// deferred event stores.
@@ -424,74 +192,6 @@ impl Event {
             payload,
         }))
     }
-
-    #[cfg(any(test, feature = "testing"))]
-    /// For a hook named after an endpoint, storage or container the metadata does not declare
-    /// (`bd-relation-changed`): the family and the undeclared name.
-    pub(crate) fn undeclared_subject<'h>(
-        hook: &'h str,
-        meta: &Metadata,
-    ) -> Option<(Family, &'h str)> {
-        for (suffixes, family) in [
-            (RELATION_SUFFIXES, Family::Relation),
-            (STORAGE_SUFFIXES, Family::Storage),
-            (PEBBLE_SUFFIXES, Family::Container),
-        ] {
-            for (suffix, _) in suffixes {
-                if let Some(subject) = hook.strip_suffix(suffix) {
-                    if !subject.is_empty() && !family.declared(meta).iter().any(|d| d == subject) {
-                        return Some((family, subject));
-                    }
-                }
-            }
-        }
-        None
-    }
-
-    #[cfg(any(test, feature = "testing"))]
-    /// Whether `hook` is a hook this charm knows.
-    pub(crate) fn parse_hook_name(hook: &str, meta: &Metadata) -> bool {
-        Self::parse_hook(hook, meta).is_some()
-    }
-
-    /// The kind and subject of hook `hook`, if this charm knows it.
-    pub(crate) fn parse_hook(hook: &str, meta: &Metadata) -> Option<(EventKind, Option<String>)> {
-        if let Some((_, kind)) = SIMPLE_HOOKS.iter().find(|(n, _)| *n == hook) {
-            return Some((*kind, None));
-        }
-        for (suffixes, family) in [
-            (RELATION_SUFFIXES, Family::Relation),
-            (STORAGE_SUFFIXES, Family::Storage),
-            (PEBBLE_SUFFIXES, Family::Container),
-        ] {
-            for (suffix, kind) in suffixes {
-                if let Some(subject) = hook.strip_suffix(suffix) {
-                    if family.declared(meta).iter().any(|d| d == subject) {
-                        return Some((*kind, Some(subject.to_string())));
-                    }
-                }
-            }
-        }
-        None
-    }
-}
-
-/// Every hook name this charm can receive (`install`, `db-relation-changed`, …), with the
-/// action names (`backup`): what a person may type, for did-you-mean suggestions.
-pub fn known_hooks(meta: &Metadata) -> Vec<String> {
-    let mut names: Vec<String> = SIMPLE_HOOKS.iter().map(|(n, _)| n.to_string()).collect();
-    for (suffixes, family) in [
-        (RELATION_SUFFIXES, Family::Relation),
-        (STORAGE_SUFFIXES, Family::Storage),
-        (PEBBLE_SUFFIXES, Family::Container),
-    ] {
-        for subject in family.declared(meta) {
-            for (suffix, _) in suffixes {
-                names.push(format!("{subject}{suffix}"));
-            }
-        }
-    }
-    names
 }
 
 fn is_secret(kind: EventKind) -> bool {
@@ -630,6 +330,7 @@ fn payload_from(kind: EventKind, subject: Option<String>, ctx: &JujuContext) -> 
 
 #[cfg(test)]
 mod tests {
+    use super::hook::{PEBBLE_SUFFIXES, RELATION_SUFFIXES, SIMPLE_HOOKS};
     use super::*;
     use crate::meta::{RelationMeta, Role};
 
