@@ -6,7 +6,6 @@
 //! tracing relations. Its tests, state in and state out, are in `tests/charm.rs`.
 
 use charmkit::prelude::*;
-use charmkit::tracing::{CaSource, Tracing};
 use opentelemetry::trace::{Span as _, Tracer as _};
 use serde::Deserialize;
 

@@ -1,14 +1,4 @@
-//! [`Ctx`]: what a handler sees — its event, typed; the [`Model`]; its owner's stored state;
-//! and what it can ask of the framework (defer, emit a custom event, propose a status, run its
-//! action).
-//!
-//! `Ctx<'_, E>` is parameterised by the event type `E` the handler was registered for, and
-//! offers what makes sense for it: [`Ctx::defer`] only for deferrable events,
-//! [`Ctx::add_status`] only during collect-status, [`Ctx::params`], [`Ctx::set_results`],
-//! [`Ctx::fail`] and [`Ctx::log`] only in an action, [`Ctx::relation`] only for relation
-//! events, [`Ctx::container`] only for Pebble events (with [`Ctx::notice`] and
-//! [`Ctx::check_info`] for the notice and check ones). `Ctx<'_>` (for [`HookEvent`]) is the
-//! common case.
+//! [`Ctx`]: what a handler sees (documented on the type, which the framework re-exports).
 
 use std::collections::BTreeMap;
 
@@ -48,7 +38,17 @@ pub(crate) struct Core<'a> {
     pub(crate) effects: Effects,
 }
 
-/// What a handler sees; see the [module docs](self).
+/// What a handler sees — its event, typed; the [`Model`]; its owner's stored state;
+/// and what it can ask of the framework (defer, emit a custom event, propose a status, run its
+/// action).
+///
+/// `Ctx<'_, E>` is parameterised by the event type `E` the handler was registered for, and
+/// offers what makes sense for it: [`Ctx::defer`] only for deferrable events,
+/// [`Ctx::add_status`] only during collect-status, [`Ctx::params`], [`Ctx::set_results`],
+/// [`Ctx::fail`] and [`Ctx::log`] only in an action, [`Ctx::relation`] only for relation
+/// events, [`Ctx::container`] only for Pebble events (with [`Ctx::notice`] and
+/// [`Ctx::check_info`] for the notice and check ones). `Ctx<'_>` (for [`HookEvent`]) is the
+/// common case.
 pub struct Ctx<'a, E = HookEvent> {
     pub(crate) core: Core<'a>,
     pub(crate) event: &'a Event,

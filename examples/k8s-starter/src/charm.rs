@@ -15,14 +15,11 @@
 //! span. Its tests, state in and state out, are in `tests/charm.rs`; the real binary against a
 //! Pebble on a unix socket in `tests/integration.rs`.
 
-use charmkit::hookcmd::Port;
-use charmkit::model::{Container, Model};
 use charmkit::pebble::{
     Check, CheckLevel, CheckStatus, FileOptions, HttpCheck, Layer, Override, Service,
     ServiceAction, ServiceStatus, Startup,
 };
 use charmkit::prelude::*;
-use charmkit::tracing::{CaSource, Tracing};
 use serde::{Deserialize, Serialize};
 
 /// The workload container, as `metadata.yaml` declares it.

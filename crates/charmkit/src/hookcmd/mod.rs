@@ -17,6 +17,15 @@
 //! values, through [`Redact`]; errors and spans show `<redacted>` in their place. Secret content
 //! never is an argument at all: it goes through private files (see `secret-add` below).
 //!
+//! # A low-level layer
+//!
+//! A charm talks to Juju through the model (`charmkit::model`); `hookcmd` is the layer under
+//! it, public and documented for what the model does not cover and for charm libraries, but —
+//! as ops documents `ops.hookcmds` — outside the stable API: its signatures follow Juju's tools
+//! and may change between minor versions. The shared types it takes and gives ([`Status`],
+//! [`RelationId`], [`StorageKind`]…) are stable, and the [`crate::prelude`] has the ones a
+//! charm uses.
+//!
 //! # Errors
 //!
 //! A tool that exits non-zero is an [`Error::HookTool`] with its exit status and stderr (jujuc

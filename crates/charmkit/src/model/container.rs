@@ -11,7 +11,7 @@ use crate::meta::ContainerMeta;
 use crate::pebble::{Client, SocketTransport, Transport};
 
 /// How the model reaches a container's Pebble: a transport per container. The runtime uses
-/// [`SocketConnector`] (wrapped by `charmkit::tracing::pebble::TracedConnector`, so every call
+/// [`SocketConnector`] (wrapped by the trace core's connector, so every call
 /// is a span); the test harness connects each container to its fake Pebble.
 pub trait PebbleConnector {
     /// A transport to the Pebble of `container` (a container the metadata declares). An error

@@ -284,11 +284,6 @@ impl Buffer {
         &self.dir
     }
 
-    /// The cap, in bytes.
-    pub fn limit(&self) -> u64 {
-        self.limit
-    }
-
     /// Stores `data` at `priority`, evicting older lower-priority data if over the cap; returns
     /// the new chunk's id. When this returns `Ok`, the chunk is complete: a `kill -9` from here
     /// on cannot lose or tear it. Observed data (priority ≥ [`PRIORITY_OBSERVED`]) is also
@@ -544,8 +539,10 @@ use files::*;
 #[cfg(test)]
 pub(crate) use incoming::Fault;
 pub use records::{Destination, ExportOutcome};
+#[cfg(any(test, feature = "_internals"))]
+pub use space::free_floor;
 use space::is_out_of_space;
-pub use space::{free_floor, NoRoom};
+pub use space::NoRoom;
 
 #[cfg(test)]
 mod tests;

@@ -97,6 +97,7 @@ impl DispatchTrace {
     }
 
     /// Writes `spans` (collected elsewhere, e.g. by the test harness) as the dispatch's data.
+    #[cfg(any(test, feature = "testing"))]
     pub fn finish_with(mut self, spans: Vec<opentelemetry_sdk::trace::SpanData>, observed: bool) {
         self.write(spans, observed);
         self.finish(observed);
@@ -130,6 +131,7 @@ impl DispatchTrace {
     }
 
     /// Writes the rest, and promotes what was written at 10 if the dispatch was observed.
+    #[cfg(any(test, feature = "testing"))]
     pub fn finish(mut self, observed: bool) {
         self.checkpoint(observed);
         self.promote_if(observed);

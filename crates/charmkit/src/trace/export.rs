@@ -206,11 +206,13 @@ impl Sender {
         })
     }
 
+    #[cfg(any(test, feature = "_internals"))]
     /// The destination URL.
     pub fn url(&self) -> &str {
         &self.url
     }
 
+    #[cfg(any(test, feature = "_internals"))]
     /// POSTs `body` with `Content-Type: application/json` and classifies the result.
     pub fn post(&self, body: &[u8]) -> Outcome {
         self.post_inner(body, None)

@@ -19,7 +19,7 @@ mod tests;
 
 pub use dispatch::DispatchTrace;
 pub use drain::flush;
-pub use status::{status, TraceStatus};
+pub use status::status;
 
 /// A variable lookup over fixed pairs, for tests of the environment rules.
 #[cfg(test)]

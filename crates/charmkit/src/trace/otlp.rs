@@ -22,8 +22,6 @@
 //! and `"-Infinity"`, which the collector accepts; [`encode`] writes those instead, and
 //! [`decode`] reads them back.
 
-use std::fmt;
-
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
@@ -185,22 +183,26 @@ pub fn unknown_field(rejection: &str) -> Option<String> {
     Some(name)
 }
 
+#[cfg(any(test, feature = "_internals"))]
 /// Why [`decode`] failed.
 #[derive(Debug)]
 pub struct DecodeError(serde_json::Error);
 
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+#[cfg(any(test, feature = "_internals"))]
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "not an OTLP/JSON trace export request: {}", self.0)
     }
 }
 
+#[cfg(any(test, feature = "_internals"))]
 impl std::error::Error for DecodeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.0)
     }
 }
 
+#[cfg(any(test, feature = "_internals"))]
 /// Parses an OTLP/JSON document back (for `trace dump`, tests, and the simulator).
 ///
 /// Accepts what [`encode`] writes (including non-finite doubles spelled `"NaN"`, `"Infinity"`,
@@ -321,6 +323,7 @@ fn restore_non_finite(json: Vec<u8>, replaced: &[(String, &'static str)]) -> Vec
     text.into_bytes()
 }
 
+#[cfg(any(test, feature = "_internals"))]
 /// The reverse of [`restore_non_finite`] on a parsed document: every `"doubleValue"` holding one
 /// of the strings `NaN`, `Infinity`, `-Infinity` becomes a `"stringValue"` marker, and the double
 /// is pushed to `doubles` at the marker's index.

@@ -38,11 +38,6 @@ impl<T> TracedTransport<T> {
             container: container.into(),
         }
     }
-
-    /// The wrapped transport.
-    pub fn inner(&self) -> &T {
-        &self.inner
-    }
 }
 
 /// A [`PebbleConnector`] whose transports are [`TracedTransport`]s over `C`'s.

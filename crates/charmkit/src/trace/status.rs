@@ -21,7 +21,7 @@ pub struct TraceStatus {
     pub limit_bytes: u64,
     /// Chunks per priority.
     pub by_priority: BTreeMap<u8, u64>,
-    /// The destination URL, if any, credentials masked ([`redact`]).
+    /// The destination URL, if any, credentials masked.
     pub destination: Option<String>,
     /// Whether the destination has a CA bundle (the bundle itself is never shown).
     pub has_ca: bool,

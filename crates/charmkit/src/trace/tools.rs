@@ -24,11 +24,6 @@ impl<T> TracedTools<T> {
     pub fn new(inner: T) -> Self {
         TracedTools { inner }
     }
-
-    /// The wrapped tools.
-    pub fn inner(&self) -> &T {
-        &self.inner
-    }
 }
 
 fn list(items: impl IntoIterator<Item = String>) -> Value {

@@ -12,7 +12,9 @@ mod not_ready;
 mod receivers;
 mod requirer;
 
-pub use crate::trace::{flush, status, TraceStatus};
+pub use crate::trace::buffer::ExportOutcome;
+pub use crate::trace::flush;
+pub use crate::trace::status::{status, TraceStatus};
 pub use requirer::{CaSource, Tracing};
 
 /// Traced Pebble clients: a span per call, `TRACEPARENT` given to execs.

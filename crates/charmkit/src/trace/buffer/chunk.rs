@@ -15,11 +15,13 @@ use super::*;
 pub struct ChunkId(pub(super) String);
 
 impl ChunkId {
+    #[cfg(any(test, feature = "_internals"))]
     /// The id as text (what `Display` prints).
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    #[cfg(any(test, feature = "_internals"))]
     /// Parses an id printed earlier (e.g. given on a command line); `None` if it is not one.
     pub fn parse(s: &str) -> Option<ChunkId> {
         let id = ChunkId(s.to_owned());

@@ -69,6 +69,7 @@ impl Buffer {
         Ok(found.into_iter().map(|(_, c)| c).collect())
     }
 
+    #[cfg(any(test, feature = "_internals"))]
     /// Up to `max` chunks to send next: highest priority first, oldest first within a priority
     /// (see [`Buffer::export_batch`]).
     pub fn export_queue(&self, max: usize) -> io::Result<Vec<Chunk>> {
