@@ -86,7 +86,6 @@
 //! relation; `Ctx<'_, ActionEvent>` has the action's params and results); what a deferred event
 //! is keyed by is in [`observe`]; every error the crate raises is in the map of [`error`].
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod context;
 pub mod error;
