@@ -25,7 +25,7 @@ trap 'rm -f "$log"' EXIT
 
 start=$(date +%s)
 CHARMKIT_FAULTS=long CHARMKIT_FAULTS_SEED=$seed \
-  cargo test --locked "${profile[@]}" --test faults -- --nocapture --test-threads=1 2>&1 | tee "$log" >&2
+  cargo test --locked "${profile[@]}" --test tests faults:: -- --nocapture --test-threads=1 2>&1 | tee "$log" >&2
 took=$(( $(date +%s) - start ))
 
 out=bench/faults-results.md

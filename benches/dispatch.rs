@@ -4,10 +4,13 @@
 //!
 //! `cargo bench --bench dispatch` (release build).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::time::{Duration, Instant};
+
+use charmkit_test_support::stderr;
+use charmkit_test_support::unit::Unit;
+
+/// The charm benchmarked: this package.
+const CHARM: charmkit_test_support::Package = charmkit_test_support::package!();
 
 fn stats(mut v: Vec<Duration>) -> (f64, f64, f64) {
     v.sort();
@@ -24,7 +27,7 @@ fn main() {
     println!("| event | tracing | median ms | min–max ms |");
     println!("|---|---|---|---|");
     for hook in ["update-status", "start"] {
-        let unit = common::Unit::new();
+        let unit = Unit::new(&CHARM);
         let path = format!("hooks/{hook}");
         let mut on = Vec::new();
         let mut off = Vec::new();
@@ -40,7 +43,7 @@ fn main() {
                 let t = Instant::now();
                 let out = unit.dispatch(&path, &[("CHARMKIT_TRACING", tracing)]);
                 let elapsed = t.elapsed();
-                assert!(out.status.success(), "{}", common::stderr(&out));
+                assert!(out.status.success(), "{}", stderr(&out));
                 if i >= 3 {
                     sink.push(elapsed);
                 }

@@ -3,12 +3,10 @@
 //! skipped, saying why. It never runs against a Juju from `cargo test`: `juju` is kept off its
 //! PATH.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{repo_root, stderr, stdout};
+use crate::util::{repo_root, stderr, stdout};
 
 fn e2e_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("tests/e2e"))
@@ -33,7 +31,7 @@ fn e2e_python() -> Option<PathBuf> {
     let candidates = std::env::var_os("CHARMKIT_E2E_PYTHON")
         .map(PathBuf::from)
         .into_iter()
-        .chain(common::charmcraft().and_then(|c| common::charmcraft_python(&c)))
+        .chain(crate::util::charmcraft().and_then(|c| crate::util::charmcraft_python(&c)))
         .chain([PathBuf::from("python3")]);
     candidates
         .into_iter()
@@ -45,7 +43,7 @@ fn the_e2e_suite_compiles() {
     let files = e2e_files();
     assert!(files.len() >= 3, "{files:?}");
     if !python_with(Path::new("python3"), "sys") {
-        return common::skip("the_e2e_suite_compiles", "no python3");
+        return crate::util::skip("the_e2e_suite_compiles", "no python3");
     }
     // Parsed, not byte-compiled: nothing is written into the source tree.
     let out = Command::new("python3")
@@ -62,7 +60,7 @@ fn the_e2e_suite_compiles() {
 #[test]
 fn the_e2e_suite_skips_cleanly_without_juju() {
     let Some(python) = e2e_python() else {
-        return common::skip(
+        return crate::util::skip(
             "the_e2e_suite_skips_cleanly_without_juju",
             "no Python with pytest and jubilant (.ci/run installs them; or set CHARMKIT_E2E_PYTHON)",
         );

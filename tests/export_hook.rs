@@ -6,113 +6,13 @@
 //! - overlapping dispatches never send the same chunk twice;
 //! - `dispatch trace flush --timeout S`: exit 0 when all is sent, non-zero when data remains.
 
-mod common;
-
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::util::{eventually, stderr, Unit, CHARM};
 use charmkit::trace::buffer::{Buffer, Destination};
-use common::{eventually, stderr, Unit};
-
-/// A minimal OTLP/HTTP collector: records every POST body, answers `status` after `delay`.
-struct Collector {
-    addr: SocketAddr,
-    bodies: Arc<Mutex<Vec<Vec<u8>>>>,
-    status: Arc<AtomicU16>,
-    connections: Arc<AtomicUsize>,
-}
-
-impl Collector {
-    fn start(status: u16, delay: Duration) -> Collector {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let c = Collector {
-            addr: listener.local_addr().unwrap(),
-            bodies: Arc::default(),
-            status: Arc::new(AtomicU16::new(status)),
-            connections: Arc::default(),
-        };
-        let (bodies, st, conns) = (c.bodies.clone(), c.status.clone(), c.connections.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                conns.fetch_add(1, Ordering::SeqCst);
-                let (bodies, st) = (bodies.clone(), st.clone());
-                std::thread::spawn(move || serve(stream, &bodies, &st, delay));
-            }
-        });
-        c
-    }
-
-    /// Accepts TCP connections, never reads, never answers.
-    fn silent() -> Collector {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let c = Collector {
-            addr: listener.local_addr().unwrap(),
-            bodies: Arc::default(),
-            status: Arc::default(),
-            connections: Arc::default(),
-        };
-        let conns = c.connections.clone();
-        std::thread::spawn(move || {
-            let mut held = Vec::new();
-            for stream in listener.incoming().flatten() {
-                conns.fetch_add(1, Ordering::SeqCst);
-                held.push(stream);
-            }
-        });
-        c
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/v1/traces", self.addr)
-    }
-
-    fn bodies(&self) -> Vec<Vec<u8>> {
-        self.bodies.lock().unwrap().clone()
-    }
-}
-
-fn serve(stream: TcpStream, bodies: &Mutex<Vec<Vec<u8>>>, status: &AtomicU16, delay: Duration) {
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut len = 0usize;
-        let mut first = true;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                if first {
-                    continue;
-                }
-                break;
-            }
-            first = false;
-            if let Some((k, v)) = line.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        bodies.lock().unwrap().push(body);
-        std::thread::sleep(delay);
-        let status = status.load(Ordering::SeqCst);
-        let answer = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n");
-        if reader.get_mut().write_all(answer.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
+use charmkit_test_support::collector::Server;
 
 fn buffer(unit: &Unit) -> Buffer {
     Buffer::open(&unit.charm_dir).unwrap()
@@ -141,13 +41,13 @@ fn timed_dispatch(unit: &Unit, hook: &str) -> Duration {
 
 #[test]
 fn the_hook_never_waits_for_a_collector_that_never_answers() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     // Warm-up and baseline: no destination, nothing is exported.
     timed_dispatch(&unit, "hooks/install");
     let baseline = timed_dispatch(&unit, "hooks/update-status");
 
-    let silent = Collector::silent();
-    set_destination(&unit, &silent.url());
+    let silent = Server::silent();
+    set_destination(&unit, &silent.url("http"));
     let mut worst = Duration::ZERO;
     for _ in 0..3 {
         worst = worst.max(timed_dispatch(&unit, "hooks/update-status"));
@@ -159,10 +59,7 @@ fn the_hook_never_waits_for_a_collector_that_never_answers() {
     assert!(worst < Duration::from_secs(1), "{worst:?}");
     // The exporter did start (in the background) and is stuck on the collector, not the hook.
     assert!(
-        eventually(Duration::from_secs(5), || silent
-            .connections
-            .load(Ordering::SeqCst)
-            > 0),
+        eventually(Duration::from_secs(5), || silent.connections() > 0),
         "no exporter ever connected"
     );
     assert!(chunks(&unit) >= 4, "nothing may be lost: {}", chunks(&unit));
@@ -170,9 +67,9 @@ fn the_hook_never_waits_for_a_collector_that_never_answers() {
 
 #[test]
 fn the_background_exporter_delivers_and_empties_the_buffer() {
-    let unit = Unit::new();
-    let collector = Collector::start(200, Duration::ZERO);
-    set_destination(&unit, &collector.url());
+    let unit = Unit::new(&CHARM);
+    let collector = Server::http(200);
+    set_destination(&unit, &collector.url("http"));
     let took = timed_dispatch(&unit, "hooks/install");
     println!("install with a working collector: {took:?}");
     assert!(
@@ -205,15 +102,15 @@ fn the_background_exporter_delivers_and_empties_the_buffer() {
 
 #[test]
 fn overlapping_dispatches_never_send_a_chunk_twice() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     // A slow collector, and a backlog, so the exporters of the dispatches overlap.
-    let collector = Collector::start(200, Duration::from_millis(20));
+    let collector = Server::http(200).with_delay(Duration::from_millis(20));
     let b = buffer(&unit);
     for i in 0..30 {
         b.append(format!(r#"{{"resourceSpans":[],"n":{i}}}"#).as_bytes(), 10)
             .unwrap();
     }
-    set_destination(&unit, &collector.url());
+    set_destination(&unit, &collector.url("http"));
     let unit = Arc::new(unit);
     let threads: Vec<_> = (0..4)
         .map(|i| {
@@ -257,14 +154,14 @@ fn overlapping_dispatches_never_send_a_chunk_twice() {
 
 #[test]
 fn trace_flush_exits_zero_when_everything_is_sent() {
-    let unit = Unit::new();
-    let collector = Collector::start(200, Duration::ZERO);
+    let unit = Unit::new(&CHARM);
+    let collector = Server::http(200);
     let b = buffer(&unit);
     for i in 0..3 {
         b.append(format!(r#"{{"resourceSpans":[],"n":{i}}}"#).as_bytes(), 50)
             .unwrap();
     }
-    set_destination(&unit, &collector.url());
+    set_destination(&unit, &collector.url("http"));
     let out = unit
         .command(&["trace", "flush", "--timeout", "10"], &[])
         .output()
@@ -274,7 +171,7 @@ fn trace_flush_exits_zero_when_everything_is_sent() {
     assert_eq!(chunks(&unit), 0);
     assert_eq!(collector.bodies().len(), 3);
     assert!(
-        err.contains(&format!("flushing 3 chunk(s) to {}", collector.url())),
+        err.contains(&format!("flushing 3 chunk(s) to {}", collector.url("http"))),
         "{err}"
     );
     assert_eq!(err.matches("sent chunk").count(), 3, "{err}");
@@ -283,14 +180,14 @@ fn trace_flush_exits_zero_when_everything_is_sent() {
 
 #[test]
 fn trace_flush_exits_non_zero_when_data_remains() {
-    let unit = Unit::new();
-    let collector = Collector::start(500, Duration::ZERO);
+    let unit = Unit::new(&CHARM);
+    let collector = Server::http(500);
     let b = buffer(&unit);
     for i in 0..3 {
         b.append(format!(r#"{{"resourceSpans":[],"n":{i}}}"#).as_bytes(), 10)
             .unwrap();
     }
-    set_destination(&unit, &collector.url());
+    set_destination(&unit, &collector.url("http"));
     let out = unit
         .command(&["trace", "flush", "--timeout", "5"], &[])
         .output()
@@ -300,12 +197,12 @@ fn trace_flush_exits_non_zero_when_data_remains() {
     assert_eq!(chunks(&unit), 3);
     assert_eq!(collector.bodies().len(), 1, "one attempt, then stop");
     assert!(err.contains("HTTP 500"), "{err}");
-    assert!(err.contains(&collector.url()), "{err}");
+    assert!(err.contains(&collector.url("http")), "{err}");
     assert!(err.contains("3 chunk(s) remain in the buffer"), "{err}");
 
     // A collector that never answers: flush gives up by its timeout, non-zero.
-    let silent = Collector::silent();
-    set_destination(&unit, &silent.url());
+    let silent = Server::silent();
+    set_destination(&unit, &silent.url("http"));
     let start = Instant::now();
     let out = unit
         .command(&["trace", "flush", "--timeout", "0.5"], &[])
@@ -336,9 +233,9 @@ fn logs(unit: &Unit) -> Vec<String> {
 
 #[test]
 fn a_collector_that_never_answers_is_recorded_in_time_and_reported_once() {
-    let unit = Unit::new();
-    let silent = Collector::silent();
-    set_destination(&unit, &silent.url());
+    let unit = Unit::new(&CHARM);
+    let silent = Server::silent();
+    set_destination(&unit, &silent.url("http"));
     timed_dispatch(&unit, "hooks/update-status");
     // Each POST has its own timeout (5 s), far under the exporter's 30 s deadline: the exporter
     // records the failure itself instead of being killed with nothing recorded.
@@ -364,7 +261,7 @@ fn a_collector_that_never_answers_is_recorded_in_time_and_reported_once() {
         .collect();
     assert_eq!(warned.len(), 1, "{warned:?}");
     assert!(warned[0].starts_with("WARNING "), "{warned:?}");
-    assert!(warned[0].contains(&silent.url()), "{warned:?}");
+    assert!(warned[0].contains(&silent.url("http")), "{warned:?}");
     timed_dispatch(&unit, "hooks/update-status");
     let again: Vec<String> = logs(&unit)
         .into_iter()
@@ -390,8 +287,8 @@ fn record(unit: &Unit) -> String {
 
 #[test]
 fn credentials_in_the_receiver_url_are_never_shown() {
-    let unit = Unit::new();
-    let collector = Collector::start(400, Duration::ZERO);
+    let unit = Unit::new(&CHARM);
+    let collector = Server::http(400);
     let url = format!(
         "http://tracer:S3CRET-PASS@{}/v1/traces?api_key=S3CRET-KEY",
         collector.addr
@@ -435,7 +332,7 @@ fn credentials_in_the_receiver_url_are_never_shown() {
 
 #[test]
 fn trace_commands_create_nothing_and_are_quiet_about_our_own_files() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     let dir = unit.charm_dir.join(charmkit::trace::buffer::DIR_NAME);
     // Read-only commands on a unit that never buffered anything create nothing.
     for args in [
@@ -451,8 +348,8 @@ fn trace_commands_create_nothing_and_are_quiet_about_our_own_files() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("chunks:       0"));
 
     // A failed export, reported by the next dispatch (which notes that it did).
-    let collector = Collector::start(400, Duration::ZERO);
-    set_destination(&unit, &collector.url());
+    let collector = Server::http(400);
+    set_destination(&unit, &collector.url("http"));
     timed_dispatch(&unit, "hooks/install");
     assert!(eventually(Duration::from_secs(10), || matches!(
         buffer(&unit).last_export(),
@@ -489,7 +386,7 @@ fn trace_commands_create_nothing_and_are_quiet_about_our_own_files() {
 fn the_release_binary_keeps_its_symbols_for_exception_stacktraces() {
     // `exception.stacktrace` on spans is `<unknown>` frames in a binary stripped of its symbol
     // table; stripping only the debug info keeps function names (for a modest size cost).
-    let manifest = std::fs::read_to_string(common::repo_root().join("Cargo.toml")).unwrap();
+    let manifest = std::fs::read_to_string(crate::util::repo_root().join("Cargo.toml")).unwrap();
     let release = manifest
         .split("[profile.release]")
         .nth(1)
@@ -517,14 +414,14 @@ fn stop_and_remove_send_the_buffer_before_the_unit_goes_away() {
     // The pod (and the buffer in it) may be gone after `stop`: the hook itself sends the backlog,
     // synchronously, instead of leaving it to a background exporter.
     for hook in ["hooks/stop", "hooks/remove"] {
-        let unit = Unit::new();
-        let collector = Collector::start(200, Duration::ZERO);
+        let unit = Unit::new(&CHARM);
+        let collector = Server::http(200);
         let b = buffer(&unit);
         for i in 0..20 {
             b.append(format!(r#"{{"resourceSpans":[],"n":{i}}}"#).as_bytes(), 10)
                 .unwrap();
         }
-        set_destination(&unit, &collector.url());
+        set_destination(&unit, &collector.url("http"));
         let took = timed_dispatch(&unit, hook);
         // Nothing left the moment the hook is done: no waiting for a background exporter.
         assert_eq!(chunks(&unit), 0, "{hook}");
@@ -548,9 +445,9 @@ fn stop_and_remove_send_the_buffer_before_the_unit_goes_away() {
 
 #[test]
 fn stop_against_a_collector_that_never_answers_is_bounded_and_says_what_is_left() {
-    let unit = Unit::new();
-    let silent = Collector::silent();
-    set_destination(&unit, &silent.url());
+    let unit = Unit::new(&CHARM);
+    let silent = Server::silent();
+    set_destination(&unit, &silent.url("http"));
     timed_dispatch(&unit, "hooks/install");
     logs(&unit);
     let start = Instant::now();
@@ -572,7 +469,7 @@ fn stop_against_a_collector_that_never_answers_is_bounded_and_says_what_is_left(
     assert!(chunks(&unit) >= 2, "nothing is lost: it stays buffered");
 
     // Without a destination the data stays, and the hook says so.
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     timed_dispatch(&unit, "hooks/install");
     logs(&unit);
     timed_dispatch(&unit, "hooks/remove");

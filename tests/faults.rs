@@ -16,10 +16,6 @@
 //! asserted, except generous hang guards. Filesystem classes need a tmpfs (root, as in CI); they
 //! say `SKIPPED` otherwise — the buffer's unit tests cover the same with injected faults.
 
-mod common;
-#[path = "../crates/charmkit/tests/common/mod.rs"]
-mod net;
-#[path = "faults/support.rs"]
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,9 +24,10 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::util::{eventually, Unit, CHARM};
 use charmkit::trace::buffer::{Buffer, Destination, PRIORITY_DEFAULT};
-use common::{eventually, Unit};
-use net::Server;
+use charmkit_test_support::collector::{refused_port, Server};
+use charmkit_test_support::pki::{server_config, Ca, Leaf};
 use support::*;
 
 /// Spawning a script another thread of this process has just written can fail with ETXTBSY (a
@@ -118,8 +115,9 @@ fn dispatch(
 
 /// `trace flush`, left alone to send everything; it must succeed.
 fn flush_all(unit: &Unit, env: &[(&str, &str)]) {
-    let out =
-        common::output_retrying(&mut unit.command(&["trace", "flush", "--timeout", "30"], env));
+    let out = crate::util::output_retrying(
+        &mut unit.command(&["trace", "flush", "--timeout", "30"], env),
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -141,19 +139,11 @@ const HOOKS: &[&str] = &[
     "hooks/leader-elected",
 ];
 
-#[path = "faults/collectors.rs"]
 mod collectors;
-#[path = "faults/crowd.rs"]
 mod crowd;
-#[path = "faults/disk_state.rs"]
 mod disk_state;
-#[path = "faults/disks.rs"]
 mod disks;
-#[path = "faults/environments.rs"]
 mod environments;
-#[path = "faults/kill.rs"]
 mod kill;
-#[path = "faults/relation_data.rs"]
 mod relation_data;
-#[path = "faults/secrets.rs"]
 mod secrets;

@@ -2,13 +2,11 @@
 //! feature — or enables it only for its tests, in `[dev-dependencies]` — compiles no harness
 //! and links none of the harness's crates (`tempfile`, `tiny_http`).
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{repo_root, stderr};
+use crate::util::{repo_root, stderr};
 
 /// The crates only the harness needs.
 const HARNESS_ONLY: &[&str] = &["tempfile", "tiny_http"];

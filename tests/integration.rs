@@ -1,9 +1,7 @@
 //! Integration tests: the real charm binary, run through `./dispatch` as Juju runs it, against
 //! stub hook tools on PATH written by the test.
 
-mod common;
-
-use common::{stderr, stdout, tools, Call, Unit};
+use crate::util::{stderr, stdout, tools, Call, Unit, CHARM};
 
 fn logs(calls: &[Call]) -> Vec<String> {
     calls
@@ -17,7 +15,7 @@ const TRACING_APP_DATA: &str = r#"{"receivers": "[{\"protocol\": {\"name\": \"ot
 
 #[test]
 fn dispatch_without_juju_prints_usage() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     let out = unit.command(&[], &[]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).contains("usage: dispatch"), "{}", stdout(&out));
@@ -28,7 +26,7 @@ fn dispatch_without_juju_prints_usage() {
 
 #[test]
 fn lifecycle_install_start_config_relation_action() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     unit.respond("config-get --format=json --all", r#"{"greeting": "hi"}"#);
 
     // install: workload version, status from collect-status, the two log lines tools parse.
@@ -161,7 +159,7 @@ fn lifecycle_install_start_config_relation_action() {
 
 #[test]
 fn a_failing_hook_tool_fails_the_hook_with_its_stderr() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     unit.fail(
         "application-version-set",
         2,
@@ -181,7 +179,7 @@ fn a_failing_hook_tool_fails_the_hook_with_its_stderr() {
 
 #[test]
 fn invalid_json_from_a_tool_fails_cleanly() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     unit.respond("config-get", "{not json");
     let out = unit.dispatch("hooks/start", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -196,7 +194,7 @@ fn invalid_json_from_a_tool_fails_cleanly() {
 
 #[test]
 fn unknown_events_are_logged_not_errors() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     let out = unit.dispatch("hooks/some-future-hook", &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let l = logs(&unit.take_calls());
@@ -205,7 +203,7 @@ fn unknown_events_are_logged_not_errors() {
 
 #[test]
 fn malformed_environment_is_a_clear_error() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     let out = unit.dispatch("hooks/start", &[("JUJU_RELATION_ID", "db:seven")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -217,7 +215,7 @@ fn malformed_environment_is_a_clear_error() {
 
 #[test]
 fn simulate_runs_the_default_deploy_sequence() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     let out = unit.command(&["simulate"], &[]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -266,7 +264,7 @@ fn simulate_runs_the_default_deploy_sequence() {
 
 #[test]
 fn simulate_takes_config_params_leadership_and_relation_data() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     let out = unit
         .command(
             &[
@@ -312,7 +310,7 @@ fn simulate_takes_config_params_leadership_and_relation_data() {
 
 #[test]
 fn every_dispatch_is_buffered_with_priority_by_observation() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     for hook in ["install", "update-status", "update-status"] {
         assert!(unit
             .dispatch(&format!("hooks/{hook}"), &[])
@@ -356,7 +354,7 @@ fn every_dispatch_is_buffered_with_priority_by_observation() {
 /// on answers Juju would never give.
 #[test]
 fn stub_tools_answer_as_jujuc() {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     let run = |tool: &str, args: &[&str]| {
         std::process::Command::new(unit.stubs.join(tool))
             .args(args)

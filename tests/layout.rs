@@ -2,14 +2,12 @@
 //! actions in `charmcraft.yaml`, no field in both; charmcraft accepts it (where installed) and
 //! the framework reads it as it reads the packed files.
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 use std::process::Output;
 
+use crate::util::{repo_root, stderr, stdout};
 use charmkit::meta::{Metadata, Role};
-use common::{repo_root, stderr, stdout};
 use serde_norway::{Mapping, Value};
 use xtask::project::{Project, METADATA_KEYS};
 
@@ -124,7 +122,7 @@ fn project_copy() -> tempfile::TempDir {
 /// it.
 fn expand_extensions(charmcraft: &Path, dir: &Path) -> Output {
     let home = tempfile::tempdir().unwrap();
-    common::charmcraft_command(charmcraft, home.path())
+    crate::util::charmcraft_command(charmcraft, home.path())
         .arg("expand-extensions")
         .current_dir(dir)
         .output()
@@ -133,7 +131,8 @@ fn expand_extensions(charmcraft: &Path, dir: &Path) -> Output {
 
 #[test]
 fn charmcraft_validates_the_project() {
-    let Some(charmcraft) = common::charmcraft_or_skip("charmcraft_validates_the_project") else {
+    let Some(charmcraft) = crate::util::charmcraft_or_skip("charmcraft_validates_the_project")
+    else {
         return;
     };
     let dir = project_copy();
@@ -154,7 +153,8 @@ fn charmcraft_validates_the_project() {
 
 #[test]
 fn charmcraft_refuses_a_field_in_both_files() {
-    let Some(charmcraft) = common::charmcraft_or_skip("charmcraft_refuses_a_field_in_both_files")
+    let Some(charmcraft) =
+        crate::util::charmcraft_or_skip("charmcraft_refuses_a_field_in_both_files")
     else {
         return;
     };

@@ -4,8 +4,6 @@
 //! The charms are packed once per run (a real release build, as `cargo xtask pack` does) into
 //! cargo's temporary directory for integration tests.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Read;
@@ -13,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use common::{repo_root, stderr, stdout, tools, Unit};
+use crate::util::{repo_root, stderr, stdout, tools, Unit, CHARM};
 use xtask::glibc;
 use xtask::pack::{self, Options, Packed};
 
@@ -144,7 +142,7 @@ fn a_charm_holds_exactly_what_charmcraft_packs() {
 #[test]
 fn unpacked_into_an_empty_directory_it_runs_as_juju_runs_it() {
     let arch = xtask::project::host_arch().unwrap();
-    let unit = Unit::unpacked(&charm(&format!("ubuntu@24.04:{arch}")).path);
+    let unit = Unit::unpacked(&CHARM, &charm(&format!("ubuntu@24.04:{arch}")).path);
     assert!(!unit.path("bin").exists(), "nothing but the five files");
     assert_eq!(
         fs::metadata(unit.path("dispatch"))
@@ -249,13 +247,14 @@ fn the_binary_runs_on_every_base_it_is_packed_for() {
 
 #[test]
 fn charmcraft_analyse_finds_nothing_wrong() {
-    let Some(charmcraft) = common::charmcraft_or_skip("charmcraft_analyse_finds_nothing_wrong")
+    let Some(charmcraft) =
+        crate::util::charmcraft_or_skip("charmcraft_analyse_finds_nothing_wrong")
     else {
         return;
     };
     let home = tempfile::tempdir().unwrap();
     for p in packed() {
-        let out = common::charmcraft_command(&charmcraft, home.path())
+        let out = crate::util::charmcraft_command(&charmcraft, home.path())
             .args(["analyse", "--format", "json"])
             .arg(&p.path)
             .output()
@@ -313,8 +312,8 @@ json.dump({
 #[test]
 fn config_actions_and_manifest_are_what_charmcraft_writes() {
     let Some(python) =
-        common::charmcraft_or_skip("config_actions_and_manifest_are_what_charmcraft_writes")
-            .and_then(|c| common::charmcraft_python(&c))
+        crate::util::charmcraft_or_skip("config_actions_and_manifest_are_what_charmcraft_writes")
+            .and_then(|c| crate::util::charmcraft_python(&c))
     else {
         return;
     };

@@ -3,9 +3,7 @@
 //! CI); elsewhere the same behaviour is covered in-process by an injected statvfs (the buffer's
 //! unit tests).
 
-mod common;
-
-use common::{stderr, Tmpfs, Unit};
+use crate::util::{stderr, Tmpfs, Unit, CHARM};
 
 #[test]
 fn a_256k_disk_never_fails_a_hook_and_the_buffer_leaves_room() {
@@ -13,7 +11,7 @@ fn a_256k_disk_never_fails_a_hook_and_the_buffer_leaves_room() {
         println!("SKIPPED: cannot mount a tmpfs here (not root); see the buffer's unit tests");
         return;
     };
-    let unit = Unit::with_charm_dir(Some(fs.path().join("charm")));
+    let unit = Unit::with_charm_dir(&CHARM, Some(fs.path().join("charm")));
     let hooks = [
         "hooks/install",
         "hooks/config-changed",

@@ -3,12 +3,10 @@
 //! for the tests equals the highest among the crates the tests build too. A dependency update that
 //! raises either fails here, naming the crate.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use common::{repo_root, stderr};
+use crate::util::{repo_root, stderr};
 
 type Version = (u32, u32, u32);
 
@@ -41,27 +39,23 @@ fn cargo(args: &[&str]) -> String {
 }
 
 /// The (name, version) of every crate the workspace compiles for this machine along `edges`
-/// (`cargo tree` resolves features and platforms as the build does).
+/// (`cargo tree` resolves features and platforms as the build does). `charmkit-test-support` is a
+/// member only the tests depend on: its dependencies count where dev-dependencies do.
 fn graph(edges: &str) -> BTreeSet<(String, String)> {
-    cargo(&[
-        "tree",
-        "--locked",
-        "--workspace",
-        "--prefix",
-        "none",
-        "-e",
-        edges,
-        "-f",
-        "{p}",
-    ])
-    .lines()
-    .filter_map(|l| {
-        let mut words = l.split_whitespace();
-        let name = words.next()?;
-        let version = words.next()?.strip_prefix('v')?;
-        Some((name.to_string(), version.to_string()))
-    })
-    .collect()
+    let mut args = vec!["tree", "--locked", "--workspace"];
+    if !edges.contains("dev") {
+        args.extend(["--exclude", "charmkit-test-support"]);
+    }
+    args.extend(["--prefix", "none", "-e", edges, "-f", "{p}"]);
+    cargo(&args)
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let name = words.next()?;
+            let version = words.next()?.strip_prefix('v')?;
+            Some((name.to_string(), version.to_string()))
+        })
+        .collect()
 }
 
 /// Every locked dependency's `rust-version` (not the workspace's own packages), and the

@@ -26,11 +26,10 @@ struct Hostile {
 }
 
 fn hostile_collectors_list() -> Vec<Hostile> {
-    use net::{server_config, Ca};
     use rustls::version::{TLS12, TLS13};
     let root = Ca::root("campaign root");
     let ca = Some(root.pem());
-    let tls = |leaf: net::Leaf| {
+    let tls = |leaf: Leaf| {
         Server::https(
             200,
             server_config(vec![leaf.cert.der().clone()], &leaf.key, &[&TLS13, &TLS12]),
@@ -153,7 +152,7 @@ fn hostile_collectors_list() -> Vec<Hostile> {
             Expect::Kept,
         ),
     ];
-    list[9].url = format!("http://127.0.0.1:{}/v1/traces", net::refused_port());
+    list[9].url = format!("http://127.0.0.1:{}/v1/traces", refused_port());
     for h in &mut list[11..] {
         h.must_not_receive = true;
     }
@@ -172,14 +171,14 @@ fn hostile_collectors_list() -> Vec<Hostile> {
 /// One hostile collector against its own unit: `k` unobserved dispatches (they never reconcile,
 /// so the destination set here stays), then the export's record and the next dispatch's report.
 fn against(h: &Hostile, k: usize) -> Figures {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     // A short per-request timeout keeps the campaign quick; what it shows holds for any.
     let env = [("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "1000")];
     let (st, _, _) = dispatch(&unit, "hooks/install", &env);
     assert!(st.is_some_and(|s| s.success()));
     // The same hook on a twin unit with no destination, alternated with this one's: the hook
     // time the collector adds, under the same load.
-    let twin = Unit::new();
+    let twin = Unit::new(&CHARM);
     let _ = dispatch(&twin, "hooks/install", &env);
     let mut baseline = Vec::new();
     // What is buffered so far (install and the baseline) goes too: all of it must be accounted.

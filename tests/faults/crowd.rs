@@ -49,7 +49,7 @@ fn crowd(
 
 #[test]
 fn eight_concurrent_dispatchers_with_an_exporter() {
-    let unit = Arc::new(Unit::new());
+    let unit = Arc::new(Unit::new(&CHARM));
     let collector = Server::scripted(vec![], 200);
     let url = collector.url("http");
     let per_thread = trials(5, 50);

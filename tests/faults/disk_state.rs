@@ -223,7 +223,7 @@ fn hostile_disk_state() {
     let mut problems = Vec::new();
     for round in 0..rounds {
         for case in 0..DISK_CASES {
-            let unit = Unit::new();
+            let unit = Unit::new(&CHARM);
             let collector = Server::http(200);
             let url = collector.url("http");
             let env = [

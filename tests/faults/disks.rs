@@ -16,8 +16,8 @@ fn on_disk(disk: Disk, n: usize, tracing: bool) -> Option<(usize, Vec<Duration>,
         Disk::Tiny => "256k",
         Disk::Full | Disk::ReadOnly => "1m",
     };
-    let fs = common::Tmpfs::mount(size)?;
-    let unit = Unit::with_charm_dir(Some(fs.path().join("charm")));
+    let fs = crate::util::Tmpfs::mount(size)?;
+    let unit = Unit::with_charm_dir(&CHARM, Some(fs.path().join("charm")));
     let env: &[(&str, &str)] = if tracing {
         &[]
     } else {

@@ -83,7 +83,7 @@ fn hostile_juju_environments() {
     let mut rng = Rng::new(7);
     let values = hostile_env_values();
     let n = trials(values.len(), 10 * values.len());
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     let mut figures = Figures::new("hostile JUJU_* environments");
     let mut failures = Vec::new();
     for i in 0..n {
@@ -134,7 +134,7 @@ proptest::proptest! {
             0..12,
         )
     ) {
-        let meta = charmkit::meta::Metadata::from_dir(&common::repo_root()).unwrap();
+        let meta = charmkit::meta::Metadata::from_dir(&crate::util::repo_root()).unwrap();
         let mut vars = vars;
         vars.push(("JUJU_UNIT_NAME", "rust-starter/0".into()));
         vars.push(("JUJU_DISPATCH_PATH", "hooks/install".into()));

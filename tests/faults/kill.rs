@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn kill_9_at_random_instants_during_dispatch() {
     let mut rng = Rng::new(1);
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     let typical = typical_dispatch(&unit, "hooks/install");
     let n = trials(25, 1000);
     let calls = unit.state.join("calls");
@@ -81,7 +81,7 @@ fn kill_9_at_random_instants_during_dispatch() {
 #[test]
 fn kill_9_at_random_instants_during_export() {
     let mut rng = Rng::new(2);
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     // A collector slow enough that kills land inside POSTs too.
     let collector = Server::scripted(vec![], 200);
     set_destination(&unit, &collector.url("http"), None);

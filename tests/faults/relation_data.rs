@@ -154,7 +154,7 @@ fn hostile_receivers(rng: &mut Rng, extra: usize) -> Vec<Option<String>> {
 /// ones, then `extra` generated.
 fn hostile_ca_data(rng: &mut Rng, extra: usize) -> Vec<(serde_json::Value, serde_json::Value)> {
     use serde_json::json;
-    let root = net::Ca::root("campaign CA").pem();
+    let root = Ca::root("campaign CA").pem();
     let key = format!("-----BEGIN PRIVATE KEY-----\n{MARK}\n-----END PRIVATE KEY-----");
     let garbage = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----";
     let list = |items: &[&str]| serde_json::to_string(items).unwrap();
@@ -252,7 +252,7 @@ fn databag_trial(
     hook: &str,
     rel: (&str, &str, &str),
 ) -> (bool, bool, bool, bool) {
-    let unit = Unit::new();
+    let unit = Unit::new(&CHARM);
     provider(&unit, tracing, ca);
     let env = [
         ("JUJU_RELATION", rel.0),

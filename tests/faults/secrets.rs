@@ -9,7 +9,7 @@ fn planted_secret_markers_never_come_out() {
     let mut figures = Figures::new("planted secret markers");
     let mut leaks = Vec::new();
     for round in 0..rounds {
-        let unit = Unit::new();
+        let unit = Unit::new(&CHARM);
         let collector = Server::http(200);
         let pass = format!("PASS-{MARK}-{round}");
         let key = format!("KEY-{MARK}-{round}");
@@ -21,7 +21,7 @@ fn planted_secret_markers_never_come_out() {
             "receivers": receivers(&rel_url),
             "password": format!("DATABAG-{MARK}"),
         });
-        let root = net::Ca::root("secrets CA").pem();
+        let root = Ca::root("secrets CA").pem();
         let ca_app = serde_json::json!({
             "certificates": serde_json::to_string(&[format!("{root}\n{pem_key}")]).unwrap(),
         });

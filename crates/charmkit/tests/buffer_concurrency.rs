@@ -112,7 +112,12 @@ fn child_entry() {
 
 fn spawn(mode: &str, dir: &PathBuf, log: &PathBuf, writer: u64) -> Child {
     Command::new(std::env::current_exe().expect("exe"))
-        .args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "buffer_concurrency::child_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, mode)
         .env("BUF_DIR", dir)
         .env("BUF_LOG", log)

@@ -110,7 +110,12 @@ fn sigkill_at_any_instant_loses_nothing_reported() {
     let kills = 40;
     for k in 0..kills {
         let mut child = Command::new(std::env::current_exe().expect("exe"))
-            .args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "buffer_crash::child_entry",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, "writer")
             .env("BUF_DIR", &dir)
             .env("BUF_LOG", &log)

@@ -2,18 +2,18 @@
 //! on a real on-disk buffer filled with OTLP/JSON chunks of real SDK spans, against HTTP and
 //! HTTPS servers on 127.0.0.1.
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use charmkit::hookcmd::LogLevel;
 use charmkit::trace::buffer::{
     Buffer, Destination, ExportOutcome, PRIORITY_DEFAULT, PRIORITY_OBSERVED,
 };
 use charmkit::trace::drain::{drain, flush};
 use charmkit::trace::otlp;
 use charmkit::trace::setup::SpanCollector;
-use common::{server_config, Ca, Server, Step};
+use charmkit_test_support::collector::{refused_port, Server, Step};
+use charmkit_test_support::pki::{server_config, Ca};
 use opentelemetry::trace::{Span as _, Tracer as _};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
@@ -219,27 +219,12 @@ fn a_rejection_says_why_in_one_line_naming_the_url_once() {
 
 /// The one WARNING line `report_last_export` logs, captured.
 fn capture_warning(buffer: &Buffer) -> String {
-    use std::sync::Mutex;
-    static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    struct Capture;
-    impl log::Log for Capture {
-        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-            true
-        }
-        fn log(&self, r: &log::Record<'_>) {
-            if r.level() == log::Level::Warn {
-                LINES.lock().unwrap().push(r.args().to_string());
-            }
-        }
-        fn flush(&self) {}
-    }
-    let _ = log::set_logger(&Capture);
-    log::set_max_level(log::LevelFilter::Warn);
-    LINES.lock().unwrap().clear();
-    charmkit::trace::drain::report_last_export(buffer);
-    let lines = LINES.lock().unwrap().clone();
+    let ((), lines) =
+        charmkit::testing::capture_logs(|| charmkit::trace::drain::report_last_export(buffer));
     lines
         .into_iter()
+        .filter(|(level, _)| *level == LogLevel::Warning)
+        .map(|(_, line)| line)
         .find(|l| l.contains("last export"))
         .unwrap_or_default()
 }
@@ -275,7 +260,7 @@ fn a_server_error_keeps_the_chunk_and_stops() {
 
 #[test]
 fn a_refused_connection_keeps_everything() {
-    let url = format!("http://127.0.0.1:{}/v1/traces", common::refused_port());
+    let url = format!("http://127.0.0.1:{}/v1/traces", refused_port());
     let (_dir, buffer) = unit(&three());
     let (outcome, _) = run(&buffer, &dest(url.clone(), None), Duration::from_secs(5));
     assert_eq!((outcome.sent, outcome.remaining), (0, 3));

@@ -1,12 +1,10 @@
 //! `tracing::export::Sender` over plain HTTP against real servers on 127.0.0.1.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use charmkit::trace::export::{ExportError, Outcome, Sender};
 use charmkit::trace::otlp;
-use common::{refused_port, Server};
+use charmkit_test_support::collector::{refused_port, Server};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
 

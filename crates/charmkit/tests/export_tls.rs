@@ -1,12 +1,11 @@
 //! `tracing::export::Sender` over HTTPS against rustls servers on 127.0.0.1 with rcgen-made
 //! certificates.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use charmkit::trace::export::{Outcome, Sender};
-use common::{server_config, Ca, Handshake, Server};
+use charmkit_test_support::collector::{Handshake, Server};
+use charmkit_test_support::pki::{server_config, Ca};
 use rustls::version::{TLS12, TLS13};
 
 const TIMEOUT: Duration = Duration::from_secs(5);

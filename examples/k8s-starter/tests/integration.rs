@@ -3,14 +3,11 @@
 //! test (charmkit's fake Pebble, speaking Pebble's HTTP API), found through
 //! `CHARMKIT_CONTAINERS_DIR` as the charm finds `/charm/containers` under Juju.
 
-#[path = "../../../tests/common/mod.rs"]
-mod common;
-
 use std::path::PathBuf;
 
+use crate::util::{stderr, stdout, Call, Unit, CHARM};
 use charmkit::pebble::ServiceStatus;
 use charmkit::testing::pebble::{Container, FakePebble, PebbleServer};
-use common::{stderr, stdout, Call, Unit};
 use k8s_starter::charm::{layer, nginx_config, CONFIG_FILE, CONTAINER, SERVICE};
 
 /// A unit whose `workload` container's Pebble listens on a socket under its own directory.
@@ -21,7 +18,7 @@ struct Pod {
 
 impl Pod {
     fn new() -> Pod {
-        let unit = Unit::new();
+        let unit = Unit::new(&CHARM);
         let containers = unit.root.path().join("containers");
         std::fs::create_dir_all(containers.join(CONTAINER)).unwrap();
         Pod { unit, containers }

@@ -268,6 +268,18 @@ pub fn run_in<C: Charm>(
     run_inner::<C>(charm_dir, meta, trigger, state, |_| {}).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Runs `f` with this thread's log records going where a dispatch's go — to `juju-log`, here a
+/// [`FakeJuju`]'s — and returns what `f` returned and every line logged, with its level: how a
+/// test sees what library code logs outside a dispatch.
+pub fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, Vec<(LogLevel, String)>) {
+    crate::logging::init();
+    let fake = Rc::new(FakeJuju::new(State::default()));
+    let sink = LogSink::install(fake.clone(), false);
+    let out = f();
+    drop(sink);
+    (out, fake.logs())
+}
+
 fn temp_charm_dir() -> Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix("charmkit-harness")

@@ -1,6 +1,6 @@
-//! Test helpers for the export tests: tiny HTTP/1.1 and HTTPS servers on 127.0.0.1 and an
-//! rcgen-made PKI.
-#![allow(dead_code)]
+//! OTLP/HTTP collectors for the export tests: tiny HTTP/1.1 and HTTPS servers on 127.0.0.1 that
+//! record every request and answer as told (a status, a script of steps, Tempo 2.0's strict
+//! decoding), and hostile ones (silent, trickling, resetting, answering garbage).
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -9,23 +9,25 @@ use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::{ServerConfig, ServerConnection, StreamOwned, SupportedProtocolVersion};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 /// One request as the server read it.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// `POST`, `GET`…
     pub method: String,
+    /// The request target, e.g. `/v1/traces`.
     pub path: String,
     /// Header names lowercased.
     pub headers: Vec<(String, String)>,
+    /// The body (as long as `Content-Length` said).
     pub body: Vec<u8>,
     /// The status the server answered with (0: it never answered).
     pub answered: u16,
 }
 
 impl Received {
+    /// The value of header `name` (lowercase), if the request had it.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -37,10 +39,14 @@ impl Received {
 /// What a TLS server saw of one handshake.
 #[derive(Debug, Clone)]
 pub enum Handshake {
+    /// It succeeded.
     Done {
+        /// The ALPN protocol agreed, if any.
         alpn: Option<Vec<u8>>,
+        /// The TLS version agreed.
         version: rustls::ProtocolVersion,
     },
+    /// It failed, with rustls's error.
     Failed(String),
 }
 
@@ -53,6 +59,8 @@ struct Shared {
     script: Arc<Mutex<VecDeque<Step>>>,
     /// JSON keys this server does not know: a body holding one gets a 400 naming it.
     unknown: Arc<Mutex<Vec<&'static str>>>,
+    /// How long to wait before each answer that is not a step of the script.
+    delay: Arc<Mutex<Duration>>,
 }
 
 /// What a scripted server does with one request (after recording it).
@@ -68,6 +76,7 @@ pub enum Step {
 
 /// A server on 127.0.0.1 running in background threads for the rest of the test process.
 pub struct Server {
+    /// Where it listens.
     pub addr: SocketAddr,
     shared: Shared,
 }
@@ -203,22 +212,38 @@ impl Server {
         Server { addr, shared }
     }
 
+    /// Waits `delay` before each answer (outside a script): a slow collector.
+    pub fn with_delay(self, delay: Duration) -> Server {
+        *self.shared.delay.lock().unwrap() = delay;
+        self
+    }
+
+    /// The bodies of every request read so far, in order.
+    pub fn bodies(&self) -> Vec<Vec<u8>> {
+        self.received().into_iter().map(|r| r.body).collect()
+    }
+
+    /// Its traces URL: `<scheme>://<addr>/v1/traces`.
     pub fn url(&self, scheme: &str) -> String {
         format!("{scheme}://{}/v1/traces", self.addr)
     }
 
+    /// Answers later requests (outside a script) with `status`.
     pub fn set_status(&self, status: u16) {
         self.shared.status.store(status, Ordering::SeqCst);
     }
 
+    /// Every request read so far, in order.
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
     }
 
+    /// Every TLS handshake so far, in order.
     pub fn handshakes(&self) -> Vec<Handshake> {
         self.shared.handshakes.lock().unwrap().clone()
     }
 
+    /// How many TCP connections it accepted.
     pub fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
     }
@@ -321,7 +346,8 @@ fn serve<S: Read + Write>(stream: S, sh: &Shared) {
                 std::thread::sleep(Duration::from_secs(60));
                 return;
             }
-            _ => {}
+            Some(Step::Status(_)) => {}
+            None => std::thread::sleep(*sh.delay.lock().unwrap()),
         }
         let status = answered;
         let text = format!("status {status}\n");
@@ -334,91 +360,6 @@ fn serve<S: Read + Write>(stream: S, sh: &Shared) {
             return;
         }
     }
-}
-
-/// A CA (root or intermediate) that can sign.
-pub struct Ca {
-    pub params: CertificateParams,
-    pub key: KeyPair,
-    pub cert: rcgen::Certificate,
-}
-
-impl Ca {
-    pub fn pem(&self) -> String {
-        self.cert.pem()
-    }
-
-    pub fn der(&self) -> CertificateDer<'static> {
-        self.cert.der().clone()
-    }
-
-    fn params(name: &str) -> CertificateParams {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        params
-    }
-
-    pub fn root(name: &str) -> Ca {
-        let params = Self::params(name);
-        let key = KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        Ca { params, key, cert }
-    }
-
-    pub fn intermediate(&self, name: &str) -> Ca {
-        let params = Self::params(name);
-        let key = KeyPair::generate().unwrap();
-        let cert = params
-            .signed_by(&key, &Issuer::from_params(&self.params, &self.key))
-            .unwrap();
-        Ca { params, key, cert }
-    }
-
-    /// A server certificate for `names` (DNS names or IP addresses).
-    pub fn leaf(&self, names: &[&str], expired: bool) -> Leaf {
-        let mut params =
-            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        params.distinguished_name.push(DnType::CommonName, names[0]);
-        if expired {
-            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
-        }
-        let key = KeyPair::generate().unwrap();
-        let cert = params
-            .signed_by(&key, &Issuer::from_params(&self.params, &self.key))
-            .unwrap();
-        Leaf { cert, key }
-    }
-}
-
-pub struct Leaf {
-    pub cert: rcgen::Certificate,
-    pub key: KeyPair,
-}
-
-/// A rustls server configuration (ring) presenting `chain`, with ALPN `http/1.1`.
-pub fn server_config(
-    chain: Vec<CertificateDer<'static>>,
-    key: &KeyPair,
-    versions: &[&'static SupportedProtocolVersion],
-) -> Arc<ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(versions)
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
 }
 
 /// A port on 127.0.0.1 where nothing listens.

@@ -1,16 +1,13 @@
-//! Small helpers for the integration tests: a temporary charm directory wired to the test build
-//! of the charm, and stub hook tools on PATH that record every call and answer from files.
-//!
-//! Shared by every charm of the workspace: the charm is the package under test (its
-//! `CARGO_MANIFEST_DIR`, and its binary named as the package), so `examples/k8s-starter`
-//! includes this file with `#[path]`.
-
-#![allow(dead_code)]
+//! A unit on disk for tests of a charm's real binary: a charm directory laid out as Juju lays it
+//! out, and stub hook tools on `PATH` that record every call and answer as jujuc does for a unit
+//! with nothing set (or from canned answers).
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use crate::Package;
 
 /// The generic stub: records `tool<US>arg<US>arg…` (and stdin for relation-set/state-set) in
 /// `$STUB_STATE/calls`, then answers from `$STUB_STATE/resp/<tool_args>` or `resp/<tool>`,
@@ -127,11 +124,14 @@ const TOOLS: &[&str] = &[
 /// One recorded hook-tool call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
+    /// The tool, e.g. `relation-set`.
     pub tool: String,
+    /// Its arguments (and `stdin=…` last, for the tools that read stdin).
     pub args: Vec<String>,
 }
 
 impl Call {
+    /// `tool arg arg…`.
     pub fn line(&self) -> String {
         format!("{} {}", self.tool, self.args.join(" "))
     }
@@ -139,49 +139,44 @@ impl Call {
 
 /// A unit on disk: a charm directory, plus stub hook tools and their state.
 pub struct Unit {
+    /// The temporary directory holding it all (removed when the unit is dropped).
     pub root: tempfile::TempDir,
+    /// The charm directory (`JUJU_CHARM_DIR`).
     pub charm_dir: PathBuf,
+    /// The directory of the stub hook tools (first on `PATH`).
     pub stubs: PathBuf,
+    /// The stubs' state: recorded calls, canned answers, failures.
     pub state: PathBuf,
-}
-
-/// The unit under test: the charm's unit 0.
-pub const UNIT_NAME: &str = concat!(env!("CARGO_PKG_NAME"), "/0");
-
-/// The charm's source directory (the package under test's).
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    /// The unit's name: the charm's unit 0.
+    pub name: String,
 }
 
 impl Unit {
-    /// A unit whose charm directory is this checkout's layout: `dispatch` (the script),
-    /// `metadata.yaml`, `charmcraft.yaml` and `bin/<name>` (the test build).
-    pub fn new() -> Unit {
-        Unit::with_charm_dir(None)
+    /// A unit of `charm` whose charm directory is its checkout's layout: `dispatch` (the
+    /// script), `metadata.yaml`, `charmcraft.yaml` and `bin/<name>` (the test build).
+    pub fn new(charm: &Package) -> Unit {
+        Unit::with_charm_dir(charm, None)
     }
 
     /// Like [`Unit::new`], with the charm directory at `charm_dir` (e.g. on a small filesystem)
     /// instead of a fresh temporary one; stubs and their state stay in a temporary directory.
-    pub fn with_charm_dir(charm_dir: Option<PathBuf>) -> Unit {
-        let unit = Unit::empty(charm_dir);
+    pub fn with_charm_dir(charm: &Package, charm_dir: Option<PathBuf>) -> Unit {
+        let unit = Unit::empty(charm, charm_dir);
         fs::create_dir_all(unit.charm_dir.join("bin")).unwrap();
+        let dir = charm.dir();
         for f in ["dispatch", "metadata.yaml", "charmcraft.yaml"] {
-            if repo_root().join(f).exists() {
-                fs::copy(repo_root().join(f), unit.charm_dir.join(f)).unwrap();
+            if dir.join(f).exists() {
+                fs::copy(dir.join(f), unit.charm_dir.join(f)).unwrap();
             }
         }
-        symlink(
-            env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))),
-            unit.charm_dir.join("bin").join(env!("CARGO_PKG_NAME")),
-        )
-        .unwrap();
+        symlink(charm.binary, unit.charm_dir.join("bin").join(charm.name)).unwrap();
         unit
     }
 
     /// A unit whose charm directory is a packed charm unpacked into an empty directory, file
     /// modes kept, as Juju unpacks it.
-    pub fn unpacked(charm: &Path) -> Unit {
-        let unit = Unit::empty(None);
+    pub fn unpacked(package: &Package, charm: &Path) -> Unit {
+        let unit = Unit::empty(package, None);
         let file = fs::File::open(charm).unwrap();
         zip::ZipArchive::new(file)
             .unwrap()
@@ -192,7 +187,7 @@ impl Unit {
 
     /// An empty charm directory (at `charm_dir`, or in a fresh temporary directory), stub hook
     /// tools and their state.
-    fn empty(charm_dir: Option<PathBuf>) -> Unit {
+    fn empty(charm: &Package, charm_dir: Option<PathBuf>) -> Unit {
         let root = tempfile::tempdir().unwrap();
         let charm_dir = charm_dir.unwrap_or_else(|| root.path().join("charm"));
         let stubs = root.path().join("stubs");
@@ -212,6 +207,7 @@ impl Unit {
             charm_dir,
             stubs,
             state,
+            name: charm.unit_name(),
         }
     }
 
@@ -246,7 +242,7 @@ impl Unit {
 
     /// Runs one hook (or action) through `./dispatch`, as Juju does.
     pub fn dispatch(&self, path: &str, extra: &[(&str, &str)]) -> Output {
-        output_retrying(&mut self.dispatch_command(path, extra))
+        crate::output_retrying(&mut self.dispatch_command(path, extra))
     }
 
     /// The command [`Unit::dispatch`] runs, to spawn (and kill) it yourself.
@@ -254,7 +250,7 @@ impl Unit {
         let charm_dir = self.charm_dir.display().to_string();
         let mut env = vec![
             ("JUJU_DISPATCH_PATH", path),
-            ("JUJU_UNIT_NAME", UNIT_NAME),
+            ("JUJU_UNIT_NAME", self.name.as_str()),
             ("JUJU_MODEL_NAME", "test"),
             ("JUJU_MODEL_UUID", "a1b2c3d4-0000-4000-8000-000000000000"),
             ("JUJU_VERSION", "3.6.0"),
@@ -289,6 +285,7 @@ impl Unit {
             .collect()
     }
 
+    /// A path inside the charm directory.
     pub fn path(&self, rel: &str) -> PathBuf {
         self.charm_dir.join(rel)
     }
@@ -301,149 +298,4 @@ pub fn tools(calls: &[Call]) -> Vec<String> {
         .filter(|c| c.tool != "juju-log")
         .map(Call::line)
         .collect()
-}
-
-/// Polls `cond` every 20 ms for up to `limit`; returns whether it became true.
-pub fn eventually(limit: std::time::Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = std::time::Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if std::time::Instant::now() >= end {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-/// Runs `cmd`, retrying while exec fails with ETXTBSY: `dispatch` was just copied into place, and
-/// a process another test thread forks meanwhile may briefly hold its write descriptor.
-pub fn output_retrying(cmd: &mut Command) -> Output {
-    for _ in 0..50 {
-        match cmd.output() {
-            Err(e) if e.raw_os_error() == Some(26) => {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            other => return other.unwrap(),
-        }
-    }
-    cmd.output().unwrap()
-}
-
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-pub fn exists(p: &Path) -> bool {
-    p.exists()
-}
-
-/// charmcraft, where it is installed: `$CHARMCRAFT`, else `charmcraft` on PATH. `.ci/run`
-/// installs it from PyPI and sets `CHARMCRAFT`.
-pub fn charmcraft() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("CHARMCRAFT").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("charmcraft"))
-        .find(|p| p.is_file())
-}
-
-/// The Python charmcraft runs on (its script's `#!` line), to call its code directly.
-pub fn charmcraft_python(charmcraft: &Path) -> Option<PathBuf> {
-    let text = fs::read(charmcraft).ok()?;
-    let first = text.split(|b| *b == b'\n').next()?;
-    let first = std::str::from_utf8(first).ok()?;
-    let python = first.strip_prefix("#!")?.split_whitespace().next()?;
-    Some(PathBuf::from(python))
-}
-
-/// A `charmcraft` command that runs quietly without a terminal or a session: no stdin, its
-/// runtime directory (it warns without one) under `home`.
-pub fn charmcraft_command(charmcraft: &Path, home: &Path) -> Command {
-    let runtime = home.join("runtime");
-    fs::create_dir_all(&runtime).unwrap();
-    fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700)).unwrap();
-    let mut cmd = Command::new(charmcraft);
-    cmd.env("XDG_RUNTIME_DIR", &runtime)
-        .env("HOME", home)
-        .stdin(std::process::Stdio::null());
-    cmd
-}
-
-/// charmcraft, or `None` after saying that `test` is skipped for want of it.
-pub fn charmcraft_or_skip(test: &str) -> Option<PathBuf> {
-    let found = charmcraft();
-    if found.is_none() {
-        skip(
-            test,
-            "charmcraft is not installed (.ci/run installs it; or set CHARMCRAFT)",
-        );
-    }
-    found
-}
-
-/// Says, on the test's output, that a test did not run and why.
-pub fn skip(test: &str, why: &str) {
-    eprintln!("SKIPPED {test}: {why}");
-}
-
-/// A tmpfs of a given size mounted on a fresh directory, unmounted when dropped. Only where we
-/// may mount (root, or CAP_SYS_ADMIN); elsewhere [`Tmpfs::mount`] returns `None` and the caller
-/// falls back to an injected fault or skips, saying so.
-pub struct Tmpfs {
-    pub dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    pub fn mount(size: &str) -> Option<Tmpfs> {
-        let dir = tempfile::tempdir().ok()?;
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0755"),
-                "tmpfs",
-            ])
-            .arg(dir.path())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then_some(Tmpfs { dir })
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Makes the filesystem read-only (or writable again).
-    pub fn remount(&self, read_only: bool) {
-        let opt = if read_only {
-            "remount,ro"
-        } else {
-            "remount,rw"
-        };
-        let st = Command::new("mount")
-            .args(["-o", opt])
-            .arg(self.dir.path())
-            .status()
-            .unwrap();
-        assert!(st.success(), "mount -o {opt} failed");
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
 }
