@@ -9,6 +9,10 @@
 
 use std::net::Ipv6Addr;
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::RootCertStore;
+
 /// Longest destination URL accepted.
 pub const MAX_URL_LEN: usize = 2048;
 /// Largest CA bundle accepted.
@@ -79,7 +83,7 @@ pub fn check_ca(pem: &str) -> Result<(), String> {
             pem.len()
         ));
     }
-    super::export::roots_from_bundle(pem).map(drop)
+    roots_from_bundle(pem).map(drop)
 }
 
 /// `text` with the secrets of every URL in it masked: the userinfo (`user:password@` → `***@`)
@@ -163,6 +167,36 @@ pub fn endpoint_checked(
             redact(&format!("{url:?}"))
         )),
     }
+}
+
+/// The line that opens a certificate in a PEM bundle.
+pub const PEM_CERTIFICATE_HEADER: &str = "-----BEGIN CERTIFICATE-----";
+
+/// Parses a PEM bundle: every certificate in it must parse and be usable as a trust anchor, a
+/// certificate section the PEM reader cannot take (bad base64, no end line) is an error too —
+/// never skipped — and there must be at least one. Other sections (a key) and text around them
+/// are passed over, as in any PEM bundle. Messages name the certificate, never its content.
+pub(crate) fn roots_from_bundle(pem: &str) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    let mut certs = 0;
+    for (i, cert) in CertificateDer::pem_slice_iter(pem.as_bytes()).enumerate() {
+        certs += 1;
+        let cert = cert.map_err(|e| format!("certificate {}: bad PEM: {e}", i + 1))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("certificate {}: {e}", i + 1))?;
+    }
+    let markers = pem.matches(PEM_CERTIFICATE_HEADER).count();
+    if markers > certs {
+        return Err(format!(
+            "{} of its {markers} certificate sections are malformed",
+            markers - certs
+        ));
+    }
+    if roots.is_empty() {
+        return Err("no certificate in it".into());
+    }
+    Ok(roots)
 }
 
 #[cfg(test)]
@@ -316,6 +350,30 @@ mod tests {
         assert_eq!(
             endpoint_checked(env(&[(ENV_TRACES_ENDPOINT, "  ")])),
             Ok(None)
+        );
+    }
+
+    #[test]
+    fn bundle_parsing_names_the_bad_certificate() {
+        let cert = rcgen::generate_simple_self_signed(vec!["ca.test".into()])
+            .unwrap()
+            .cert
+            .pem();
+        assert_eq!(roots_from_bundle(&cert).unwrap().len(), 1);
+        // A key and other text around the certificate are skipped, as in any PEM bundle.
+        let noisy =
+            format!("junk\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{cert}");
+        assert_eq!(roots_from_bundle(&noisy).unwrap().len(), 1);
+        let bad = format!("{cert}-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
+        let e = roots_from_bundle(&bad).err().unwrap();
+        assert!(e.starts_with("certificate 2: bad PEM"), "{e}");
+        let e = roots_from_bundle("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+            .err()
+            .unwrap();
+        assert!(e.starts_with("certificate 1: "), "not a certificate: {e}");
+        assert_eq!(
+            roots_from_bundle("no pem here").err().unwrap(),
+            "no certificate in it"
         );
     }
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 
-use super::destination::redact;
+use super::destination::{redact, roots_from_bundle};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::time::{Duration as UreqDuration, Instant as UreqInstant};
@@ -303,36 +303,6 @@ fn one_line(e: &(impl fmt::Display + ?Sized)) -> String {
         .join(" ")
 }
 
-/// The line that opens a certificate in a PEM bundle.
-pub const PEM_CERTIFICATE_HEADER: &str = "-----BEGIN CERTIFICATE-----";
-
-/// Parses a PEM bundle: every certificate in it must parse and be usable as a trust anchor, a
-/// certificate section the PEM reader cannot take (bad base64, no end line) is an error too —
-/// never skipped — and there must be at least one. Other sections (a key) and text around them
-/// are passed over, as in any PEM bundle. Messages name the certificate, never its content.
-pub(crate) fn roots_from_bundle(pem: &str) -> Result<RootCertStore, String> {
-    let mut roots = RootCertStore::empty();
-    let mut certs = 0;
-    for (i, cert) in CertificateDer::pem_slice_iter(pem.as_bytes()).enumerate() {
-        certs += 1;
-        let cert = cert.map_err(|e| format!("certificate {}: bad PEM: {e}", i + 1))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("certificate {}: {e}", i + 1))?;
-    }
-    let markers = pem.matches(PEM_CERTIFICATE_HEADER).count();
-    if markers > certs {
-        return Err(format!(
-            "{} of its {markers} certificate sections are malformed",
-            markers - certs
-        ));
-    }
-    if roots.is_empty() {
-        return Err("no certificate in it".into());
-    }
-    Ok(roots)
-}
-
 /// The system's trusted roots: `SSL_CERT_FILE`, then the usual distro bundles, else the bundled
 /// Mozilla roots (webpki-roots). Unparsable entries of a system bundle are skipped.
 fn system_roots() -> RootCertStore {
@@ -497,30 +467,6 @@ mod tests {
     #[test]
     fn system_roots_are_never_empty() {
         assert!(!system_roots().is_empty());
-    }
-
-    #[test]
-    fn bundle_parsing_names_the_bad_certificate() {
-        let cert = rcgen::generate_simple_self_signed(vec!["ca.test".into()])
-            .unwrap()
-            .cert
-            .pem();
-        assert_eq!(roots_from_bundle(&cert).unwrap().len(), 1);
-        // A key and other text around the certificate are skipped, as in any PEM bundle.
-        let noisy =
-            format!("junk\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{cert}");
-        assert_eq!(roots_from_bundle(&noisy).unwrap().len(), 1);
-        let bad = format!("{cert}-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
-        let e = roots_from_bundle(&bad).err().unwrap();
-        assert!(e.starts_with("certificate 2: bad PEM"), "{e}");
-        let e = roots_from_bundle("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-            .err()
-            .unwrap();
-        assert!(e.starts_with("certificate 1: "), "not a certificate: {e}");
-        assert_eq!(
-            roots_from_bundle("no pem here").err().unwrap(),
-            "no certificate in it"
-        );
     }
 
     #[test]

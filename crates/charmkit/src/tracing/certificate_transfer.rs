@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use super::not_ready::NotReady;
 // Every certificate must contain it: the sanity check of [`ca_bundle`].
-use crate::trace::export::PEM_CERTIFICATE_HEADER;
+use crate::trace::destination::PEM_CERTIFICATE_HEADER;
 use crate::types::json_kind;
 
 /// The key we write in our application databag on the `certificate_transfer` relation.

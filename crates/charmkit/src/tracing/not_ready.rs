@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::trace::export::PEM_CERTIFICATE_HEADER;
+use crate::trace::destination::PEM_CERTIFICATE_HEADER;
 
 /// How many characters of a quoted value a message shows.
 const EXCERPT_CHARS: usize = 60;

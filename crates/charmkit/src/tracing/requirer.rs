@@ -35,7 +35,7 @@ use crate::model::Model;
 use crate::observe::{Handler, On};
 use crate::trace::buffer::{Buffer, Destination};
 use crate::trace::destination;
-use crate::trace::export::PEM_CERTIFICATE_HEADER;
+use crate::trace::destination::PEM_CERTIFICATE_HEADER;
 use crate::types::RelationId;
 
 use super::certificate_transfer::{self, ca_bundle};

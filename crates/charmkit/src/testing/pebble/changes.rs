@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::pebble::godur;
 use crate::pebble::{Change, ChangeId, ChangeStatus, Response, Task, TaskProgress};
 
-use super::api::{bad_request, decode, error, sync, Query};
+use super::reply::{bad_request, decode, error, sync, Query};
 use super::{now, Daemon, Shared};
 
 /// A task being built for a change.

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::pebble::wire;
 use crate::pebble::{Check, CheckInfo, CheckLevel, CheckStatus, Response, Startup};
 
-use super::api::{bad_request, decode, error, json_response, sync, Query};
+use super::reply::{bad_request, decode, error, json_response, sync, Query};
 use super::{Daemon, Shared};
 
 /// The check infos of the plan's checks: the container's, else Pebble's defaults.

@@ -14,8 +14,8 @@ use tungstenite::Message;
 
 use crate::pebble::{self, godur, ChangeStatus, WebSocket, WsStream};
 
-use super::api::{self, bad_request, decode};
 use super::container::{ExecRecord, ExecResult};
+use super::reply::{self, bad_request, decode};
 use super::Shared;
 
 const END: &str = r#"{"command":"end"}"#;
@@ -93,7 +93,7 @@ pub(crate) fn post(shared: &Shared, body: &[u8]) -> pebble::Response {
     if !p.service_context.is_empty() {
         let plan = match c.plan() {
             Ok(plan) => plan,
-            Err(e) => return api::error(500, e),
+            Err(e) => return reply::error(500, e),
         };
         let Some(s) = plan.services.get(&p.service_context) else {
             return bad_request(format!("context service {:?} not found", p.service_context));
@@ -165,7 +165,7 @@ pub(crate) fn post(shared: &Shared, body: &[u8]) -> pebble::Response {
             started: false,
         },
     );
-    api::json_response(
+    reply::json_response(
         202,
         pebble::wire::async_(
             &change,
@@ -188,7 +188,7 @@ pub(crate) fn check_websocket(
         .split('/')
         .collect();
     let ["v1", "tasks", task, "websocket", id] = segs.as_slice() else {
-        return Err(api::error(404, "invalid API endpoint requested"));
+        return Err(reply::error(404, "invalid API endpoint requested"));
     };
     let d = shared.lock();
     let Some(kind) = d
@@ -199,7 +199,7 @@ pub(crate) fn check_websocket(
         .find(|t| t.id == *task)
         .map(|t| t.kind.clone())
     else {
-        return Err(api::error(404, format!("cannot find task {task:?}")));
+        return Err(reply::error(404, format!("cannot find task {task:?}")));
     };
     let Some(e) = d.executions.get(*task) else {
         return Err(bad_request(format!(
@@ -211,14 +211,17 @@ pub(crate) fn check_websocket(
         "stdio" => &e.stdio,
         "stderr" if e.split_stderr => &e.stderr,
         _ => {
-            return Err(api::error(
+            return Err(reply::error(
                 404,
                 format!("cannot find {id} websocket for task {task:?}"),
             ))
         }
     };
     if slot.is_some() {
-        return Err(api::error(500, format!("{id} websocket already connected")));
+        return Err(reply::error(
+            500,
+            format!("{id} websocket already connected"),
+        ));
     }
     Ok((task.to_string(), id.to_string()))
 }

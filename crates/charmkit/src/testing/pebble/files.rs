@@ -9,8 +9,8 @@ use crate::pebble::multipart::{self, Part};
 use crate::pebble::wire;
 use crate::pebble::{Request, Response};
 
-use super::api::{bad_request, decode, error_kind, sync, Query};
 use super::container::{Container, FsEntry, FsKind};
+use super::reply::{bad_request, decode, error_kind, sync, Query};
 use super::Shared;
 
 /// A file error: Pebble's kind and Go's message.

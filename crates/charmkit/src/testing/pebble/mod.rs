@@ -48,6 +48,7 @@ mod exec;
 mod files;
 mod notices;
 mod plan;
+mod reply;
 mod server;
 mod services;
 

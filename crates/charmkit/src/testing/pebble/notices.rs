@@ -8,7 +8,7 @@ use serde_json::{json, Value as Json};
 use crate::pebble::godur;
 use crate::pebble::{Notice, NoticeType, Response};
 
-use super::api::{bad_request, decode, error, sync, Query};
+use super::reply::{bad_request, decode, error, sync, Query};
 use super::{now, Shared};
 
 fn notice_matches(n: &Notice, types: &[String], keys: &[String], after: Option<&str>) -> bool {

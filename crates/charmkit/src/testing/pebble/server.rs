@@ -116,7 +116,7 @@ fn answer(shared: &Arc<Shared>, mut request: tiny_http::Request) {
         return websocket(shared, request, &path);
     }
     let response = match method {
-        None => api::error(
+        None => super::reply::error(
             405,
             format!("method {:?} not allowed", request.method().as_str()),
         ),
@@ -156,7 +156,7 @@ fn websocket(shared: &Arc<Shared>, request: tiny_http::Request, path: &str) {
     let Some(key) = header(&request, "Sec-WebSocket-Key") else {
         return respond(
             request,
-            api::bad_request("websocket: missing Sec-WebSocket-Key"),
+            super::reply::bad_request("websocket: missing Sec-WebSocket-Key"),
         );
     };
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());

@@ -5,8 +5,8 @@ use serde_json::{json, Value as Json};
 
 use crate::pebble::{ChangeStatus, Response, ServiceStatus, Startup};
 
-use super::api::{async_, bad_request, decode, error, error_kind, sync, Query};
 use super::changes::{add_change, finish_task, log, task};
+use super::reply::{async_, bad_request, decode, error, error_kind, sync, Query};
 use super::{plan, Shared};
 
 pub(crate) fn get_services(shared: &Shared, q: &Query) -> Response {
