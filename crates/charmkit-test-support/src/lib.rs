@@ -1,7 +1,7 @@
 //! What the tests and benches of charmkit and its charms share. Dev-only: never a dependency of a
 //! charm's binary.
 //!
-//! - [`unit`]: a unit on disk (the charm directory as Juju lays it out) with stub hook tools
+//! - [`unit`](mod@unit): a unit on disk (the charm directory as Juju lays it out) with stub hook tools
 //!   that record every call, to run a charm's real binary through `./dispatch`;
 //! - [`collector`]: OTLP/HTTP(S) collectors on 127.0.0.1, well-behaved and hostile;
 //! - [`pki`]: a test CA and server certificates;

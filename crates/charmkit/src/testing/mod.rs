@@ -1,5 +1,8 @@
 //! The state-in/state-out test harness: run a charm's dispatch against an in-memory Juju.
 //!
+//! With charmkit's `testing` feature only: enable it under `[dev-dependencies]` to keep the fake
+//! Juju out of the charm's binary, or under `[dependencies]` for `./dispatch simulate`.
+//!
 //! Like ops.testing (Scenario) and goops' goopstest: give a charm, an event ([`Trigger`], built
 //! from the state objects it is about) and a [`State`] (leadership, config, relations with
 //! their databags, secrets, storage, status, stored state, workload [`Container`]s…); [`run`]
