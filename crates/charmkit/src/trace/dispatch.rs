@@ -11,14 +11,16 @@ use super::{drain, otlp};
 
 /// The trace data of one dispatch on its way to the buffer.
 ///
-/// Spans are collected in memory and written as one OTLP/JSON chunk per [`checkpoint`] and at
-/// [`finish`]: at priority 50 if the dispatch is already known to be observed, else 10. A
-/// dispatch that becomes observed after a checkpoint has its earlier chunks promoted to 50 at
-/// `finish` (a rename), so *all* its data ranks as observed. Nothing here fails the hook: a
+/// Spans are collected in memory and written as one OTLP/JSON chunk per [`checkpoint`] and when
+/// the dispatch finishes ([`finish_and_export`], or [`finish_and_flush`] on stop and remove): at
+/// priority 50 if the dispatch is already known to be observed, else 10. A
+/// dispatch that becomes observed after a checkpoint has its earlier chunks promoted to 50 when
+/// it finishes (a rename), so *all* its data ranks as observed. Nothing here fails the hook: a
 /// problem (full disk, unwritable directory) is logged once at WARNING and tracing degrades.
 ///
 /// [`checkpoint`]: DispatchTrace::checkpoint
-/// [`finish`]: DispatchTrace::finish
+/// [`finish_and_export`]: DispatchTrace::finish_and_export
+/// [`finish_and_flush`]: DispatchTrace::finish_and_flush
 pub struct DispatchTrace {
     collector: SpanCollector,
     resource: Resource,

@@ -1,5 +1,11 @@
-//! Tracing built in: a root span per dispatch, a span per observer and per hook-tool call, a
-//! crash-safe priority buffer on disk, OTLP/JSON export.
+//! The trace core, built into every dispatch: a root span per dispatch, a span per observer,
+//! hook-tool call and Pebble call (`dispatch`, [`tools`], [`pebble`]), a crash-safe priority
+//! buffer on disk ([`buffer`]), OTLP/JSON ([`otlp`]) and its export ([`export`], [`drain`]).
+//!
+//! The runtime wires it in; the framework only makes spans with the OpenTelemetry API. It is the
+//! crate's own: charms reach what they need of it through `charmkit::tracing`, which also holds
+//! the `Tracing` charm library that finds the destination. charmkit's integration tests and
+//! benches see it through the private `_internals` feature.
 
 mod dispatch;
 
