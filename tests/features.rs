@@ -1,19 +1,21 @@
 //! The fake Juju is not in production builds: a charm that does not enable charmkit's `testing`
 //! feature — or enables it only for its tests, in `[dev-dependencies]` — compiles no harness
-//! and links none of the harness's crates (`tempfile`, `tiny_http`).
+//! and links none of the harness's crates (`tempfile`, `tiny_http`); its binary has no fake-Juju
+//! code, and its `simulate` says why it is not there.
 
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{repo_root, stderr};
+use crate::util::{repo_root, stderr, stdout, CHARM};
 
 /// The crates only the harness needs.
 const HARNESS_ONLY: &[&str] = &["tempfile", "tiny_http"];
 
-/// `cargo tree -e normal,features` of a one-file charm whose manifest has `deps` (a TOML
-/// fragment) beside `[package]`: what its release binary is built from.
-fn normal_tree(deps: &str) -> String {
+/// A one-file charm (a `Charm` observing nothing, and `main`) whose manifest has `deps` (a TOML
+/// fragment, `CHARMKIT` standing for charmkit's path) beside `[package]`, with the workspace's
+/// lock, so that nothing is resolved afresh (or downloaded).
+fn plain_charm(deps: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let charmkit = repo_root().join("crates/charmkit");
     let manifest = format!(
@@ -25,21 +27,34 @@ fn normal_tree(deps: &str) -> String {
     fs::create_dir(dir.path().join("src")).unwrap();
     fs::write(
         dir.path().join("src/main.rs"),
-        "fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }\n",
+        "struct Plain;\n\
+         impl charmkit::Charm for Plain {\n    \
+             fn new(_: &mut charmkit::Framework<Self>) -> charmkit::Result<Self> {\n        \
+                 Ok(Plain)\n    \
+             }\n\
+         }\n\
+         fn main() -> std::process::ExitCode {\n    charmkit::main::<Plain>()\n}\n",
     )
     .unwrap();
-    // The workspace's lock, so nothing is resolved afresh (and nothing is downloaded).
     fs::copy(
         repo_root().join("Cargo.lock"),
         dir.path().join("Cargo.lock"),
     )
     .unwrap();
-    tree(dir.path())
+    dir
+}
+
+/// `cargo tree -e normal,features` of [`plain_charm`]: what its release binary is built from.
+fn normal_tree(deps: &str) -> String {
+    tree(plain_charm(deps).path())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
 fn tree(dir: &Path) -> String {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
+    let out = cargo()
         .args([
             "tree",
             "--offline",
@@ -98,4 +113,43 @@ fn a_charm_without_the_testing_feature_has_no_fake_juju_and_no_tempfile() {
             "{c} missing from {with}"
         );
     }
+}
+
+#[test]
+fn a_charm_without_the_testing_feature_has_no_fake_juju_code_and_no_simulate() {
+    let charm = plain_charm("[dependencies]\ncharmkit = { path = \"CHARMKIT\" }\n");
+    // Into the workspace's target directory: the dependencies are built already.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
+    let out = cargo()
+        .args(["build", "--offline", "--quiet", "--target-dir"])
+        .arg(target)
+        .current_dir(charm.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo build: {}", stderr(&out));
+    let binary = target.join("debug/plain-charm");
+    let has_fake_juju = |path: &Path| {
+        let bytes = fs::read(path).unwrap();
+        bytes.windows(b"FakeJuju".len()).any(|w| w == b"FakeJuju")
+    };
+    assert!(
+        !has_fake_juju(&binary),
+        "fake-Juju symbols in {}",
+        binary.display()
+    );
+    // The check can fail: the reference charm, built with `testing`, has them.
+    assert!(has_fake_juju(Path::new(CHARM.binary)));
+
+    let out = Command::new(&binary).arg("simulate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("simulate is not in this build")
+            && stderr(&out).contains("`testing` feature"),
+        "{}",
+        stderr(&out)
+    );
+    let out = Command::new(&binary).arg("help").output().unwrap();
+    assert!(out.status.success());
+    assert!(!stdout(&out).contains("simulate"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("trace status"), "{}", stdout(&out));
 }
