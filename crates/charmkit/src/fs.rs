@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::io::{self, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -80,7 +80,12 @@ impl PrivateDir {
         for _ in 0..16 {
             let path = base.join(format!("{prefix}{}", unique_token()));
             match fs::DirBuilder::new().mode(0o700).create(&path) {
-                Ok(()) => return Ok(PrivateDir { path }),
+                Ok(()) => {
+                    let dir = PrivateDir { path };
+                    // Exactly 0700, whatever the umask (which could leave us unable to write).
+                    fs::set_permissions(&dir.path, fs::Permissions::from_mode(0o700))?;
+                    return Ok(dir);
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
                 Err(e) => return Err(e),
             }
@@ -103,7 +108,6 @@ impl Drop for PrivateDir {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn private_dirs_are_fresh_owner_only_and_removed() {
@@ -111,7 +115,7 @@ mod tests {
         let b = PrivateDir::new("charmkit-test-").unwrap();
         assert_ne!(a.path(), b.path());
         let mode = fs::metadata(a.path()).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "{mode:o}");
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
         fs::write(a.path().join("k"), "v").unwrap();
         let path = a.path().to_path_buf();
         drop(a);
