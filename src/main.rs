@@ -1,4 +1,4 @@
-//! The reference charm's binary: hands control to charmkit.
+//! The charm's binary: hands control to charmkit.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;

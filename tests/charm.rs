@@ -1,5 +1,5 @@
-//! The reference charm, state in and state out, through charmkit's test harness: no process, no
-//! Juju. Copy this file when you fork the charm, and keep one test per behaviour.
+//! The charm, state in and state out, through charmkit's test harness: no process, no Juju. Keep
+//! one test per behaviour.
 //!
 //! Each test builds a `State` (what Juju knows about the unit), runs one event (`Trigger`) and
 //! asserts on the `Output`: the state after the hook, the hook-tool calls, logs and spans. The

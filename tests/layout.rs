@@ -8,8 +8,8 @@ use std::process::Output;
 
 use crate::util::{repo_root, stderr, stdout};
 use charmkit::meta::{Metadata, Role};
+use charmkit_cli::project::{Project, METADATA_KEYS};
 use serde_norway::{Mapping, Value};
-use xtask::project::{Project, METADATA_KEYS};
 
 fn yaml(file: &str) -> Mapping {
     let text = fs::read_to_string(repo_root().join(file)).unwrap();

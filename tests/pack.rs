@@ -12,8 +12,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use crate::util::{repo_root, stderr, stdout, tools, Unit, CHARM};
-use xtask::glibc;
-use xtask::pack::{self, Options, Packed};
+use charmkit_cli::glibc;
+use charmkit_cli::pack::{self, Options, Packed};
 
 /// The charms of this checkout, packed once.
 fn packed() -> &'static [Packed] {
@@ -77,7 +77,7 @@ fn one_charm_per_declared_base_named_as_charmcraft_names_them() {
         .iter()
         .map(|p| p.path.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    let arch = xtask::project::host_arch().unwrap();
+    let arch = charmkit_cli::project::host_arch().unwrap();
     assert_eq!(
         names,
         [
@@ -141,7 +141,7 @@ fn a_charm_holds_exactly_what_charmcraft_packs() {
 
 #[test]
 fn unpacked_into_an_empty_directory_it_runs_as_juju_runs_it() {
-    let arch = xtask::project::host_arch().unwrap();
+    let arch = charmkit_cli::project::host_arch().unwrap();
     let unit = Unit::unpacked(&CHARM, &charm(&format!("ubuntu@24.04:{arch}")).path);
     assert!(!unit.path("bin").exists(), "nothing but the five files");
     assert_eq!(

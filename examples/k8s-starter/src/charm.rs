@@ -12,8 +12,8 @@
 //! - the `restart` action restarts nginx.
 //!
 //! It turns on tracing with both tracing relations, as rust-starter does: every Pebble call is a
-//! span. Its tests, state in and state out, are in `tests/charm.rs`; the real binary against a
-//! Pebble on a unix socket in `tests/integration.rs`.
+//! span. Its tests, state in and state out, are in `tests/charm.rs` (in charmkit's repository,
+//! `tests/integration.rs` also runs the real binary against a Pebble on a unix socket).
 
 use charmkit::pebble::{
     Check, CheckLevel, CheckStatus, FileOptions, HttpCheck, Layer, Override, Service,

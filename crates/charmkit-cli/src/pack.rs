@@ -1,4 +1,5 @@
-//! `cargo xtask pack`: the charm's `.charm` files, as `charmcraft pack` writes them, built here.
+//! `charmkit pack`: the charm's `.charm` files, as `charmcraft pack` writes them, built here
+//! (`cargo xtask pack` in this repository).
 //!
 //! It builds the charm's release binary (`cargo build --release --locked`, as charmcraft's rust
 //! plugin builds with `cargo install --locked`) and writes, for each platform of
@@ -39,7 +40,7 @@ pub const CHARMCRAFT_VERSION: &str = "4.5.0";
 
 /// What `manifest.yaml` says packed the charm: charmcraft's version with a local label (PEP 440
 /// and semver both read it) that says it was not charmcraft.
-pub const PACKED_BY: &str = "4.5.0+xtask";
+pub const PACKED_BY: &str = "4.5.0+charmkit";
 
 /// What to pack.
 #[derive(Debug, Clone)]
@@ -254,8 +255,7 @@ fn runs_on(
 /// Builds the release binary of the package at `project_dir` and returns its path.
 pub fn build_release(project_dir: &Path, quiet: bool) -> Result<PathBuf, PackError> {
     let manifest = project_dir.join("Cargo.toml");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(&cargo);
+    let mut cmd = cargo_command();
     cmd.args([
         "build",
         "--release",
@@ -271,9 +271,10 @@ pub fn build_release(project_dir: &Path, quiet: bool) -> Result<PathBuf, PackErr
     } else {
         Stdio::inherit()
     });
-    let out = cmd
-        .output()
-        .map_err(|e| PackError::Build(format!("cannot run {}: {e}", cargo.to_string_lossy())))?;
+    let out = cmd.output().map_err(|e| {
+        let cargo = cmd.get_program().to_string_lossy();
+        PackError::Build(format!("cannot run {cargo}: {e}"))
+    })?;
     if !out.status.success() {
         return Err(PackError::Build(format!(
             "cargo build failed ({}){}",
@@ -311,6 +312,31 @@ pub fn build_release(project_dir: &Path, quiet: bool) -> Result<PathBuf, PackErr
             manifest.display()
         ))),
     }
+}
+
+/// `cargo` (`$CARGO`, the one running us under `cargo run` or `cargo test`, else from `PATH`),
+/// without the variables cargo sets for the package it runs (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`…). A build script that watches one (ring's watches `CARGO_MANIFEST_DIR`) would
+/// see it change and rerun, and everything above it would rebuild, each time a build from here
+/// alternates with one from a shell.
+pub fn cargo_command() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let per_package = [
+            "CARGO_PKG_",
+            "CARGO_BIN_",
+            "CARGO_CRATE_",
+            "CARGO_MANIFEST_",
+        ]
+        .iter()
+        .any(|p| key.starts_with(p))
+            || matches!(&*key, "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR");
+        if per_package {
+            cmd.env_remove(&*key);
+        }
+    }
+    cmd
 }
 
 /// The Debian architecture of an ELF executable, from its header's `e_machine`.
@@ -514,7 +540,7 @@ mod tests {
         };
         assert_eq!(
             manifest_yaml(&p, "2026-11-26T14:32:10.123456").unwrap(),
-            "charmcraft-version: 4.5.0+xtask\n\
+            "charmcraft-version: 4.5.0+charmkit\n\
              charmcraft-started-at: '2026-11-26T14:32:10.123456'\n\
              bases:\n\
              - name: ubuntu\n  channel: '22.04'\n  architectures:\n  - amd64\n\

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use charmkit_cli::pyyaml::{dump, KeyOrder};
 use serde_norway::{Mapping, Value};
-use xtask::pyyaml::{dump, KeyOrder};
 
 /// charmcraft's representer (utils/yaml.py), then `safe_dump` of each document.
 const ORACLE: &str = r#"

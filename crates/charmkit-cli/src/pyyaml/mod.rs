@@ -11,7 +11,7 @@
 //!
 //! This is the subset of PyYAML's emitter that a charm's files need: mappings with string keys,
 //! sequences, strings, integers, floats, booleans and null, no anchors, no tags. What it writes
-//! is checked against PyYAML itself in `xtask/tests/pyyaml.rs` (where PyYAML is installed) and
+//! is checked against PyYAML itself in `crates/charmkit-cli/tests/pyyaml.rs` (where PyYAML is installed) and
 //! against vectors PyYAML wrote.
 
 use std::fmt;
@@ -436,7 +436,7 @@ mod tests {
     }
 
     // Each expected text below is what PyYAML 6.0 wrote for the same data (charmcraft's
-    // representer registered); xtask/tests/pyyaml.rs compares against PyYAML live where it can.
+    // representer registered); tests/pyyaml.rs compares against PyYAML live where it can.
 
     #[test]
     fn block_mappings_sorted_and_sequences_indentless() {
