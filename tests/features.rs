@@ -49,8 +49,10 @@ fn normal_tree(deps: &str) -> String {
     tree(plain_charm(deps).path())
 }
 
+/// cargo, as `charmkit pack` runs it: without this test's per-package `CARGO_*` variables, which
+/// would rebuild ring and what is above it in the shared target directory.
 fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    charmkit_cli::pack::cargo_command()
 }
 
 fn tree(dir: &Path) -> String {

@@ -1,18 +1,20 @@
 //! The design card's layout: the charm's metadata in `metadata.yaml`, the build, config and
 //! actions in `charmcraft.yaml`, no field in both; charmcraft accepts it (where installed) and
-//! the framework reads it as it reads the packed files.
+//! the framework reads it as it reads the packed files. Checked for the reference charm and for
+//! a new charm of each kind from `charmkit new`, which also declare the reference charms'
+//! relations, containers, resources, config and actions.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::util::{repo_root, stderr, stdout};
+use crate::util::{reference_of, repo_root, stderr, stdout, NewCharm};
 use charmkit::meta::{Metadata, Role};
 use charmkit_cli::project::{Project, METADATA_KEYS};
 use serde_norway::{Mapping, Value};
 
-fn yaml(file: &str) -> Mapping {
-    let text = fs::read_to_string(repo_root().join(file)).unwrap();
+fn yaml(dir: &Path, file: &str) -> Mapping {
+    let text = fs::read_to_string(dir.join(file)).unwrap();
     match serde_norway::from_str(&text).unwrap() {
         Value::Mapping(m) => m,
         other => panic!("{file}: {other:?}"),
@@ -23,51 +25,73 @@ fn keys(m: &Mapping) -> Vec<&str> {
     m.keys().filter_map(Value::as_str).collect()
 }
 
+/// The projects laid out this way: (charm name, directory, whether it has a top-level `base`),
+/// with the new charms kept alive while in use.
+fn projects(new: &[NewCharm; 2]) -> Vec<(&str, PathBuf, bool)> {
+    let mut all = vec![("rust-starter", repo_root(), false)];
+    all.extend(new.iter().map(|n| (n.name, n.dir.clone(), n.k8s)));
+    all
+}
+
 #[test]
 fn metadata_and_charmcraft_yaml_share_no_field() {
-    let metadata = yaml("metadata.yaml");
-    let charmcraft = yaml("charmcraft.yaml");
-    for k in keys(&metadata) {
-        assert!(
-            METADATA_KEYS.contains(&k),
-            "metadata.yaml: {k} is not a metadata key"
-        );
-        assert!(!charmcraft.contains_key(k), "{k} is in both files");
+    let new = NewCharm::both();
+    for (name, dir, has_base) in projects(&new) {
+        let metadata = yaml(&dir, "metadata.yaml");
+        let charmcraft = yaml(&dir, "charmcraft.yaml");
+        for k in keys(&metadata) {
+            assert!(
+                METADATA_KEYS.contains(&k),
+                "{name}: metadata.yaml: {k} is not a metadata key"
+            );
+            assert!(!charmcraft.contains_key(k), "{name}: {k} is in both files");
+        }
+        let mut build: Vec<&str> = keys(&charmcraft);
+        build.sort_unstable();
+        let mut want = vec!["actions", "config", "parts", "platforms", "type"];
+        if has_base {
+            want.insert(1, "base");
+        }
+        assert_eq!(build, want, "{name}");
     }
-    let mut build: Vec<&str> = keys(&charmcraft);
-    build.sort_unstable();
-    assert_eq!(build, ["actions", "config", "parts", "platforms", "type"]);
 }
 
 #[test]
 fn the_rust_part_builds_with_the_pinned_toolchain_and_dispatch_is_the_binary() {
-    let charmcraft = yaml("charmcraft.yaml");
-    let part = &charmcraft["parts"]["charm"];
-    assert_eq!(part["plugin"], "rust");
-    // A rust-channel would make the plugin run `rustup update` + `rustup default` on it.
-    assert!(
-        part.get("rust-channel").is_none(),
-        "the toolchain comes from rust-toolchain.toml"
-    );
-    let pin = fs::read_to_string(repo_root().join("rust-toolchain.toml")).unwrap();
-    assert!(
-        pin.lines().any(|l| l.starts_with("channel = \"1.")),
-        "a version, not a channel: {pin}"
-    );
-    let build: Vec<&str> = part["override-build"].as_str().unwrap().lines().collect();
-    assert_eq!(
-        build,
-        [
-            "craftctl default",
-            "mv \"$CRAFT_PART_INSTALL/bin/rust-starter\" \"$CRAFT_PART_INSTALL/dispatch\"",
-            "rmdir \"$CRAFT_PART_INSTALL/bin\"",
-        ]
-    );
-    assert_eq!(
-        charmcraft["parts"].as_mapping().unwrap().len(),
-        1,
-        "one part"
-    );
+    let new = NewCharm::both();
+    for (name, dir, _) in projects(&new) {
+        let charmcraft = yaml(&dir, "charmcraft.yaml");
+        let part = &charmcraft["parts"]["charm"];
+        assert_eq!(part["plugin"], "rust", "{name}");
+        assert_eq!(part["source"], ".", "{name}");
+        // A rust-channel would make the plugin run `rustup update` + `rustup default` on it.
+        assert!(
+            part.get("rust-channel").is_none(),
+            "{name}: the toolchain comes from rust-toolchain.toml"
+        );
+        let pin = fs::read_to_string(dir.join("rust-toolchain.toml")).unwrap();
+        assert!(
+            pin.lines().any(|l| l.starts_with("channel = \"1.")),
+            "{name}: a version, not a channel: {pin}"
+        );
+        let build: Vec<&str> = part["override-build"].as_str().unwrap().lines().collect();
+        let mv = format!("mv \"$CRAFT_PART_INSTALL/bin/{name}\" \"$CRAFT_PART_INSTALL/dispatch\"");
+        assert_eq!(
+            build,
+            ["craftctl default", &mv, "rmdir \"$CRAFT_PART_INSTALL/bin\""],
+            "{name}"
+        );
+        assert_eq!(
+            charmcraft["parts"].as_mapping().unwrap().len(),
+            1,
+            "{name}: one part"
+        );
+        let dispatch = fs::read_to_string(dir.join("dispatch")).unwrap();
+        assert!(
+            dispatch.contains(&format!("\nname={name}\n")),
+            "{name}: {dispatch}"
+        );
+    }
 }
 
 #[test]
@@ -93,20 +117,47 @@ fn the_framework_reads_the_layout_as_it_reads_the_packed_files() {
 
     // What a packed charm holds: metadata.yaml, and config.yaml/actions.yaml as charmcraft writes
     // them from charmcraft.yaml.
-    let project = Project::load(&repo_root()).unwrap();
-    let packed = tempfile::tempdir().unwrap();
-    fs::write(packed.path().join("metadata.yaml"), &project.metadata_yaml).unwrap();
-    fs::write(
-        packed.path().join("config.yaml"),
-        project.config_yaml.unwrap(),
-    )
-    .unwrap();
-    fs::write(
-        packed.path().join("actions.yaml"),
-        project.actions_yaml.unwrap(),
-    )
-    .unwrap();
-    assert_eq!(Metadata::from_dir(packed.path()).unwrap(), checkout);
+    let new = NewCharm::both();
+    for (name, dir, _) in projects(&new) {
+        let project = Project::load(&dir).unwrap();
+        let packed = tempfile::tempdir().unwrap();
+        fs::write(packed.path().join("metadata.yaml"), &project.metadata_yaml).unwrap();
+        fs::write(
+            packed.path().join("config.yaml"),
+            project.config_yaml.unwrap(),
+        )
+        .unwrap();
+        fs::write(
+            packed.path().join("actions.yaml"),
+            project.actions_yaml.unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            Metadata::from_dir(packed.path()).unwrap(),
+            Metadata::from_dir(&dir).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+/// What a new charm shares with the reference charm of its kind: the tracing relations
+/// (`charm-tracing`, `receive-ca-cert`), and the containers, resources, config and actions its
+/// copied code uses.
+#[test]
+fn a_new_charm_declares_what_the_reference_charm_of_its_kind_declares() {
+    for new in NewCharm::both() {
+        let ours = Metadata::from_dir(&new.dir).unwrap();
+        let theirs = Metadata::from_dir(&reference_of(new.k8s)).unwrap();
+        assert_eq!(ours.name, new.name);
+        assert_eq!(ours.relations, theirs.relations, "{}", new.name);
+        assert!(ours.relations.contains_key("charm-tracing"));
+        assert!(ours.relations.contains_key("receive-ca-cert"));
+        assert_eq!(ours.containers, theirs.containers, "{}", new.name);
+        assert_eq!(ours.resources, theirs.resources, "{}", new.name);
+        assert_eq!(ours.config, theirs.config, "{}", new.name);
+        assert_eq!(ours.actions, theirs.actions, "{}", new.name);
+        assert_eq!(!ours.containers.is_empty(), new.k8s, "{}", new.name);
+    }
 }
 
 /// A copy of the project's charmcraft files in a directory of their own.
@@ -149,6 +200,33 @@ fn charmcraft_validates_the_project() {
     assert_eq!(platforms, ["ubuntu@22.04:amd64", "ubuntu@24.04:amd64"]);
     assert_eq!(project["config"]["options"]["greeting"]["default"], "hello");
     assert!(project["actions"]["trace-status"]["description"].is_string());
+}
+
+#[test]
+fn charmcraft_validates_a_new_charm_of_each_kind() {
+    let Some(charmcraft) =
+        crate::util::charmcraft_or_skip("charmcraft_validates_a_new_charm_of_each_kind")
+    else {
+        return;
+    };
+    for new in NewCharm::both() {
+        let out = expand_extensions(&charmcraft, &new.dir);
+        assert!(
+            out.status.success(),
+            "charmcraft refuses {}: {}",
+            new.name,
+            stderr(&out)
+        );
+        let project: Mapping = serde_norway::from_str(&stdout(&out)).unwrap();
+        assert_eq!(project["name"], new.name, "name from metadata.yaml");
+        let platforms: Vec<&str> = keys(project["platforms"].as_mapping().unwrap());
+        if new.k8s {
+            assert_eq!(platforms, ["amd64"]);
+            assert_eq!(project["base"], "ubuntu@24.04");
+        } else {
+            assert_eq!(platforms, ["ubuntu@22.04:amd64", "ubuntu@24.04:amd64"]);
+        }
+    }
 }
 
 #[test]

@@ -11,5 +11,6 @@ mod features;
 mod integration;
 mod layout;
 mod pack;
+mod scaffold;
 mod small_disk;
 mod toolchain;

@@ -4,9 +4,8 @@
 //! raises either fails here, naming the crate.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 
-use crate::util::{repo_root, stderr};
+use crate::util::{cargo, repo_root};
 
 type Version = (u32, u32, u32);
 
@@ -25,17 +24,6 @@ fn show((major, minor, patch): Version) -> String {
     } else {
         format!("{major}.{minor}.{patch}")
     }
-}
-
-fn cargo(args: &[&str]) -> String {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "cargo {args:?}: {}", stderr(&out));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The (name, version) of every crate the workspace compiles for this machine along `edges`
