@@ -11,6 +11,7 @@ mod features;
 mod integration;
 mod layout;
 mod pack;
+mod package;
 mod scaffold;
 mod small_disk;
 mod toolchain;
