@@ -4,6 +4,7 @@
 mod util;
 
 mod charm;
+mod docs;
 mod e2e_suite;
 mod export_hook;
 mod faults;
