@@ -11,7 +11,7 @@ Settings (environment):
 * ``CHARMKIT_E2E_CHARM``: a packed ``.charm`` to deploy instead of running ``cargo xtask pack``;
 * ``CHARMKIT_E2E_KEEP_MODELS=1``: keep the models afterwards, to look around;
 * ``CHARMKIT_E2E_K8S_STARTER``: the Kubernetes starter's project directory (default
-  ``k8s-starter/`` at the repo root) — its test is skipped until that exists.
+  ``examples/k8s-starter``).
 """
 
 from __future__ import annotations

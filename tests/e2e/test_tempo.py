@@ -20,7 +20,9 @@ from tempo import SSC, TEMPO, add_tls, deploy_tempo, traces, wait_for_spans
 
 APP = "rust-starter"
 REPO = Path(__file__).resolve().parents[2]
-K8S_STARTER = Path(os.environ.get("CHARMKIT_E2E_K8S_STARTER", REPO / "k8s-starter"))
+K8S_STARTER = Path(
+    os.environ.get("CHARMKIT_E2E_K8S_STARTER", REPO / "examples" / "k8s-starter")
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,7 @@ def test_relating_tempo_delivers_the_buffered_traces(machines: jubilant.Juju, te
 
 @pytest.mark.skipif(
     not (K8S_STARTER / "charmcraft.yaml").exists(),
-    reason=f"no Kubernetes starter at {K8S_STARTER} yet (set CHARMKIT_E2E_K8S_STARTER)",
+    reason=f"no Kubernetes starter at {K8S_STARTER} (set CHARMKIT_E2E_K8S_STARTER)",
 )
 def test_k8s_starter_traces_arrive(tempo: jubilant.Juju, tmp_path: Path):
     subprocess.run(
