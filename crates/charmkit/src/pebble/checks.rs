@@ -4,28 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::client::{names, with_query, Client};
-use super::layer::Startup;
+use super::layer::{CheckLevel, Startup};
 use super::Result;
-
-/// The health level a check counts for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CheckLevel {
-    /// `alive`
-    Alive,
-    /// `ready` (a failing alive check also makes the workload not ready).
-    Ready,
-}
-
-impl CheckLevel {
-    /// `alive` or `ready`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckLevel::Alive => "alive",
-            CheckLevel::Ready => "ready",
-        }
-    }
-}
 
 /// A check's status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

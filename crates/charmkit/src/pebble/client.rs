@@ -1,12 +1,15 @@
-//! The client: where the socket is, and how a call becomes a request and its envelope a value.
+//! The client: where the socket is, how a call becomes a request and its envelope a value, and
+//! the changes async calls give (get, wait, abort).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde_json::Value as Json;
+use serde_json::{json, Value as Json};
 
+use super::changes::{Change, ChangeId, ChangeSelect};
+use super::godur;
 use super::transport::{Request, SocketTransport, Transport};
 use super::wire::{self, Envelope};
 use super::Result;
@@ -76,7 +79,7 @@ impl Client {
     /// Sends `request` and reads its envelope.
     pub(crate) fn call(&self, request: &Request) -> Result<Envelope> {
         let response = self.transport.roundtrip(request)?;
-        wire::parse(&request.describe(), &response)
+        wire::parse(&request.describe(), response.status, &response.body)
     }
 
     /// GETs `path` and decodes the result.
@@ -103,6 +106,48 @@ impl Client {
                 "a sync reply where an async one (with a change id) was expected",
             )),
         }
+    }
+}
+
+/// Changes: an async call (a service action, exec) gives one; these get, wait for and abort it.
+impl Client {
+    /// One change, as it is now.
+    pub fn change(&self, id: &ChangeId) -> Result<Change> {
+        self.get(&format!("/v1/changes/{}", encode(&id.0)))
+    }
+
+    /// The changes `select` picks, only those concerning `service` when given.
+    pub fn changes(&self, select: ChangeSelect, service: Option<&str>) -> Result<Vec<Change>> {
+        let path = with_query(
+            "/v1/changes",
+            &[
+                ("select", select.as_str().to_owned()),
+                ("for", service.unwrap_or_default().to_owned()),
+            ],
+        );
+        self.get(&path)
+    }
+
+    /// Waits until the change is ready, for at most `timeout` (Pebble answers 504 then:
+    /// [`Error::is_timeout`](super::Error::is_timeout)). A failed change is returned as it is; see
+    /// [`Change::into_result`].
+    pub fn wait_change(&self, id: &ChangeId, timeout: Duration) -> Result<Change> {
+        // Pebble's wait blocks forever without a timeout: always send one.
+        let timeout = timeout.max(Duration::from_millis(1));
+        let path = format!(
+            "/v1/changes/{}/wait?timeout={}",
+            encode(&id.0),
+            godur::format(timeout)
+        );
+        self.get(&path)
+    }
+
+    /// Aborts a change that is not finished yet; returns it.
+    pub fn abort_change(&self, id: &ChangeId) -> Result<Change> {
+        self.post(
+            &format!("/v1/changes/{}", encode(&id.0)),
+            &json!({"action": "abort"}),
+        )
     }
 }
 

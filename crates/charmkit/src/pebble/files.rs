@@ -206,7 +206,7 @@ impl Client {
         let response = self.transport().roundtrip(&request)?;
         let Some(boundary) = multipart::boundary_of(&response.content_type) else {
             // Errors before the reply starts (a bad request) come as a plain envelope.
-            wire::parse(&described, &response)?;
+            wire::parse(&described, response.status, &response.body)?;
             return Err(Error::protocol(&described, "the reply is not multipart"));
         };
         let parts = multipart::parse(&response.body, &boundary)
@@ -215,14 +215,7 @@ impl Client {
             .iter()
             .find(|p| p.name == "response")
             .ok_or_else(|| Error::protocol(&described, "no `response` part"))?;
-        let envelope = wire::parse(
-            &described,
-            &super::transport::Response {
-                status: response.status,
-                content_type: "application/json".into(),
-                body: envelope_part.body.clone(),
-            },
-        )?;
+        let envelope = wire::parse(&described, response.status, &envelope_part.body)?;
         let items: Vec<FileResult> = envelope.decode(&described)?;
         check_items("pull", items)?;
         parts

@@ -2,8 +2,8 @@
 
 use serde::Deserialize;
 
-use super::checks::CheckLevel;
 use super::client::{names, with_query, Client};
+use super::layer::CheckLevel;
 use super::transport::Request;
 use super::Result;
 

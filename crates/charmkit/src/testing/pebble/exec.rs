@@ -340,8 +340,8 @@ fn drain(mut ws: WebSocket) {
 /// The in-memory websocket: a socket pair, the server end upgraded on its own thread.
 pub(crate) fn connect_in_memory(shared: &Arc<Shared>, path: &str) -> pebble::Result<WebSocket> {
     let request = format!("GET {}", path.split('?').next().unwrap_or_default());
-    let (task, id) =
-        check_websocket(shared, path).map_err(|resp| pebble::wire::error_of(&request, &resp))?;
+    let (task, id) = check_websocket(shared, path)
+        .map_err(|resp| pebble::wire::error_of(&request, resp.status, &resp.body))?;
     let (client, server) = UnixStream::pair().map_err(|e| pebble::Error::Connection {
         socket: path.into(),
         source: e,
