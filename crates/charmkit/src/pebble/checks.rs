@@ -84,20 +84,16 @@ struct Changed {
     changed: Vec<String>,
 }
 
+/// `path?level=…&names=…`, for the checks and health endpoints (empty filters left out).
+pub(crate) fn checks_query(path: &str, level: Option<CheckLevel>, checks: &[&str]) -> String {
+    let level = level.map(|l| l.as_str().to_owned()).unwrap_or_default();
+    with_query(path, &[("level", level), ("names", names(checks))])
+}
+
 impl Client {
     /// The checks at `level` (all levels when `None`) named in `names` (all when empty).
     pub fn checks(&self, level: Option<CheckLevel>, checks: &[&str]) -> Result<Vec<CheckInfo>> {
-        let path = with_query(
-            "/v1/checks",
-            &[
-                (
-                    "level",
-                    level.map(|l| l.as_str().to_owned()).unwrap_or_default(),
-                ),
-                ("names", names(checks)),
-            ],
-        );
-        self.get(&path)
+        self.get(&checks_query("/v1/checks", level, checks))
     }
 
     /// Starts the named checks; returns those that were not already running.

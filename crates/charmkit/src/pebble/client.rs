@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value as Json};
+use serde_json::{json, Map, Value as Json};
 
 use super::changes::{Change, ChangeId, ChangeSelect};
 use super::godur;
@@ -177,6 +177,29 @@ pub(crate) fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
         path.to_owned()
     } else {
         format!("{path}?{}", query.join("&"))
+    }
+}
+
+/// Adds the owner fields exec and the file calls share (`user-id`, `user`, `group-id`,
+/// `group`): those that are set.
+pub(crate) fn insert_owner(
+    m: &mut Map<String, Json>,
+    user_id: Option<u32>,
+    user: Option<&str>,
+    group_id: Option<u32>,
+    group: Option<&str>,
+) {
+    if let Some(u) = user_id {
+        m.insert("user-id".into(), json!(u));
+    }
+    if let Some(u) = user {
+        m.insert("user".into(), json!(u));
+    }
+    if let Some(g) = group_id {
+        m.insert("group-id".into(), json!(g));
+    }
+    if let Some(g) = group {
+        m.insert("group".into(), json!(g));
     }
 }
 

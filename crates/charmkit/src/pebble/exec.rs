@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value as Json};
 use tungstenite::Message;
 
 use super::changes::{ChangeId, ChangeStatus};
-use super::client::Client;
+use super::client::{insert_owner, Client};
 use super::error::Error;
 use super::godur;
 use super::transport::WebSocket;
@@ -100,18 +100,13 @@ impl ExecOptions {
         if let Some(t) = self.timeout {
             m.insert("timeout".into(), json!(godur::format(t)));
         }
-        if let Some(u) = self.user_id {
-            m.insert("user-id".into(), json!(u));
-        }
-        if let Some(u) = &self.user {
-            m.insert("user".into(), json!(u));
-        }
-        if let Some(g) = self.group_id {
-            m.insert("group-id".into(), json!(g));
-        }
-        if let Some(g) = &self.group {
-            m.insert("group".into(), json!(g));
-        }
+        insert_owner(
+            &mut m,
+            self.user_id,
+            self.user.as_deref(),
+            self.group_id,
+            self.group.as_deref(),
+        );
         m.insert("split-stderr".into(), json!(!self.combine_stderr));
         Json::Object(m)
     }

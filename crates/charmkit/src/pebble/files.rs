@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
 
-use super::client::{with_query, Client};
+use super::client::{insert_owner, with_query, Client};
 use super::error::Error;
 use super::multipart::{self, Part};
 use super::transport::{Method, Request};
@@ -129,18 +129,13 @@ impl FileOptions {
         if let Some(p) = self.permissions {
             m.insert("permissions".into(), json!(format!("{p:03o}")));
         }
-        if let Some(u) = self.user_id {
-            m.insert("user-id".into(), json!(u));
-        }
-        if let Some(u) = &self.user {
-            m.insert("user".into(), json!(u));
-        }
-        if let Some(g) = self.group_id {
-            m.insert("group-id".into(), json!(g));
-        }
-        if let Some(g) = &self.group {
-            m.insert("group".into(), json!(g));
-        }
+        insert_owner(
+            &mut m,
+            self.user_id,
+            self.user.as_deref(),
+            self.group_id,
+            self.group.as_deref(),
+        );
         Json::Object(m)
     }
 }
