@@ -128,7 +128,8 @@ impl ExecOutput {
     }
 }
 
-const END: &str = r#"{"command":"end"}"#;
+/// The text frame that ends a stream (stdin's EOF, and the end of stdout and stderr).
+pub(crate) const END: &str = r#"{"command":"end"}"#;
 
 /// Reads a stream's binary frames until its `end` text frame (or the socket closes).
 fn read_stream(ws: &mut WebSocket, out: &mut Vec<u8>) -> std::result::Result<(), String> {
@@ -149,7 +150,9 @@ fn read_stream(ws: &mut WebSocket, out: &mut Vec<u8>) -> std::result::Result<(),
     }
 }
 
-fn is_end(text: &str) -> bool {
+/// Whether a text frame is the end of a stream: `{"command":"end"}`, read as JSON as Pebble
+/// reads it.
+pub(crate) fn is_end(text: &str) -> bool {
     serde_json::from_str::<Json>(text)
         .ok()
         .and_then(|v| v.get("command").and_then(Json::as_str).map(|c| c == "end"))

@@ -36,7 +36,7 @@ mod changes;
 mod checks;
 mod client;
 mod error;
-mod exec;
+pub(crate) mod exec;
 mod files;
 pub mod godur;
 mod layer;
