@@ -606,3 +606,58 @@ impl Simulation {
         id
     }
 }
+
+/// The metadata the crate's own tests share (the framework's and the consistency checker's): a
+/// relation, a peer relation, storage, a container with its image, config options with and
+/// without defaults, and an action with a required and a bounded parameter.
+#[cfg(test)]
+pub(crate) fn demo_meta() -> Metadata {
+    Metadata::from_yaml(
+        Some(
+            r#"
+name: demo
+requires:
+  db:
+    interface: pgsql
+peers:
+  cluster:
+    interface: demo-peers
+storage:
+  data:
+    type: filesystem
+containers:
+  web:
+    resource: web-image
+resources:
+  web-image:
+    type: oci-image
+config:
+  options:
+    port:
+      type: int
+      default: 80
+    log-level:
+      type: string
+      default: info
+    token:
+      type: string
+    name:
+      type: string
+actions:
+  backup:
+    params:
+      target:
+        type: string
+      copies:
+        type: integer
+        default: 1
+        enum: [1, 2, 3]
+    required: [target]
+"#,
+        ),
+        None,
+        None,
+        None,
+    )
+    .expect("the tests' metadata parses")
+}
