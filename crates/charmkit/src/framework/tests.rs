@@ -994,6 +994,49 @@ fn secrets_are_objects() {
     );
 }
 
+/// Records which remote unit, if any, a relation-changed names, and what the remote
+/// application's databag holds.
+struct ChangedBy;
+
+impl Charm for ChangedBy {
+    fn new(fw: &mut Framework<Self>) -> crate::Result<Self> {
+        fw.observe(
+            On::relation_changed("db"),
+            Handler::new("changed", |_, ctx: &mut Ctx<'_, RelationEvent>| {
+                let unit = ctx.event().unit.clone();
+                assert_eq!(unit, ctx.model().context().remote_unit, "JUJU_REMOTE_UNIT");
+                let dsn = ctx.relation().remote_app_data()?.get("dsn")?;
+                let what = format!("{} {unit:?} {dsn:?}", ctx.event().app);
+                note(ctx, &what)
+            }),
+        );
+        Ok(ChangedBy)
+    }
+}
+
+#[test]
+fn relation_changed_names_a_remote_unit_only_for_a_unit_databag() {
+    let rel = db();
+    let by_unit = run::<ChangedBy>(
+        &meta(),
+        Trigger::relation_changed(&rel),
+        leader().with_relation(rel.clone()),
+    );
+    assert!(by_unit.error.is_none(), "{:?}", by_unit.error);
+    assert_eq!(
+        seen(&by_unit.state),
+        [r#"pg Some("pg/0") Some("postgres://x")"#]
+    );
+    // The remote application's databag changed: Juju runs the hook with JUJU_REMOTE_UNIT empty.
+    let by_app = run::<ChangedBy>(
+        &meta(),
+        Trigger::relation_changed_by_app(&rel),
+        leader().with_relation(rel),
+    );
+    assert!(by_app.error.is_none(), "{:?}", by_app.error);
+    assert_eq!(seen(&by_app.state), [r#"pg None Some("postgres://x")"#]);
+}
+
 fn payload_meta() -> Metadata {
     Metadata::from_yaml(
         Some(

@@ -384,8 +384,10 @@ fn context_for(
             .departing_unit
             .clone()
             .filter(|u| *u != state.unit_name);
-        // Juju names a remote unit on joined, departed, and a unit-databag change.
+        // Juju names a remote unit on joined, departed, and a unit-databag change; none on a
+        // change of the application's databag.
         ctx.remote_unit = match hook.rsplit('-').next() {
+            Some("changed") if trigger.by_app => None,
             Some("joined") | Some("changed") | Some("departed") => trigger
                 .remote_unit
                 .clone()

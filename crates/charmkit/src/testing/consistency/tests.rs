@@ -339,8 +339,22 @@ fn a_relation_event_with_no_relation() {
     let rel = db();
     assert_refused(
         Trigger::relation_changed(&rel).with_remote_unit("pg/7"),
-        State::default().with_relation(rel),
+        State::default().with_relation(rel.clone()),
         "remote unit \"pg/7\" is not a unit of relation db:3",
+    );
+    // A change of the application's databag has no remote unit, and only changed is one.
+    assert_refused(
+        Trigger::relation_changed_by_app(&rel).with_remote_unit("pg/0"),
+        State::default().with_relation(rel.clone()),
+        "db-relation-changed is about the remote application's databag, which Juju runs with no \
+         remote unit",
+    );
+    let mut joined = Trigger::relation_joined(&rel);
+    joined.by_app = true;
+    assert_refused(
+        joined,
+        State::default().with_relation(rel),
+        "db-relation-joined: only relation-changed comes from the remote application's databag",
     );
 }
 
