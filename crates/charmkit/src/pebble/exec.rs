@@ -132,7 +132,7 @@ impl ExecOutput {
 pub(crate) const END: &str = r#"{"command":"end"}"#;
 
 /// Reads a stream's binary frames until its `end` text frame (or the socket closes).
-fn read_stream(ws: &mut WebSocket, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+fn read_stream(ws: &mut WebSocket, out: &mut Vec<u8>) -> Result<(), tungstenite::Error> {
     loop {
         match ws.read() {
             Ok(Message::Binary(b)) => out.extend_from_slice(&b),
@@ -145,7 +145,7 @@ fn read_stream(ws: &mut WebSocket, out: &mut Vec<u8>) -> std::result::Result<(),
             Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
                 return Ok(())
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e),
         }
     }
 }
@@ -169,7 +169,7 @@ fn pump_stdio(
     ws: &mut WebSocket,
     stdin: &[u8],
     out: &mut Vec<u8>,
-) -> std::result::Result<(), String> {
+) -> Result<(), tungstenite::Error> {
     const CHUNK: usize = 32 * 1024;
     let mut chunks = stdin.chunks(CHUNK);
     let mut sent_end = false;
@@ -184,7 +184,7 @@ fn pump_stdio(
                 Message::Text(END.into())
             }
         };
-        ws.send(msg).map_err(|e| e.to_string())?;
+        ws.send(msg)?;
         // Drain what stdout has for us without waiting long.
         loop {
             match ws.read() {
@@ -193,18 +193,16 @@ fn pump_stdio(
                     let _ = ws.get_ref().set_read_timeout(None);
                     // Stdout ended before stdin was all sent: send the rest anyway.
                     for c in chunks.by_ref() {
-                        ws.send(Message::Binary(c.to_vec().into()))
-                            .map_err(|e| e.to_string())?;
+                        ws.send(Message::Binary(c.to_vec().into()))?;
                     }
                     if !sent_end {
-                        ws.send(Message::Text(END.into()))
-                            .map_err(|e| e.to_string())?;
+                        ws.send(Message::Text(END.into()))?;
                     }
                     return Ok(());
                 }
                 Ok(_) => {}
                 Err(e) if would_block(&e) => break,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -255,9 +253,13 @@ impl Client {
         let pumped = pump_stdio(&mut stdio, stdin, &mut stdout);
         close(&mut stdio);
         let stderr = match stderr_thread {
-            Some(t) => t
-                .join()
-                .unwrap_or_else(|_| Err("the stderr reader panicked".into())),
+            Some(t) => match t.join() {
+                Ok(read) => read.map_err(|e| self.stream_error("stderr", e)),
+                Err(_) => Err(Error::protocol(
+                    "exec stderr websocket",
+                    "the stderr reader panicked",
+                )),
+            },
             None => Ok(Vec::new()),
         };
         close(&mut control);
@@ -266,8 +268,8 @@ impl Client {
         if finished.status == ChangeStatus::Error {
             return Err(Error::Change(Box::new(finished)));
         }
-        pumped.map_err(|e| Error::protocol("exec stdio websocket", e))?;
-        let stderr = stderr.map_err(|e| Error::protocol("exec stderr websocket", e))?;
+        pumped.map_err(|e| self.stream_error("stdio", e))?;
+        let stderr = stderr?;
         let exit_code = finished
             .tasks
             .first()
@@ -284,5 +286,34 @@ impl Client {
             });
         }
         Ok(ExecOutput { stdout, stderr })
+    }
+
+    /// A failure on exec's `stream` websocket: the connection broke ([`Error::Connection`],
+    /// with the operating system's error), or Pebble spoke something else than websockets.
+    fn stream_error(&self, stream: &str, e: tungstenite::Error) -> Error {
+        match e {
+            tungstenite::Error::Io(source) => Error::Connection {
+                socket: self.transport().endpoint(),
+                source,
+            },
+            other => Error::protocol(&format!("exec {stream} websocket"), other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_stream_is_a_connection_error_and_a_bad_one_a_protocol_error() {
+        let client = Client::with_socket("/run/web/pebble.socket");
+        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+        let e = client.stream_error("stdio", tungstenite::Error::Io(reset));
+        assert!(e.is_connection(), "{e:?}");
+        assert!(e.to_string().contains("/run/web/pebble.socket"), "{e}");
+        let e = client.stream_error("stderr", tungstenite::Error::AttackAttempt);
+        assert!(matches!(e, Error::Protocol { .. }), "{e:?}");
+        assert!(e.to_string().contains("exec stderr websocket"), "{e}");
     }
 }
