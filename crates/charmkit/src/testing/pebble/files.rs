@@ -180,7 +180,7 @@ fn entry(c: &Container, kind: FsKind, perm: u32, owner: Option<(u32, u32)>) -> F
         user: name_of_uid(c, uid),
         group_id: gid,
         group: name_of_gid(c, gid),
-        last_modified: super::now(),
+        last_modified: crate::pebble::wire::now(),
     }
 }
 
