@@ -34,11 +34,7 @@ impl Client {
     /// The socket of `container`: `$CHARMKIT_CONTAINERS_DIR/<container>/pebble.socket`, the
     /// directory being `/charm/containers` when the variable is unset or empty.
     pub fn socket_path(container: &str) -> PathBuf {
-        let dir = std::env::var_os(CONTAINERS_DIR_ENV)
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTAINERS_DIR));
-        dir.join(container).join("pebble.socket")
+        socket_in(std::env::var_os(CONTAINERS_DIR_ENV), container)
     }
 
     /// A client for the Pebble of `container` (see [`Client::socket_path`]), untraced. Within a
@@ -151,6 +147,16 @@ impl Client {
     }
 }
 
+/// The socket of `container` under `dir` (the value of [`CONTAINERS_DIR_ENV`]; unset or empty:
+/// [`DEFAULT_CONTAINERS_DIR`]).
+fn socket_in(dir: Option<std::ffi::OsString>, container: &str) -> PathBuf {
+    let dir = dir
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTAINERS_DIR));
+    dir.join(container).join("pebble.socket")
+}
+
 /// Percent-encodes a query value (RFC 3986 unreserved characters and `/` are kept, so paths read
 /// naturally; `,` separates list items, as Pebble's `names=a,b`).
 pub(crate) fn encode(value: &str) -> String {
@@ -214,18 +220,17 @@ mod tests {
 
     #[test]
     fn socket_path_defaults_and_honours_the_environment() {
-        // Only this test touches the variable.
-        std::env::remove_var(CONTAINERS_DIR_ENV);
+        // The variable's value is passed in: no test changes the process environment.
+        for unset in [None, Some("".into())] {
+            assert_eq!(
+                socket_in(unset, "workload"),
+                PathBuf::from("/charm/containers/workload/pebble.socket")
+            );
+        }
         assert_eq!(
-            Client::socket_path("workload"),
-            PathBuf::from("/charm/containers/workload/pebble.socket")
-        );
-        std::env::set_var(CONTAINERS_DIR_ENV, "/tmp/cs");
-        assert_eq!(
-            Client::socket_path("web"),
+            socket_in(Some("/tmp/cs".into()), "web"),
             PathBuf::from("/tmp/cs/web/pebble.socket")
         );
-        std::env::remove_var(CONTAINERS_DIR_ENV);
     }
 
     #[test]
