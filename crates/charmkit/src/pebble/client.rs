@@ -209,7 +209,8 @@ pub(crate) fn insert_owner(
     }
 }
 
-/// Joins names for a `names=a,b` query (each encoded, the commas kept).
+/// Joins names for a `names=a,b` query ([`with_query`] encodes the commas, as Go's
+/// `url.Values` does).
 pub(crate) fn names(list: &[&str]) -> String {
     list.join(",")
 }
