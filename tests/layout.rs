@@ -1,8 +1,8 @@
 //! The design card's layout: the charm's metadata in `metadata.yaml`, the build, config and
 //! actions in `charmcraft.yaml`, no field in both; charmcraft accepts it (where installed) and
-//! the framework reads it as it reads the packed files. Checked for the reference charm and for
-//! a new charm of each kind from `charmkit new`, which also declare the reference charms'
-//! relations, containers, resources, config and actions.
+//! the framework reads it as it reads the packed files. Checked for the reference charm, the K8s
+//! starter and a new charm of each kind from `charmkit new`, which also declare the reference
+//! charms' relations, containers, resources, config and actions.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,7 +28,10 @@ fn keys(m: &Mapping) -> Vec<&str> {
 /// The projects laid out this way: (charm name, directory, whether it has a top-level `base`),
 /// with the new charms kept alive while in use.
 fn projects(new: &[NewCharm; 2]) -> Vec<(&str, PathBuf, bool)> {
-    let mut all = vec![("rust-starter", repo_root(), false)];
+    let mut all = vec![
+        ("rust-starter", repo_root(), false),
+        ("k8s-starter", reference_of(true), true),
+    ];
     all.extend(new.iter().map(|n| (n.name, n.dir.clone(), n.k8s)));
     all
 }
@@ -63,13 +66,20 @@ fn the_rust_part_builds_with_the_pinned_toolchain_and_dispatch_is_the_binary() {
         let charmcraft = yaml(&dir, "charmcraft.yaml");
         let part = &charmcraft["parts"]["charm"];
         assert_eq!(part["plugin"], "rust", "{name}");
-        assert_eq!(part["source"], ".", "{name}");
+        // The K8s starter is a member of the workspace: its part builds from the workspace root.
+        let source = if dir == reference_of(true) {
+            assert_eq!(part["rust-path"][0], "examples/k8s-starter", "{name}");
+            "../.."
+        } else {
+            "."
+        };
+        assert_eq!(part["source"], source, "{name}");
         // A rust-channel would make the plugin run `rustup update` + `rustup default` on it.
         assert!(
             part.get("rust-channel").is_none(),
             "{name}: the toolchain comes from rust-toolchain.toml"
         );
-        let pin = fs::read_to_string(dir.join("rust-toolchain.toml")).unwrap();
+        let pin = fs::read_to_string(dir.join(source).join("rust-toolchain.toml")).unwrap();
         assert!(
             pin.lines().any(|l| l.starts_with("channel = \"1.")),
             "{name}: a version, not a channel: {pin}"
@@ -160,11 +170,11 @@ fn a_new_charm_declares_what_the_reference_charm_of_its_kind_declares() {
     }
 }
 
-/// A copy of the project's charmcraft files in a directory of their own.
-fn project_copy() -> tempfile::TempDir {
+/// A copy of the charmcraft files of the project in `from` in a directory of their own.
+fn project_copy(from: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for f in ["charmcraft.yaml", "metadata.yaml"] {
-        fs::copy(repo_root().join(f), dir.path().join(f)).unwrap();
+        fs::copy(from.join(f), dir.path().join(f)).unwrap();
     }
     dir
 }
@@ -186,7 +196,7 @@ fn charmcraft_validates_the_project() {
     else {
         return;
     };
-    let dir = project_copy();
+    let dir = project_copy(&repo_root());
     let out = expand_extensions(&charmcraft, dir.path());
     assert!(
         out.status.success(),
@@ -200,6 +210,23 @@ fn charmcraft_validates_the_project() {
     assert_eq!(platforms, ["ubuntu@22.04:amd64", "ubuntu@24.04:amd64"]);
     assert_eq!(project["config"]["options"]["greeting"]["default"], "hello");
     assert!(project["actions"]["trace-status"]["description"].is_string());
+
+    // And the K8s starter, whose part builds from the workspace root.
+    let dir = project_copy(&reference_of(true));
+    let out = expand_extensions(&charmcraft, dir.path());
+    assert!(
+        out.status.success(),
+        "charmcraft refuses the K8s starter: {}",
+        stderr(&out)
+    );
+    let project: Mapping = serde_norway::from_str(&stdout(&out)).unwrap();
+    assert_eq!(project["name"], "k8s-starter", "name from metadata.yaml");
+    assert_eq!(project["base"], "ubuntu@24.04");
+    assert_eq!(keys(project["platforms"].as_mapping().unwrap()), ["amd64"]);
+    assert_eq!(
+        project["parts"]["charm"]["rust-path"][0],
+        "examples/k8s-starter"
+    );
 }
 
 #[test]
@@ -236,7 +263,7 @@ fn charmcraft_refuses_a_field_in_both_files() {
     else {
         return;
     };
-    let dir = project_copy();
+    let dir = project_copy(&repo_root());
     let path = dir.path().join("charmcraft.yaml");
     let mut text = fs::read_to_string(&path).unwrap();
     text.push_str("summary: in both\n");

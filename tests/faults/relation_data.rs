@@ -243,6 +243,28 @@ fn hostile_ca_data(rng: &mut Rng, extra: usize) -> Vec<(serde_json::Value, serde
     v
 }
 
+/// What the trials of one interface came to, beside the [`Figures`]' failures.
+#[derive(Default)]
+struct Tally {
+    /// Trials that stored a destination.
+    stored: usize,
+    /// Of those, destinations (URL or CA) that are not usable.
+    bad_dest: usize,
+    /// Trials whose logs or stderr showed the marker.
+    secrets: usize,
+}
+
+impl Tally {
+    /// Counts one [`databag_trial`].
+    fn add(&mut self, f: &mut Figures, (failed, dest, bad, shown): (bool, bool, bool, bool)) {
+        f.trials += 1;
+        f.failed += usize::from(failed);
+        self.stored += usize::from(dest);
+        self.bad_dest += usize::from(bad);
+        self.secrets += usize::from(shown);
+    }
+}
+
 /// One dispatch of `hook` with the provider data planted: the hook must succeed whatever the
 /// data; the destination stored must be usable (or absent); log lines stay short and one line;
 /// the marker never shows. Returns (failed, destination stored, bad destination, secret shown).
@@ -291,24 +313,25 @@ fn hostile_relation_data_for_both_interfaces() {
     std::thread::scope(|s| {
         let tracing = s.spawn(|| {
             let mut f = Figures::new("hostile tracing v2 databags");
-            let (mut secrets, mut stored, mut bad_dest) = (0, 0, 0);
+            let mut t = Tally::default();
             for value in &tracing_cases {
                 let bag = match value {
                     Some(v) => serde_json::json!({ "receivers": v }),
                     None => serde_json::json!({}),
                 };
-                let (failed, dest, bad, shown) = databag_trial(
+                let trial = databag_trial(
                     &bag,
                     None,
                     "hooks/charm-tracing-relation-changed",
                     ("charm-tracing", "charm-tracing:5", "tempo"),
                 );
-                f.trials += 1;
-                f.failed += usize::from(failed);
-                stored += usize::from(dest);
-                bad_dest += usize::from(bad);
-                secrets += usize::from(shown);
+                t.add(&mut f, trial);
             }
+            let Tally {
+                stored,
+                bad_dest,
+                secrets,
+            } = t;
             f.note = format!(
                 "{stored} gave a destination, {bad_dest} of them unusable; {secrets} credential(s) \
                  shown"
@@ -323,9 +346,9 @@ fn hostile_relation_data_for_both_interfaces() {
         });
         let ca = s.spawn(|| {
             let mut f = Figures::new("hostile certificate_transfer databags");
-            let (mut secrets, mut stored, mut bad_dest) = (0, 0, 0);
+            let mut t = Tally::default();
             for (app, one_unit) in &ca_cases {
-                let (failed, dest, bad, shown) = databag_trial(
+                let trial = databag_trial(
                     &https,
                     Some((app, one_unit)),
                     "hooks/receive-ca-cert-relation-changed",
@@ -335,12 +358,13 @@ fn hostile_relation_data_for_both_interfaces() {
                         "self-signed-certificates",
                     ),
                 );
-                f.trials += 1;
-                f.failed += usize::from(failed);
-                stored += usize::from(dest);
-                bad_dest += usize::from(bad);
-                secrets += usize::from(shown);
+                t.add(&mut f, trial);
             }
+            let Tally {
+                stored,
+                bad_dest,
+                secrets,
+            } = t;
             f.note = format!(
                 "{stored} gave a destination, {bad_dest} of them with an unusable CA; {secrets} \
                  private key(s) shown"

@@ -48,7 +48,7 @@ type ErasedFn<C> = Box<dyn FnMut(&mut C, Core<'_>, &Event) -> (HandlerResult, Ef
 
 /// The last path segment of `C`'s type name (`RustStarter`): how spans and logs name the
 /// charm's observers.
-pub fn short_type_name<C>() -> &'static str {
+pub(crate) fn short_type_name<C>() -> &'static str {
     let full = std::any::type_name::<C>();
     full.rsplit("::").next().unwrap_or(full)
 }

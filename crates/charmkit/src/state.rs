@@ -149,7 +149,7 @@ impl StoredState {
     /// the version it was in.
     fn parse(bytes: &[u8]) -> std::result::Result<(Self, u64), String> {
         use serde_json::Value;
-        let doc: serde_json::Map<String, Value> =
+        let mut doc: serde_json::Map<String, Value> =
             serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         let version = match doc.get("version") {
             None => 1,
@@ -162,13 +162,14 @@ impl StoredState {
                 "format version {version} is newer than this charmkit reads ({FORMAT_VERSION})"
             ));
         }
-        let stored = match doc.get("stored") {
+        // Taken out of the document, not cloned: every dispatch reads the state.
+        let stored = match doc.remove("stored") {
             None => BTreeMap::new(),
-            Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("`stored`: {e}"))?,
+            Some(v) => serde_json::from_value(v).map_err(|e| format!("`stored`: {e}"))?,
         };
-        let entries = match doc.get("deferred") {
+        let entries = match doc.remove("deferred") {
             None => Vec::new(),
-            Some(Value::Array(a)) => a.clone(),
+            Some(Value::Array(a)) => a,
             Some(other) => return Err(format!("`deferred` is not a list: {other}")),
         };
         let mut deferred: Vec<Deferred> = Vec::with_capacity(entries.len());

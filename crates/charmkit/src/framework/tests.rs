@@ -11,7 +11,7 @@ use crate::hookcmd::{LogLevel, Status, StatusName};
 use crate::meta::Metadata;
 use crate::observe::Handler;
 use crate::prelude::*;
-use crate::testing::{run, run_with, Relation, State, Trigger};
+use crate::testing::{demo_meta, run, run_with, Relation, State, Trigger};
 
 fn meta() -> Metadata {
     Metadata::from_yaml(
@@ -772,45 +772,6 @@ fn stored_state_survives_a_rename_is_removable_and_a_mismatch_names_the_key() {
 
 // ----- typed config, actions, relations, secrets ------------------------------------------
 
-fn full_meta() -> Metadata {
-    Metadata::from_yaml(
-        Some(
-            r#"
-name: demo
-requires:
-  db:
-    interface: pgsql
-peers:
-  cluster:
-    interface: demo-peers
-config:
-  options:
-    port:
-      type: int
-      default: 80
-    log-level:
-      type: string
-      default: info
-    token:
-      type: string
-actions:
-  backup:
-    params:
-      target:
-        type: string
-      copies:
-        type: integer
-        default: 1
-    required: [target]
-"#,
-        ),
-        None,
-        None,
-        None,
-    )
-    .unwrap()
-}
-
 #[derive(serde::Deserialize, Debug, PartialEq)]
 #[serde(rename_all = "kebab-case")]
 struct Config {
@@ -891,7 +852,7 @@ impl Typed {
 
 #[test]
 fn typed_config_fills_defaults_and_names_the_option_on_a_mismatch() {
-    let out = run::<Typed>(&full_meta(), Trigger::config_changed(), State::default());
+    let out = run::<Typed>(&demo_meta(), Trigger::config_changed(), State::default());
     assert!(out.error.is_none(), "{:?}", out.error);
     assert_eq!(
         out.state.stored_value::<String>("config").unwrap().unwrap(),
@@ -900,7 +861,7 @@ fn typed_config_fills_defaults_and_names_the_option_on_a_mismatch() {
     // The harness refuses a value of the wrong type; Juju could still give one the charm's
     // type does not take (a port over 65535): an error naming the option.
     let out = run::<Typed>(
-        &full_meta(),
+        &demo_meta(),
         Trigger::config_changed(),
         State::default().with_config("port", 70000),
     );
@@ -927,7 +888,7 @@ fn relation_data_loads_and_saves_with_the_json_in_string_convention() {
             ("ingress-address", "10.1.1.1"), // not JSON, and not a field: ignored
         ]);
     let out = run::<Typed>(
-        &full_meta(),
+        &demo_meta(),
         Trigger::relation_changed(&rel),
         State::default().with_relation(rel),
     );
@@ -947,7 +908,7 @@ fn relation_data_loads_and_saves_with_the_json_in_string_convention() {
         ("tags", "[]"),
     ]);
     let out = run::<Typed>(
-        &full_meta(),
+        &demo_meta(),
         Trigger::relation_changed(&rel),
         State::default().with_relation(rel),
     );
@@ -969,7 +930,7 @@ fn relation_data_loads_and_saves_with_the_json_in_string_convention() {
 fn peer_relations_are_relations_like_any_other() {
     let peers = Relation::new("cluster", 1, "demo").with_remote_unit("demo/1", [("k", "v")]);
     let out = run::<Typed>(
-        &full_meta(),
+        &demo_meta(),
         Trigger::relation_joined(&peers),
         State::default().with_leader(true).with_relation(peers),
     );
@@ -980,7 +941,7 @@ fn peer_relations_are_relations_like_any_other() {
 #[test]
 fn actions_take_typed_params_with_defaults_and_give_json_results() {
     let out = run::<Typed>(
-        &full_meta(),
+        &demo_meta(),
         Trigger::action("backup").with_param("target", "s3"),
         State::default(),
     );
@@ -1003,7 +964,7 @@ fn actions_take_typed_params_with_defaults_and_give_json_results() {
     assert_eq!(out.state.action_failed, None);
 
     let out = run::<Typed>(
-        &full_meta(),
+        &demo_meta(),
         Trigger::action("backup").with_param("target", "nowhere"),
         State::default(),
     );
@@ -1018,7 +979,7 @@ fn secrets_are_objects() {
         crate::testing::Secret::observed("secret:cj9sk5ufltq4c6e0a8ng", [("password", "new")])
             .with_tracked_content([("password", "old")]);
     let out = run::<Typed>(
-        &full_meta(),
+        &demo_meta(),
         Trigger::secret_changed(&secret),
         State::default().with_secret(secret),
     );
@@ -1031,6 +992,49 @@ fn secrets_are_objects() {
         !format!("{:?}", out.spans).contains("new"),
         "secret content never in spans"
     );
+}
+
+/// Records which remote unit, if any, a relation-changed names, and what the remote
+/// application's databag holds.
+struct ChangedBy;
+
+impl Charm for ChangedBy {
+    fn new(fw: &mut Framework<Self>) -> crate::Result<Self> {
+        fw.observe(
+            On::relation_changed("db"),
+            Handler::new("changed", |_, ctx: &mut Ctx<'_, RelationEvent>| {
+                let unit = ctx.event().unit.clone();
+                assert_eq!(unit, ctx.model().context().remote_unit, "JUJU_REMOTE_UNIT");
+                let dsn = ctx.relation().remote_app_data()?.get("dsn")?;
+                let what = format!("{} {unit:?} {dsn:?}", ctx.event().app);
+                note(ctx, &what)
+            }),
+        );
+        Ok(ChangedBy)
+    }
+}
+
+#[test]
+fn relation_changed_names_a_remote_unit_only_for_a_unit_databag() {
+    let rel = db();
+    let by_unit = run::<ChangedBy>(
+        &meta(),
+        Trigger::relation_changed(&rel),
+        leader().with_relation(rel.clone()),
+    );
+    assert!(by_unit.error.is_none(), "{:?}", by_unit.error);
+    assert_eq!(
+        seen(&by_unit.state),
+        [r#"pg Some("pg/0") Some("postgres://x")"#]
+    );
+    // The remote application's databag changed: Juju runs the hook with JUJU_REMOTE_UNIT empty.
+    let by_app = run::<ChangedBy>(
+        &meta(),
+        Trigger::relation_changed_by_app(&rel),
+        leader().with_relation(rel),
+    );
+    assert!(by_app.error.is_none(), "{:?}", by_app.error);
+    assert_eq!(seen(&by_app.state), [r#"pg None Some("postgres://x")"#]);
 }
 
 fn payload_meta() -> Metadata {

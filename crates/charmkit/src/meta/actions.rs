@@ -15,59 +15,47 @@ pub(super) fn parse_actions(
     m: &Mapping,
     key: &KeyPath,
 ) -> Result<BTreeMap<String, ActionMeta>> {
-    let mut out = BTreeMap::new();
-    for (name, body) in ctx.entries(m, key)? {
-        let key = key.child(&name);
+    ctx.sections(m, key, |_, key, b| {
         let mut action = ActionMeta {
-            description: String::new(),
+            description: ctx.string(b, "description", key)?.unwrap_or_default(),
             params: BTreeMap::new(),
             required: Vec::new(),
         };
-        match body {
-            Yaml::Null => {}
-            Yaml::Mapping(b) => {
-                action.description = ctx.string(b, "description", &key)?.unwrap_or_default();
-                let pkey = key.child("params");
-                if let Some(params) = ctx.mapping(b.get("params"), &pkey)? {
-                    for (p, schema) in ctx.entries(params, &pkey)? {
-                        let k = pkey.child(&p);
-                        let schema = match schema {
-                            // A parameter without a schema accepts anything.
-                            Yaml::Null => Json::Object(serde_json::Map::new()),
-                            s => to_json(ctx, s, &k)?,
-                        };
-                        action.params.insert(p, schema);
-                    }
-                }
-                let rkey = key.child("required");
-                match b.get("required").map(untag) {
-                    None | Some(Yaml::Null) => {}
-                    Some(Yaml::Sequence(items)) => {
-                        for (i, item) in items.iter().enumerate() {
-                            match untag(item) {
-                                Yaml::String(s) => action.required.push(s.clone()),
-                                other => {
-                                    return Err(ctx.err(
-                                        &rkey.child(i),
-                                        format!("expected a string, found {}", kind(other)),
-                                    ))
-                                }
-                            }
-                        }
-                    }
-                    Some(other) => {
-                        return Err(ctx.err(
-                            &rkey,
-                            format!("expected a list of parameter names, found {}", kind(other)),
-                        ))
-                    }
-                }
-            }
-            other => {
-                return Err(ctx.err(&key, format!("expected a mapping, found {}", kind(other))))
+        let pkey = key.child("params");
+        if let Some(params) = ctx.mapping(b.get("params"), &pkey)? {
+            for (p, schema) in ctx.entries(params, &pkey)? {
+                let k = pkey.child(&p);
+                let schema = match schema {
+                    // A parameter without a schema accepts anything.
+                    Yaml::Null => Json::Object(serde_json::Map::new()),
+                    s => to_json(ctx, s, &k)?,
+                };
+                action.params.insert(p, schema);
             }
         }
-        out.insert(name, action);
-    }
-    Ok(out)
+        let rkey = key.child("required");
+        match b.get("required").map(untag) {
+            None | Some(Yaml::Null) => {}
+            Some(Yaml::Sequence(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    match untag(item) {
+                        Yaml::String(s) => action.required.push(s.clone()),
+                        other => {
+                            return Err(ctx.err(
+                                &rkey.child(i),
+                                format!("expected a string, found {}", kind(other)),
+                            ))
+                        }
+                    }
+                }
+            }
+            Some(other) => {
+                return Err(ctx.err(
+                    &rkey,
+                    format!("expected a list of parameter names, found {}", kind(other)),
+                ))
+            }
+        }
+        Ok(action)
+    })
 }

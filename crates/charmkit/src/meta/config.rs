@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
-use serde_norway::{Mapping, Value as Yaml};
+use serde_norway::Value as Yaml;
 
 use super::yaml::{as_bool, kind, untag, Ctx, KeyPath};
 use super::{ConfigOption, ConfigType};
@@ -15,21 +15,11 @@ pub(super) fn parse_options(
     v: Option<&Yaml>,
     key: &KeyPath,
 ) -> Result<BTreeMap<String, ConfigOption>> {
-    let mut out = BTreeMap::new();
     let Some(m) = ctx.mapping(v, key)? else {
-        return Ok(out);
+        return Ok(BTreeMap::new());
     };
-    for (name, body) in ctx.entries(m, key)? {
-        let key = key.child(&name);
-        let empty = Mapping::new();
-        let b = match body {
-            Yaml::Null => &empty,
-            Yaml::Mapping(b) => b,
-            other => {
-                return Err(ctx.err(&key, format!("expected a mapping, found {}", kind(other))))
-            }
-        };
-        let kind = match ctx.string(b, "type", &key)?.as_deref() {
+    ctx.sections(m, key, |_, key, b| {
+        let kind = match ctx.string(b, "type", key)?.as_deref() {
             None | Some("string") => ConfigType::String,
             Some("int") => ConfigType::Int,
             Some("float") => ConfigType::Float,
@@ -50,17 +40,13 @@ pub(super) fn parse_options(
             kind,
             &key.child("default"),
         )?;
-        let description = ctx.string(b, "description", &key)?.unwrap_or_default();
-        out.insert(
-            name,
-            ConfigOption {
-                kind,
-                default,
-                description,
-            },
-        );
-    }
-    Ok(out)
+        let description = ctx.string(b, "description", key)?.unwrap_or_default();
+        Ok(ConfigOption {
+            kind,
+            default,
+            description,
+        })
+    })
 }
 
 /// A default, checked against the option's type as Juju does at deploy time.

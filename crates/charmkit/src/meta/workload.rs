@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_norway::{Mapping, Value as Yaml};
+use serde_norway::Value as Yaml;
 
 use super::yaml::{kind, untag, Ctx, KeyPath};
 use super::{Assumption, ContainerMeta, Metadata, Mount, ResourceMeta, ResourceType};
@@ -15,15 +15,11 @@ pub(super) fn parse_resources(
     v: Option<&Yaml>,
 ) -> Result<BTreeMap<String, ResourceMeta>> {
     let key = KeyPath::root("resources");
-    let mut out = BTreeMap::new();
     let Some(m) = ctx.mapping(v, &key)? else {
-        return Ok(out);
+        return Ok(BTreeMap::new());
     };
-    for (name, body) in ctx.entries(m, &key)? {
-        let key = key.child(&name);
-        let empty = Mapping::new();
-        let b = ctx.mapping(Some(body), &key)?.unwrap_or(&empty);
-        let kind = match ctx.string(b, "type", &key)?.as_deref() {
+    ctx.sections(m, &key, |name, key, b| {
+        let kind = match ctx.string(b, "type", key)?.as_deref() {
             None | Some("file") => ResourceType::File,
             Some("oci-image") => ResourceType::OciImage,
             Some(other) => {
@@ -33,20 +29,18 @@ pub(super) fn parse_resources(
                 ))
             }
         };
-        let filename = ctx.string(b, "filename", &key)?;
+        let filename = ctx.string(b, "filename", key)?;
         if kind == ResourceType::File && filename.is_none() {
-            return Err(ctx.err(&key, "a `file` resource needs a `filename`"));
+            return Err(ctx.err(key, "a `file` resource needs a `filename`"));
         }
-        let resource = ResourceMeta {
-            name: name.clone(),
+        Ok(ResourceMeta {
+            name: name.to_owned(),
             kind,
             filename,
-            description: ctx.string(b, "description", &key)?.unwrap_or_default(),
-            upstream_source: ctx.string(b, "upstream-source", &key)?,
-        };
-        out.insert(name, resource);
-    }
-    Ok(out)
+            description: ctx.string(b, "description", key)?.unwrap_or_default(),
+            upstream_source: ctx.string(b, "upstream-source", key)?,
+        })
+    })
 }
 
 /// `containers`: each names an `oci-image` resource it runs (or `bases`, not interpreted) and
@@ -57,15 +51,11 @@ pub(super) fn parse_containers(
     meta: &Metadata,
 ) -> Result<BTreeMap<String, ContainerMeta>> {
     let key = KeyPath::root("containers");
-    let mut out = BTreeMap::new();
     let Some(m) = ctx.mapping(v, &key)? else {
-        return Ok(out);
+        return Ok(BTreeMap::new());
     };
-    for (name, body) in ctx.entries(m, &key)? {
-        let key = key.child(&name);
-        let empty = Mapping::new();
-        let b = ctx.mapping(Some(body), &key)?.unwrap_or(&empty);
-        let resource = ctx.string(b, "resource", &key)?;
+    ctx.sections(m, &key, |name, key, b| {
+        let resource = ctx.string(b, "resource", key)?;
         if let Some(r) = &resource {
             match meta.resources.get(r) {
                 Some(res) if res.kind == ResourceType::OciImage => {}
@@ -110,14 +100,12 @@ pub(super) fn parse_containers(
                 return Err(ctx.err(&mkey, format!("expected a list, found {}", kind(other))))
             }
         }
-        let container = ContainerMeta {
-            name: name.clone(),
+        Ok(ContainerMeta {
+            name: name.to_owned(),
             resource,
             mounts,
-        };
-        out.insert(name, container);
-    }
-    Ok(out)
+        })
+    })
 }
 
 /// `assumes`: a list of feature expressions and `any-of` / `all-of` blocks, nested at will.

@@ -1,6 +1,7 @@
 //! The YAML walker: parsed files, key paths (`requires.db.limit`), and the typed reads that fail
 //! with an [`Error::Metadata`] naming the file and the key path.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
@@ -178,6 +179,26 @@ impl Ctx<'_> {
                 )),
             })
             .collect()
+    }
+
+    /// The entries of a mapping of named sections (resources, containers, config options,
+    /// actions), each a mapping (a null one is empty), each read by `read` with its name and
+    /// key path.
+    pub(super) fn sections<T>(
+        &self,
+        m: &Mapping,
+        key: &KeyPath,
+        mut read: impl FnMut(&str, &KeyPath, &Mapping) -> Result<T>,
+    ) -> Result<BTreeMap<String, T>> {
+        let empty = Mapping::new();
+        let mut out = BTreeMap::new();
+        for (name, body) in self.entries(m, key)? {
+            let key = key.child(&name);
+            let body = self.mapping(Some(body), &key)?.unwrap_or(&empty);
+            let value = read(&name, &key, body)?;
+            out.insert(name, value);
+        }
+        Ok(out)
     }
 
     pub(super) fn string(&self, m: &Mapping, field: &str, key: &KeyPath) -> Result<Option<String>> {

@@ -1,16 +1,12 @@
-//! Changes: what Pebble does asynchronously (service actions, exec), and waiting for them.
+//! Changes: what Pebble does asynchronously (service actions, exec). The calls that get, wait
+//! for and abort them are the client's own (`client.rs`), and a failed change is an
+//! [`Error::Change`](super::Error::Change) (`error.rs`): this file holds only the data.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value as Json};
-
-use super::client::{with_query, Client};
-use super::error::Error;
-use super::godur;
-use super::Result;
+use serde_json::Value as Json;
 
 /// A change's id (Pebble's ids are strings of digits).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -123,18 +119,7 @@ pub struct Change {
     pub data: BTreeMap<String, Json>,
 }
 
-impl Change {
-    /// `Ok(self)` unless it failed, then [`Error::Change`].
-    pub fn into_result(self) -> Result<Change> {
-        if self.status == ChangeStatus::Error || self.err.is_some() {
-            Err(Error::Change(Box::new(self)))
-        } else {
-            Ok(self)
-        }
-    }
-}
-
-/// Which changes [`Client::changes`] lists.
+/// Which changes [`Client::changes`](super::Client::changes) lists.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ChangeSelect {
     /// Those still running (Pebble's default).
@@ -147,52 +132,11 @@ pub enum ChangeSelect {
 }
 
 impl ChangeSelect {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ChangeSelect::InProgress => "in-progress",
             ChangeSelect::Ready => "ready",
             ChangeSelect::All => "all",
         }
-    }
-}
-
-impl Client {
-    /// One change, as it is now.
-    pub fn change(&self, id: &ChangeId) -> Result<Change> {
-        self.get(&format!("/v1/changes/{}", super::client::encode(&id.0)))
-    }
-
-    /// The changes `select` picks, only those concerning `service` when given.
-    pub fn changes(&self, select: ChangeSelect, service: Option<&str>) -> Result<Vec<Change>> {
-        let path = with_query(
-            "/v1/changes",
-            &[
-                ("select", select.as_str().to_owned()),
-                ("for", service.unwrap_or_default().to_owned()),
-            ],
-        );
-        self.get(&path)
-    }
-
-    /// Waits until the change is ready, for at most `timeout` (Pebble answers 504 then:
-    /// [`Error::is_timeout`]). A failed change is returned as it is; see
-    /// [`Change::into_result`].
-    pub fn wait_change(&self, id: &ChangeId, timeout: Duration) -> Result<Change> {
-        // Pebble's wait blocks forever without a timeout: always send one.
-        let timeout = timeout.max(Duration::from_millis(1));
-        let path = format!(
-            "/v1/changes/{}/wait?timeout={}",
-            super::client::encode(&id.0),
-            godur::format(timeout)
-        );
-        self.get(&path)
-    }
-
-    /// Aborts a change that is not finished yet; returns it.
-    pub fn abort_change(&self, id: &ChangeId) -> Result<Change> {
-        self.post(
-            &format!("/v1/changes/{}", super::client::encode(&id.0)),
-            &json!({"action": "abort"}),
-        )
     }
 }

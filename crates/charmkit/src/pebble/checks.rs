@@ -4,28 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::client::{names, with_query, Client};
-use super::layer::Startup;
+use super::layer::{CheckLevel, Startup};
 use super::Result;
-
-/// The health level a check counts for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CheckLevel {
-    /// `alive`
-    Alive,
-    /// `ready` (a failing alive check also makes the workload not ready).
-    Ready,
-}
-
-impl CheckLevel {
-    /// `alive` or `ready`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckLevel::Alive => "alive",
-            CheckLevel::Ready => "ready",
-        }
-    }
-}
 
 /// A check's status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,20 +84,16 @@ struct Changed {
     changed: Vec<String>,
 }
 
+/// `path?level=…&names=…`, for the checks and health endpoints (empty filters left out).
+pub(crate) fn checks_query(path: &str, level: Option<CheckLevel>, checks: &[&str]) -> String {
+    let level = level.map(|l| l.as_str().to_owned()).unwrap_or_default();
+    with_query(path, &[("level", level), ("names", names(checks))])
+}
+
 impl Client {
     /// The checks at `level` (all levels when `None`) named in `names` (all when empty).
     pub fn checks(&self, level: Option<CheckLevel>, checks: &[&str]) -> Result<Vec<CheckInfo>> {
-        let path = with_query(
-            "/v1/checks",
-            &[
-                (
-                    "level",
-                    level.map(|l| l.as_str().to_owned()).unwrap_or_default(),
-                ),
-                ("names", names(checks)),
-            ],
-        );
-        self.get(&path)
+        self.get(&checks_query("/v1/checks", level, checks))
     }
 
     /// Starts the named checks; returns those that were not already running.

@@ -1,12 +1,15 @@
-//! The client: where the socket is, and how a call becomes a request and its envelope a value.
+//! The client: where the socket is, how a call becomes a request and its envelope a value, and
+//! the changes async calls give (get, wait, abort).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde_json::Value as Json;
+use serde_json::{json, Map, Value as Json};
 
+use super::changes::{Change, ChangeId, ChangeSelect};
+use super::godur;
 use super::transport::{Request, SocketTransport, Transport};
 use super::wire::{self, Envelope};
 use super::Result;
@@ -31,11 +34,7 @@ impl Client {
     /// The socket of `container`: `$CHARMKIT_CONTAINERS_DIR/<container>/pebble.socket`, the
     /// directory being `/charm/containers` when the variable is unset or empty.
     pub fn socket_path(container: &str) -> PathBuf {
-        let dir = std::env::var_os(CONTAINERS_DIR_ENV)
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTAINERS_DIR));
-        dir.join(container).join("pebble.socket")
+        socket_in(std::env::var_os(CONTAINERS_DIR_ENV), container)
     }
 
     /// A client for the Pebble of `container` (see [`Client::socket_path`]), untraced. Within a
@@ -76,7 +75,7 @@ impl Client {
     /// Sends `request` and reads its envelope.
     pub(crate) fn call(&self, request: &Request) -> Result<Envelope> {
         let response = self.transport.roundtrip(request)?;
-        wire::parse(&request.describe(), &response)
+        wire::parse(&request.describe(), response.status, &response.body)
     }
 
     /// GETs `path` and decodes the result.
@@ -104,6 +103,58 @@ impl Client {
             )),
         }
     }
+}
+
+/// Changes: an async call (a service action, exec) gives one; these get, wait for and abort it.
+impl Client {
+    /// One change, as it is now.
+    pub fn change(&self, id: &ChangeId) -> Result<Change> {
+        self.get(&format!("/v1/changes/{}", encode(&id.0)))
+    }
+
+    /// The changes `select` picks, only those concerning `service` when given.
+    pub fn changes(&self, select: ChangeSelect, service: Option<&str>) -> Result<Vec<Change>> {
+        let path = with_query(
+            "/v1/changes",
+            &[
+                ("select", select.as_str().to_owned()),
+                ("for", service.unwrap_or_default().to_owned()),
+            ],
+        );
+        self.get(&path)
+    }
+
+    /// Waits until the change is ready, for at most `timeout` (Pebble answers 504 then:
+    /// [`Error::is_timeout`](super::Error::is_timeout)). A failed change is returned as it is; see
+    /// [`Change::into_result`].
+    pub fn wait_change(&self, id: &ChangeId, timeout: Duration) -> Result<Change> {
+        // Pebble's wait blocks forever without a timeout: always send one.
+        let timeout = timeout.max(Duration::from_millis(1));
+        let path = format!(
+            "/v1/changes/{}/wait?timeout={}",
+            encode(&id.0),
+            godur::format(timeout)
+        );
+        self.get(&path)
+    }
+
+    /// Aborts a change that is not finished yet; returns it.
+    pub fn abort_change(&self, id: &ChangeId) -> Result<Change> {
+        self.post(
+            &format!("/v1/changes/{}", encode(&id.0)),
+            &json!({"action": "abort"}),
+        )
+    }
+}
+
+/// The socket of `container` under `dir` (the value of [`CONTAINERS_DIR_ENV`]; unset or empty:
+/// [`DEFAULT_CONTAINERS_DIR`]).
+fn socket_in(dir: Option<std::ffi::OsString>, container: &str) -> PathBuf {
+    let dir = dir
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTAINERS_DIR));
+    dir.join(container).join("pebble.socket")
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters and `/` are kept, so paths read
@@ -135,7 +186,31 @@ pub(crate) fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
     }
 }
 
-/// Joins names for a `names=a,b` query (each encoded, the commas kept).
+/// Adds the owner fields exec and the file calls share (`user-id`, `user`, `group-id`,
+/// `group`): those that are set.
+pub(crate) fn insert_owner(
+    m: &mut Map<String, Json>,
+    user_id: Option<u32>,
+    user: Option<&str>,
+    group_id: Option<u32>,
+    group: Option<&str>,
+) {
+    if let Some(u) = user_id {
+        m.insert("user-id".into(), json!(u));
+    }
+    if let Some(u) = user {
+        m.insert("user".into(), json!(u));
+    }
+    if let Some(g) = group_id {
+        m.insert("group-id".into(), json!(g));
+    }
+    if let Some(g) = group {
+        m.insert("group".into(), json!(g));
+    }
+}
+
+/// Joins names for a `names=a,b` query ([`with_query`] encodes the commas, as Go's
+/// `url.Values` does).
 pub(crate) fn names(list: &[&str]) -> String {
     list.join(",")
 }
@@ -146,18 +221,17 @@ mod tests {
 
     #[test]
     fn socket_path_defaults_and_honours_the_environment() {
-        // Only this test touches the variable.
-        std::env::remove_var(CONTAINERS_DIR_ENV);
+        // The variable's value is passed in: no test changes the process environment.
+        for unset in [None, Some("".into())] {
+            assert_eq!(
+                socket_in(unset, "workload"),
+                PathBuf::from("/charm/containers/workload/pebble.socket")
+            );
+        }
         assert_eq!(
-            Client::socket_path("workload"),
-            PathBuf::from("/charm/containers/workload/pebble.socket")
-        );
-        std::env::set_var(CONTAINERS_DIR_ENV, "/tmp/cs");
-        assert_eq!(
-            Client::socket_path("web"),
+            socket_in(Some("/tmp/cs".into()), "web"),
             PathBuf::from("/tmp/cs/web/pebble.socket")
         );
-        std::env::remove_var(CONTAINERS_DIR_ENV);
     }
 
     #[test]

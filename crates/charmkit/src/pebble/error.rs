@@ -4,7 +4,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use super::changes::Change;
+use super::changes::{Change, ChangeStatus};
+use super::Result;
 
 /// Anything a Pebble call can fail with.
 #[derive(Debug)]
@@ -111,6 +112,18 @@ impl Error {
     }
 }
 
+/// A failed change is an error.
+impl Change {
+    /// `Ok(self)` unless it failed, then [`Error::Change`].
+    pub fn into_result(self) -> Result<Change> {
+        if self.status == ChangeStatus::Error || self.err.is_some() {
+            Err(Error::Change(Box::new(self)))
+        } else {
+            Ok(self)
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -143,7 +156,7 @@ impl fmt::Display for Error {
                     write!(f, ": {err}")?;
                 }
                 for task in change.tasks.iter().filter(|t| !t.log.is_empty()) {
-                    if task.status == super::ChangeStatus::Error {
+                    if task.status == ChangeStatus::Error {
                         write!(f, "\n  task {} ({}) log:", task.id, task.summary)?;
                         for line in &task.log {
                             write!(f, "\n    {line}")?;

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value as Json};
 use tungstenite::Message;
 
 use super::changes::{ChangeId, ChangeStatus};
-use super::client::Client;
+use super::client::{insert_owner, Client};
 use super::error::Error;
 use super::godur;
 use super::transport::WebSocket;
@@ -100,18 +100,13 @@ impl ExecOptions {
         if let Some(t) = self.timeout {
             m.insert("timeout".into(), json!(godur::format(t)));
         }
-        if let Some(u) = self.user_id {
-            m.insert("user-id".into(), json!(u));
-        }
-        if let Some(u) = &self.user {
-            m.insert("user".into(), json!(u));
-        }
-        if let Some(g) = self.group_id {
-            m.insert("group-id".into(), json!(g));
-        }
-        if let Some(g) = &self.group {
-            m.insert("group".into(), json!(g));
-        }
+        insert_owner(
+            &mut m,
+            self.user_id,
+            self.user.as_deref(),
+            self.group_id,
+            self.group.as_deref(),
+        );
         m.insert("split-stderr".into(), json!(!self.combine_stderr));
         Json::Object(m)
     }
@@ -133,10 +128,11 @@ impl ExecOutput {
     }
 }
 
-const END: &str = r#"{"command":"end"}"#;
+/// The text frame that ends a stream (stdin's EOF, and the end of stdout and stderr).
+pub(crate) const END: &str = r#"{"command":"end"}"#;
 
 /// Reads a stream's binary frames until its `end` text frame (or the socket closes).
-fn read_stream(ws: &mut WebSocket, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+fn read_stream(ws: &mut WebSocket, out: &mut Vec<u8>) -> Result<(), tungstenite::Error> {
     loop {
         match ws.read() {
             Ok(Message::Binary(b)) => out.extend_from_slice(&b),
@@ -149,12 +145,14 @@ fn read_stream(ws: &mut WebSocket, out: &mut Vec<u8>) -> std::result::Result<(),
             Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
                 return Ok(())
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e),
         }
     }
 }
 
-fn is_end(text: &str) -> bool {
+/// Whether a text frame is the end of a stream: `{"command":"end"}`, read as JSON as Pebble
+/// reads it.
+pub(crate) fn is_end(text: &str) -> bool {
     serde_json::from_str::<Json>(text)
         .ok()
         .and_then(|v| v.get("command").and_then(Json::as_str).map(|c| c == "end"))
@@ -171,7 +169,7 @@ fn pump_stdio(
     ws: &mut WebSocket,
     stdin: &[u8],
     out: &mut Vec<u8>,
-) -> std::result::Result<(), String> {
+) -> Result<(), tungstenite::Error> {
     const CHUNK: usize = 32 * 1024;
     let mut chunks = stdin.chunks(CHUNK);
     let mut sent_end = false;
@@ -186,7 +184,7 @@ fn pump_stdio(
                 Message::Text(END.into())
             }
         };
-        ws.send(msg).map_err(|e| e.to_string())?;
+        ws.send(msg)?;
         // Drain what stdout has for us without waiting long.
         loop {
             match ws.read() {
@@ -195,18 +193,16 @@ fn pump_stdio(
                     let _ = ws.get_ref().set_read_timeout(None);
                     // Stdout ended before stdin was all sent: send the rest anyway.
                     for c in chunks.by_ref() {
-                        ws.send(Message::Binary(c.to_vec().into()))
-                            .map_err(|e| e.to_string())?;
+                        ws.send(Message::Binary(c.to_vec().into()))?;
                     }
                     if !sent_end {
-                        ws.send(Message::Text(END.into()))
-                            .map_err(|e| e.to_string())?;
+                        ws.send(Message::Text(END.into()))?;
                     }
                     return Ok(());
                 }
                 Ok(_) => {}
                 Err(e) if would_block(&e) => break,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -257,9 +253,13 @@ impl Client {
         let pumped = pump_stdio(&mut stdio, stdin, &mut stdout);
         close(&mut stdio);
         let stderr = match stderr_thread {
-            Some(t) => t
-                .join()
-                .unwrap_or_else(|_| Err("the stderr reader panicked".into())),
+            Some(t) => match t.join() {
+                Ok(read) => read.map_err(|e| self.stream_error("stderr", e)),
+                Err(_) => Err(Error::protocol(
+                    "exec stderr websocket",
+                    "the stderr reader panicked",
+                )),
+            },
             None => Ok(Vec::new()),
         };
         close(&mut control);
@@ -268,8 +268,8 @@ impl Client {
         if finished.status == ChangeStatus::Error {
             return Err(Error::Change(Box::new(finished)));
         }
-        pumped.map_err(|e| Error::protocol("exec stdio websocket", e))?;
-        let stderr = stderr.map_err(|e| Error::protocol("exec stderr websocket", e))?;
+        pumped.map_err(|e| self.stream_error("stdio", e))?;
+        let stderr = stderr?;
         let exit_code = finished
             .tasks
             .first()
@@ -286,5 +286,34 @@ impl Client {
             });
         }
         Ok(ExecOutput { stdout, stderr })
+    }
+
+    /// A failure on exec's `stream` websocket: the connection broke ([`Error::Connection`],
+    /// with the operating system's error), or Pebble spoke something else than websockets.
+    fn stream_error(&self, stream: &str, e: tungstenite::Error) -> Error {
+        match e {
+            tungstenite::Error::Io(source) => Error::Connection {
+                socket: self.transport().endpoint(),
+                source,
+            },
+            other => Error::protocol(&format!("exec {stream} websocket"), other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_stream_is_a_connection_error_and_a_bad_one_a_protocol_error() {
+        let client = Client::with_socket("/run/web/pebble.socket");
+        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+        let e = client.stream_error("stdio", tungstenite::Error::Io(reset));
+        assert!(e.is_connection(), "{e:?}");
+        assert!(e.to_string().contains("/run/web/pebble.socket"), "{e}");
+        let e = client.stream_error("stderr", tungstenite::Error::AttackAttempt);
+        assert!(matches!(e, Error::Protocol { .. }), "{e:?}");
+        assert!(e.to_string().contains("exec stderr websocket"), "{e}");
     }
 }

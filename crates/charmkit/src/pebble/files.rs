@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
 
-use super::client::{with_query, Client};
+use super::client::{insert_owner, with_query, Client};
 use super::error::Error;
 use super::multipart::{self, Part};
 use super::transport::{Method, Request};
@@ -129,18 +129,13 @@ impl FileOptions {
         if let Some(p) = self.permissions {
             m.insert("permissions".into(), json!(format!("{p:03o}")));
         }
-        if let Some(u) = self.user_id {
-            m.insert("user-id".into(), json!(u));
-        }
-        if let Some(u) = &self.user {
-            m.insert("user".into(), json!(u));
-        }
-        if let Some(g) = self.group_id {
-            m.insert("group-id".into(), json!(g));
-        }
-        if let Some(g) = &self.group {
-            m.insert("group".into(), json!(g));
-        }
+        insert_owner(
+            &mut m,
+            self.user_id,
+            self.user.as_deref(),
+            self.group_id,
+            self.group.as_deref(),
+        );
         Json::Object(m)
     }
 }
@@ -206,7 +201,7 @@ impl Client {
         let response = self.transport().roundtrip(&request)?;
         let Some(boundary) = multipart::boundary_of(&response.content_type) else {
             // Errors before the reply starts (a bad request) come as a plain envelope.
-            wire::parse(&described, &response)?;
+            wire::parse(&described, response.status, &response.body)?;
             return Err(Error::protocol(&described, "the reply is not multipart"));
         };
         let parts = multipart::parse(&response.body, &boundary)
@@ -215,14 +210,7 @@ impl Client {
             .iter()
             .find(|p| p.name == "response")
             .ok_or_else(|| Error::protocol(&described, "no `response` part"))?;
-        let envelope = wire::parse(
-            &described,
-            &super::transport::Response {
-                status: response.status,
-                content_type: "application/json".into(),
-                body: envelope_part.body.clone(),
-            },
-        )?;
+        let envelope = wire::parse(&described, response.status, &envelope_part.body)?;
         let items: Vec<FileResult> = envelope.decode(&described)?;
         check_items("pull", items)?;
         parts

@@ -45,6 +45,7 @@ fn fraction(v: u128, unit: u128, digits: usize) -> String {
 
 /// Parses a Go duration (`"10s"`, `"1m30s"`, `"1.5h"`, `"250ms"`, `"0"`), with Go's error
 /// wording (`time: invalid duration "x"`). Negative durations are refused.
+#[cfg(any(test, feature = "testing"))]
 pub fn parse(s: &str) -> Result<Duration, String> {
     let quoted = format!("{s:?}");
     let invalid = || format!("time: invalid duration {quoted}");

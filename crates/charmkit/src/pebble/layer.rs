@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::checks::CheckLevel;
 use super::client::Client;
 use super::error::Error;
 use super::Result;
@@ -29,6 +28,26 @@ pub enum Startup {
     Enabled,
     /// Only started explicitly.
     Disabled,
+}
+
+/// The health level a check counts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckLevel {
+    /// `alive`
+    Alive,
+    /// `ready` (a failing alive check also makes the workload not ready).
+    Ready,
+}
+
+impl CheckLevel {
+    /// `alive` or `ready`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckLevel::Alive => "alive",
+            CheckLevel::Ready => "ready",
+        }
+    }
 }
 
 /// What Pebble does when a service exits or a check fails.

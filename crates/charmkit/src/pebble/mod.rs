@@ -36,11 +36,11 @@ mod changes;
 mod checks;
 mod client;
 mod error;
-mod exec;
+pub(crate) mod exec;
 mod files;
-pub mod godur;
+pub(crate) mod godur;
 mod layer;
-pub mod multipart;
+pub(crate) mod multipart;
 mod notices;
 mod services;
 mod system;
@@ -48,14 +48,14 @@ mod transport;
 pub(crate) mod wire;
 
 pub use changes::{Change, ChangeId, ChangeSelect, ChangeStatus, Task, TaskProgress};
-pub use checks::{CheckInfo, CheckLevel, CheckStatus};
+pub use checks::{CheckInfo, CheckStatus};
 pub use client::{Client, CONTAINERS_DIR_ENV, DEFAULT_CONTAINERS_DIR};
 pub use error::Error;
 pub use exec::{ExecOptions, ExecOutput};
 pub use files::{FileInfo, FileOptions, FileType};
 pub use layer::{
-    Check, ExecCheck, HttpCheck, Layer, LogTarget, Override, Plan, Service, ServiceAction, Startup,
-    TcpCheck,
+    Check, CheckLevel, ExecCheck, HttpCheck, Layer, LogTarget, Override, Plan, Service,
+    ServiceAction, Startup, TcpCheck,
 };
 pub use notices::{Notice, NoticeType, NoticesFilter};
 pub use services::{ServiceInfo, ServiceStatus};

@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 
-use super::checks::CheckLevel;
-use super::client::{names, with_query, Client};
-use super::transport::Request;
+use super::checks::checks_query;
+use super::client::Client;
+use super::layer::CheckLevel;
 use super::Result;
 
 /// What `GET /v1/system-info` answers.
@@ -44,18 +44,7 @@ impl Client {
     /// Whether the checks at `level` (any level when `None`) named in `checks` (all when empty)
     /// are up. Pebble answers HTTP 502 when one is down; that is `Ok(false)` here.
     pub fn health(&self, level: Option<CheckLevel>, checks: &[&str]) -> Result<bool> {
-        let path = with_query(
-            "/v1/health",
-            &[
-                (
-                    "level",
-                    level.map(|l| l.as_str().to_owned()).unwrap_or_default(),
-                ),
-                ("names", names(checks)),
-            ],
-        );
-        let request = Request::get(path);
-        let health: Health = self.call(&request)?.decode(&request.describe())?;
+        let health: Health = self.get(&checks_query("/v1/health", level, checks))?;
         Ok(health.healthy)
     }
 }

@@ -20,6 +20,7 @@ use ureq::unversioned::transport::{
 };
 
 use super::error::Error;
+use super::wire;
 use super::Result;
 
 /// An HTTP method Pebble's API uses.
@@ -251,14 +252,9 @@ impl Transport for SocketTransport {
             Ok((ws, _)) => Ok(ws),
             Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
                 // Pebble refused the upgrade with an error envelope.
-                let body = resp.body().clone().unwrap_or_default();
-                let response = Response {
-                    status: resp.status().as_u16(),
-                    content_type: "application/json".into(),
-                    body,
-                };
+                let body = resp.body().as_deref().unwrap_or_default();
                 let request = format!("GET {path}");
-                Err(super::wire::error_of(&request, &response))
+                Err(wire::error_of(&request, resp.status().as_u16(), body))
             }
             Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Io(e))) => {
                 Err(self.connection_error(e))

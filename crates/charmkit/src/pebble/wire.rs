@@ -6,7 +6,6 @@ use serde_json::json;
 use serde_json::Value as Json;
 
 use super::error::Error;
-use super::transport::Response;
 use super::Result;
 
 /// A decoded envelope: `sync` or `async` (errors become [`Error::Api`]).
@@ -25,16 +24,16 @@ impl Envelope {
     }
 }
 
-/// Reads Pebble's envelope from `response`. An `error` envelope is an [`Error::Api`]; a `sync`
-/// envelope with an error status (health's 502) is a result like any other.
-pub(crate) fn parse(request: &str, response: &Response) -> Result<Envelope> {
-    let v: Json = serde_json::from_slice(&response.body).map_err(|e| {
+/// Reads Pebble's envelope from a reply's HTTP `status` and `body`. An `error` envelope is an
+/// [`Error::Api`]; a `sync` envelope with an error status (health's 502) is a result like any
+/// other.
+pub(crate) fn parse(request: &str, status: u16, body: &[u8]) -> Result<Envelope> {
+    let v: Json = serde_json::from_slice(body).map_err(|e| {
         Error::protocol(
             request,
             format!(
-                "HTTP {} with a body that is not JSON ({e}): {}",
-                response.status,
-                preview(&response.body)
+                "HTTP {status} with a body that is not JSON ({e}): {}",
+                preview(body)
             ),
         )
     })?;
@@ -43,25 +42,26 @@ pub(crate) fn parse(request: &str, response: &Response) -> Result<Envelope> {
             change: v.get("change").and_then(Json::as_str).map(str::to_owned),
             result: v.get("result").cloned().unwrap_or(Json::Null),
         }),
-        Some("error") => Err(api_error(request, response.status, &v)),
+        Some("error") => Err(api_error(request, status, &v)),
         _ => Err(Error::protocol(
             request,
-            format!("HTTP {} without an envelope type", response.status),
+            format!("HTTP {status} without an envelope type"),
         )),
     }
 }
 
-/// The error in `response` (an error envelope, or whatever came with an error status).
-pub(crate) fn error_of(request: &str, response: &Response) -> Error {
-    match serde_json::from_slice::<Json>(&response.body) {
+/// The error in a reply with an error `status` (an error envelope, or whatever `body` it came
+/// with).
+pub(crate) fn error_of(request: &str, status: u16, body: &[u8]) -> Error {
+    match serde_json::from_slice::<Json>(body) {
         Ok(v) if v.get("type").and_then(Json::as_str) == Some("error") => {
-            api_error(request, response.status, &v)
+            api_error(request, status, &v)
         }
         _ => Error::Api {
             request: request.to_owned(),
-            status_code: response.status,
+            status_code: status,
             kind: None,
-            message: preview(&response.body),
+            message: preview(body),
         },
     }
 }
@@ -151,29 +151,23 @@ pub(crate) fn now() -> String {
 mod tests {
     use super::*;
 
-    fn resp(status: u16, body: Json) -> Response {
-        Response {
-            status,
-            content_type: "application/json".into(),
-            body: serde_json::to_vec(&body).unwrap(),
-        }
+    fn parse_json(request: &str, status: u16, body: Json) -> Result<Envelope> {
+        parse(request, status, &serde_json::to_vec(&body).unwrap())
     }
 
     #[test]
     fn envelopes_round_trip() {
-        let e = parse("GET /v1/x", &resp(200, sync(200, json!([1])))).unwrap();
+        let e = parse_json("GET /v1/x", 200, sync(200, json!([1]))).unwrap();
         assert_eq!(e.result, json!([1]));
-        let e = parse("POST /v1/x", &resp(202, async_("7", Json::Null))).unwrap();
+        let e = parse_json("POST /v1/x", 202, async_("7", Json::Null)).unwrap();
         assert_eq!(e.change.as_deref(), Some("7"));
         // Health's 502 is still a sync envelope with a result.
-        let e = parse(
-            "GET /v1/health",
-            &resp(502, sync(502, json!({"healthy": false}))),
-        );
+        let e = parse_json("GET /v1/health", 502, sync(502, json!({"healthy": false})));
         assert_eq!(e.unwrap().result, json!({"healthy": false}));
-        let err = parse(
+        let err = parse_json(
             "GET /v1/y",
-            &resp(404, error(404, Some("not-found"), "cannot find")),
+            404,
+            error(404, Some("not-found"), "cannot find"),
         )
         .unwrap_err();
         assert!(err.is_not_found());
@@ -183,15 +177,7 @@ mod tests {
         );
         // Pebble omits an empty kind.
         assert_eq!(error(400, None, "m")["result"], json!({"message": "m"}));
-        let err = parse(
-            "GET /v1/z",
-            &Response {
-                status: 502,
-                content_type: "text/html".into(),
-                body: b"<html>bad gateway</html>".to_vec(),
-            },
-        )
-        .unwrap_err();
+        let err = parse("GET /v1/z", 502, b"<html>bad gateway</html>").unwrap_err();
         assert!(matches!(err, Error::Protocol { .. }), "{err}");
     }
 }

@@ -384,8 +384,10 @@ fn context_for(
             .departing_unit
             .clone()
             .filter(|u| *u != state.unit_name);
-        // Juju names a remote unit on joined, departed, and a unit-databag change.
+        // Juju names a remote unit on joined, departed, and a unit-databag change; none on a
+        // change of the application's databag.
         ctx.remote_unit = match hook.rsplit('-').next() {
+            Some("changed") if trigger.by_app => None,
             Some("joined") | Some("changed") | Some("departed") => trigger
                 .remote_unit
                 .clone()
@@ -605,4 +607,59 @@ impl Simulation {
         self.state.relations.push(rel);
         id
     }
+}
+
+/// The metadata the crate's own tests share (the framework's and the consistency checker's): a
+/// relation, a peer relation, storage, a container with its image, config options with and
+/// without defaults, and an action with a required and a bounded parameter.
+#[cfg(test)]
+pub(crate) fn demo_meta() -> Metadata {
+    Metadata::from_yaml(
+        Some(
+            r#"
+name: demo
+requires:
+  db:
+    interface: pgsql
+peers:
+  cluster:
+    interface: demo-peers
+storage:
+  data:
+    type: filesystem
+containers:
+  web:
+    resource: web-image
+resources:
+  web-image:
+    type: oci-image
+config:
+  options:
+    port:
+      type: int
+      default: 80
+    log-level:
+      type: string
+      default: info
+    token:
+      type: string
+    name:
+      type: string
+actions:
+  backup:
+    params:
+      target:
+        type: string
+      copies:
+        type: integer
+        default: 1
+        enum: [1, 2, 3]
+    required: [target]
+"#,
+        ),
+        None,
+        None,
+        None,
+    )
+    .expect("the tests' metadata parses")
 }

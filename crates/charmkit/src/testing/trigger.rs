@@ -22,8 +22,12 @@ pub struct Trigger {
     pub path: String,
     /// The relation (endpoint and number), for relation events.
     pub relation: Option<(String, u32)>,
-    /// The remote unit (default: the relation's first remote unit, for joined and departed).
+    /// The remote unit (default: the relation's first remote unit, for joined, changed and
+    /// departed).
     pub remote_unit: Option<String>,
+    /// A relation-changed caused by the remote application's databag: no remote unit, as Juju
+    /// runs it ([`Trigger::relation_changed_by_app`]).
+    pub by_app: bool,
     /// The departing unit (relation-departed).
     pub departing_unit: Option<String>,
     /// The secret id, label and revision (secret events).
@@ -69,6 +73,7 @@ impl Trigger {
             path: format!("hooks/{name}"),
             relation: None,
             remote_unit: None,
+            by_app: false,
             departing_unit: None,
             secret: None,
             storage_index: None,
@@ -101,8 +106,26 @@ impl Trigger {
     on_relation! {
         relation_created => "created",
         relation_joined => "joined",
-        relation_changed => "changed",
         relation_broken => "broken",
+    }
+
+    /// `<endpoint>-relation-changed` on `relation` (it must be in the state), caused by a remote
+    /// unit's databag: the unit is [`Trigger::with_remote_unit`]'s, or else the relation's
+    /// first remote unit. For a change of the remote application's databag,
+    /// [`Trigger::relation_changed_by_app`].
+    pub fn relation_changed(relation: &Relation) -> Self {
+        Trigger::on_relation(relation, "changed")
+    }
+
+    /// `<endpoint>-relation-changed` on `relation` caused by the remote application's databag:
+    /// Juju runs it with `JUJU_REMOTE_UNIT` empty, so the event names no unit
+    /// ([`RelationEvent::unit`](crate::event::RelationEvent::unit) is `None`, as ops'
+    /// `RelationChangedEvent.unit` is).
+    pub fn relation_changed_by_app(relation: &Relation) -> Self {
+        Trigger {
+            by_app: true,
+            ..Trigger::on_relation(relation, "changed")
+        }
     }
 
     /// `<endpoint>-relation-departed` on `relation`, with `departing` leaving (a remote unit,

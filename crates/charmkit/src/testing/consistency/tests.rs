@@ -2,7 +2,7 @@
 
 use super::super::fake::{Relation, Secret, Storage};
 use super::super::pebble::Container;
-use super::super::try_run;
+use super::super::{demo_meta, try_run};
 use super::*;
 use crate::framework::{Charm, Framework};
 use crate::pebble::CheckStatus;
@@ -17,54 +17,9 @@ impl Charm for Idle {
     }
 }
 
-fn meta() -> Metadata {
-    Metadata::from_yaml(
-        Some(
-            r#"
-name: demo
-requires:
-  db:
-    interface: pgsql
-peers:
-  cluster:
-    interface: demo-peers
-storage:
-  data:
-    type: filesystem
-containers:
-  web:
-    resource: web-image
-resources:
-  web-image:
-    type: oci-image
-config:
-  options:
-    port:
-      type: int
-      default: 80
-    name:
-      type: string
-actions:
-  backup:
-    params:
-      target:
-        type: string
-      copies:
-        type: integer
-        enum: [1, 2, 3]
-    required: [target]
-"#,
-        ),
-        None,
-        None,
-        None,
-    )
-    .unwrap()
-}
-
 /// The inconsistency `try_run` refuses the test with.
 fn refused(trigger: Trigger, state: State) -> String {
-    match try_run::<Idle>(&meta(), trigger, state) {
+    match try_run::<Idle>(&demo_meta(), trigger, state) {
         Err(Error::Inconsistent(why)) => why,
         Err(other) => panic!("expected Error::Inconsistent, got {other}"),
         Ok(out) => panic!("the test ran: {out:?}"),
@@ -84,7 +39,7 @@ fn db() -> Relation {
 fn a_consistent_test_runs_and_gets_the_defaults() {
     let rel = db();
     let out = try_run::<Idle>(
-        &meta(),
+        &demo_meta(),
         Trigger::relation_changed(&rel),
         State::default().with_relation(rel),
     )
@@ -175,7 +130,7 @@ fn issue_9_state_fields_are_checked_against_the_metadata() {
             .or_default()
             .insert(crate::hookcmd::Port::tcp(443));
     }
-    try_run::<Idle>(&meta(), Trigger::start(), state).unwrap();
+    try_run::<Idle>(&demo_meta(), Trigger::start(), state).unwrap();
 }
 
 #[test]
@@ -195,7 +150,7 @@ fn the_model_uuid_and_a_peer_relations_remote_model() {
     cmr.remote_model_uuid = Some("another-model".into());
     peer.remote_model_uuid = Some(crate::testing::fake::MODEL_UUID.into());
     let state = State::default().with_relation(cmr).with_relation(peer);
-    try_run::<Idle>(&meta(), Trigger::start(), state).unwrap();
+    try_run::<Idle>(&demo_meta(), Trigger::start(), state).unwrap();
 }
 
 #[test]
@@ -247,7 +202,7 @@ fn a_pebble_event_for_a_container_not_in_the_state() {
         "web-pebble-ready is for container \"web\", which is not in the state",
     );
     assert!(try_run::<Idle>(
-        &meta(),
+        &demo_meta(),
         Trigger::pebble_ready(&web),
         State::default().with_container(web.clone())
     )
@@ -278,7 +233,7 @@ fn a_notice_the_container_does_not_have() {
     );
     let web = web.with_notice(notice.clone());
     assert!(try_run::<Idle>(
-        &meta(),
+        &demo_meta(),
         Trigger::pebble_custom_notice(&web, &notice),
         State::default().with_container(web.clone())
     )
@@ -308,7 +263,7 @@ fn a_check_the_container_has_no_info_for_or_in_the_wrong_state() {
              recovered only once it is up",
     );
     assert!(try_run::<Idle>(
-        &meta(),
+        &demo_meta(),
         Trigger::pebble_check_failed(&web, &down),
         State::default().with_container(web)
     )
@@ -384,8 +339,22 @@ fn a_relation_event_with_no_relation() {
     let rel = db();
     assert_refused(
         Trigger::relation_changed(&rel).with_remote_unit("pg/7"),
-        State::default().with_relation(rel),
+        State::default().with_relation(rel.clone()),
         "remote unit \"pg/7\" is not a unit of relation db:3",
+    );
+    // A change of the application's databag has no remote unit, and only changed is one.
+    assert_refused(
+        Trigger::relation_changed_by_app(&rel).with_remote_unit("pg/0"),
+        State::default().with_relation(rel.clone()),
+        "db-relation-changed is about the remote application's databag, which Juju runs with no \
+         remote unit",
+    );
+    let mut joined = Trigger::relation_joined(&rel);
+    joined.by_app = true;
+    assert_refused(
+        joined,
+        State::default().with_relation(rel),
+        "db-relation-joined: only relation-changed comes from the remote application's databag",
     );
 }
 

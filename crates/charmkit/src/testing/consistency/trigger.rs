@@ -208,6 +208,17 @@ pub(super) fn check_relation_event(
             ));
         }
     }
+    if trigger.by_app && what != "changed" {
+        problems.push(format!(
+            "{hook}: only relation-changed comes from the remote application's databag"
+        ));
+    }
+    if trigger.by_app && trigger.remote_unit.is_some() {
+        problems.push(format!(
+            "{hook} is about the remote application's databag, which Juju runs with no remote \
+             unit: drop with_remote_unit, or use Trigger::relation_changed for a unit's databag"
+        ));
+    }
     let has_unit = trigger.remote_unit.is_some() || !rel.remote_units_data.is_empty();
     match what {
         "joined" if !has_unit => problems.push(format!(

@@ -7,10 +7,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::pebble::godur;
+use crate::pebble::wire::now;
 use crate::pebble::{Change, ChangeId, ChangeStatus, Response, Task, TaskProgress};
 
 use super::reply::{bad_request, decode, error, sync, Query};
-use super::{now, Daemon, Shared};
+use super::{Daemon, Shared};
 
 /// A task being built for a change.
 pub(crate) fn task(d: &mut Daemon, kind: &str, summary: String) -> Task {

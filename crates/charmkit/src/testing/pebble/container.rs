@@ -53,7 +53,7 @@ impl FsEntry {
             user: "root".into(),
             group_id: 0,
             group: "root".into(),
-            last_modified: super::now(),
+            last_modified: crate::pebble::wire::now(),
         }
     }
 

@@ -12,13 +12,13 @@ use serde_json::{json, Value as Json};
 use tungstenite::protocol::Role;
 use tungstenite::Message;
 
+use crate::pebble::exec::{is_end, END};
 use crate::pebble::{self, godur, ChangeStatus, WebSocket, WsStream};
 
 use super::container::{ExecRecord, ExecResult};
+use super::files::Owner;
 use super::reply::{self, bad_request, decode};
 use super::Shared;
-
-const END: &str = r#"{"command":"end"}"#;
 
 /// An exec waiting for its websockets, then running.
 #[derive(Debug)]
@@ -52,14 +52,8 @@ struct ExecPayload {
     working_dir: String,
     #[serde(default)]
     timeout: String,
-    #[serde(default, rename = "user-id")]
-    user_id: Option<u32>,
-    #[serde(default)]
-    user: String,
-    #[serde(default, rename = "group-id")]
-    group_id: Option<u32>,
-    #[serde(default)]
-    group: String,
+    #[serde(flatten)]
+    owner: Owner,
     #[serde(default, rename = "split-stderr")]
     split_stderr: bool,
 }
@@ -101,19 +95,20 @@ pub(crate) fn post(shared: &Shared, body: &[u8]) -> pebble::Response {
         let mut env = s.environment.clone();
         env.extend(std::mem::take(&mut p.environment));
         p.environment = env;
-        if p.user_id.is_none() && p.user.is_empty() {
-            p.user_id = s.user_id;
-            p.user = s.user.clone();
+        let o = &mut p.owner;
+        if o.user_id.is_none() && o.user.is_empty() {
+            o.user_id = s.user_id;
+            o.user = s.user.clone();
         }
-        if p.group_id.is_none() && p.group.is_empty() {
-            p.group_id = s.group_id;
-            p.group = s.group.clone();
+        if o.group_id.is_none() && o.group.is_empty() {
+            o.group_id = s.group_id;
+            o.group = s.group.clone();
         }
         if p.working_dir.is_empty() {
             p.working_dir = s.working_dir.clone();
         }
     }
-    let owner = match super::files::owner_of(c, p.user_id, p.group_id, &p.user, &p.group) {
+    let owner = match p.owner.resolve(c) {
         Ok(o) => o,
         Err(e) => return bad_request(e),
     };
@@ -282,7 +277,7 @@ fn run(shared: &Arc<Shared>, task: &str) {
         loop {
             match ws.read() {
                 Ok(Message::Binary(b)) => stdin.extend_from_slice(&b),
-                Ok(Message::Text(t)) if t.as_str().contains(r#""end""#) => break,
+                Ok(Message::Text(t)) if is_end(t.as_str()) => break,
                 Ok(Message::Close(_)) | Err(_) => break,
                 Ok(_) => {}
             }
@@ -340,8 +335,8 @@ fn drain(mut ws: WebSocket) {
 /// The in-memory websocket: a socket pair, the server end upgraded on its own thread.
 pub(crate) fn connect_in_memory(shared: &Arc<Shared>, path: &str) -> pebble::Result<WebSocket> {
     let request = format!("GET {}", path.split('?').next().unwrap_or_default());
-    let (task, id) =
-        check_websocket(shared, path).map_err(|resp| pebble::wire::error_of(&request, &resp))?;
+    let (task, id) = check_websocket(shared, path)
+        .map_err(|resp| pebble::wire::error_of(&request, resp.status, &resp.body))?;
     let (client, server) = UnixStream::pair().map_err(|e| pebble::Error::Connection {
         socket: path.into(),
         source: e,

@@ -92,58 +92,66 @@ fn stat<'a>(c: &'a Container, path: &str) -> Result<&'a FsEntry, FsError> {
     c.files.get(path).ok_or_else(|| not_found("stat", path))
 }
 
-/// Pebble's `normalizeUidGid`: names resolved, a user's primary group used when no group is
-/// given, and a group alone refused.
-pub(crate) fn owner_of(
-    c: &Container,
-    uid: Option<u32>,
-    gid: Option<u32>,
-    user: &str,
-    group: &str,
-) -> Result<Option<(u32, u32)>, String> {
-    if uid.is_none() && gid.is_none() && user.is_empty() && group.is_empty() {
-        return Ok(None);
-    }
-    let mut uid = uid;
-    let mut gid = gid;
-    if !user.is_empty() {
-        let u = c
-            .users
-            .iter()
-            .find(|u| u.name == user)
-            .ok_or_else(|| format!("user: unknown user {user}"))?;
-        if let Some(id) = uid.filter(|id| *id != u.uid) {
-            return Err(format!(
-                "user {user:?} UID ({}) does not match user-id ({id})",
-                u.uid
-            ));
-        }
-        uid = Some(u.uid);
-    }
-    if !group.is_empty() {
-        let g = *c
-            .groups
-            .get(group)
-            .ok_or_else(|| format!("group: unknown group {group}"))?;
-        if let Some(id) = gid.filter(|id| *id != g) {
-            return Err(format!(
-                "group {group:?} GID ({g}) does not match group-id ({id})"
-            ));
-        }
-        gid = Some(g);
-    }
-    match (uid, gid) {
-        (Some(u), None) => {
-            let found = c
+/// The owner a request asks for (exec's, and each pushed file's or made directory's):
+/// `user-id`, `user`, `group-id`, `group`.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct Owner {
+    #[serde(default, rename = "user-id")]
+    pub(crate) user_id: Option<u32>,
+    #[serde(default)]
+    pub(crate) user: String,
+    #[serde(default, rename = "group-id")]
+    pub(crate) group_id: Option<u32>,
+    #[serde(default)]
+    pub(crate) group: String,
+}
+
+impl Owner {
+    /// Pebble's `normalizeUidGid`: names resolved, a user's primary group used when no group
+    /// is given, and a group alone refused.
+    pub(crate) fn resolve(&self, c: &Container) -> Result<Option<(u32, u32)>, String> {
+        let (user, group) = (self.user.as_str(), self.group.as_str());
+        let mut uid = self.user_id;
+        let mut gid = self.group_id;
+        if !user.is_empty() {
+            let u = c
                 .users
                 .iter()
-                .find(|x| x.uid == u)
-                .ok_or_else(|| format!("user: unknown userid {u}"))?;
-            Ok(Some((u, found.gid)))
+                .find(|u| u.name == user)
+                .ok_or_else(|| format!("user: unknown user {user}"))?;
+            if let Some(id) = uid.filter(|id| *id != u.uid) {
+                return Err(format!(
+                    "user {user:?} UID ({}) does not match user-id ({id})",
+                    u.uid
+                ));
+            }
+            uid = Some(u.uid);
         }
-        (None, Some(_)) => Err("must specify user, not just group".into()),
-        (Some(u), Some(g)) => Ok(Some((u, g))),
-        (None, None) => Ok(None),
+        if !group.is_empty() {
+            let g = *c
+                .groups
+                .get(group)
+                .ok_or_else(|| format!("group: unknown group {group}"))?;
+            if let Some(id) = gid.filter(|id| *id != g) {
+                return Err(format!(
+                    "group {group:?} GID ({g}) does not match group-id ({id})"
+                ));
+            }
+            gid = Some(g);
+        }
+        match (uid, gid) {
+            (Some(u), None) => {
+                let found = c
+                    .users
+                    .iter()
+                    .find(|x| x.uid == u)
+                    .ok_or_else(|| format!("user: unknown userid {u}"))?;
+                Ok(Some((u, found.gid)))
+            }
+            (None, Some(_)) => Err("must specify user, not just group".into()),
+            (Some(u), Some(g)) => Ok(Some((u, g))),
+            (None, None) => Ok(None),
+        }
     }
 }
 
@@ -172,7 +180,7 @@ fn entry(c: &Container, kind: FsKind, perm: u32, owner: Option<(u32, u32)>) -> F
         user: name_of_uid(c, uid),
         group_id: gid,
         group: name_of_gid(c, gid),
-        last_modified: super::now(),
+        last_modified: crate::pebble::wire::now(),
     }
 }
 
@@ -388,14 +396,8 @@ struct WriteItem {
     make_dirs: bool,
     #[serde(default)]
     permissions: String,
-    #[serde(default, rename = "user-id")]
-    user_id: Option<u32>,
-    #[serde(default)]
-    user: String,
-    #[serde(default, rename = "group-id")]
-    group_id: Option<u32>,
-    #[serde(default)]
-    group: String,
+    #[serde(flatten)]
+    owner: Owner,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -406,14 +408,8 @@ struct DirItem {
     make_parents: bool,
     #[serde(default)]
     permissions: String,
-    #[serde(default, rename = "user-id")]
-    user_id: Option<u32>,
-    #[serde(default)]
-    user: String,
-    #[serde(default, rename = "group-id")]
-    group_id: Option<u32>,
-    #[serde(default)]
-    group: String,
+    #[serde(flatten)]
+    owner: Owner,
 }
 
 #[derive(Debug, Deserialize)]
@@ -465,8 +461,8 @@ pub(crate) fn post(shared: &Shared, req: &Request) -> Response {
                 Err(r) => return r,
             };
             match p.action.as_str() {
-                "make-dirs" => make_dirs(shared, &p.dirs),
-                "remove" => remove(shared, &p.paths),
+                "make-dirs" => each(shared, &p.dirs, |d| &d.path, make_dir),
+                "remove" => each(shared, &p.paths, |r| &r.path, remove_path),
                 "write" => bad_request(r#"must use multipart with "write" action"#),
                 other => bad_request(format!("invalid action {other:?}")),
             }
@@ -474,6 +470,22 @@ pub(crate) fn post(shared: &Shared, req: &Request) -> Response {
         "" => bad_request(format!("invalid Content-Type {ct:?}")),
         other => bad_request(format!("invalid media type {other:?}")),
     }
+}
+
+/// A JSON file action (make-dirs, remove): `act` on each item, and one result per item, with
+/// its error if it failed.
+fn each<T>(
+    shared: &Shared,
+    items: &[T],
+    path: fn(&T) -> &String,
+    act: fn(&mut Container, &T) -> Result<(), FsError>,
+) -> Response {
+    let mut d = shared.lock();
+    let results: Vec<Json> = items
+        .iter()
+        .map(|i| item(path(i), act(&mut d.container, i).err()))
+        .collect();
+    sync(json!(results))
 }
 
 fn write(shared: &Shared, body: &[u8], boundary: &str) -> Response {
@@ -537,7 +549,9 @@ fn write_file(c: &mut Container, item: &WriteItem, data: &[u8]) -> Result<(), Fs
     if !item.path.starts_with('/') {
         return Err(non_absolute(&item.path));
     }
-    let owner = owner_of(c, item.user_id, item.group_id, &item.user, &item.group)
+    let owner = item
+        .owner
+        .resolve(c)
         .map_err(|e| generic(format!("cannot look up user and group: {e}")))?;
     let path = clean(&item.path);
     if item.make_dirs {
@@ -565,21 +579,14 @@ fn write_file(c: &mut Container, item: &WriteItem, data: &[u8]) -> Result<(), Fs
     Ok(())
 }
 
-fn make_dirs(shared: &Shared, dirs: &[DirItem]) -> Response {
-    let mut d = shared.lock();
-    let results: Vec<Json> = dirs
-        .iter()
-        .map(|dir| item(&dir.path, make_dir(&mut d.container, dir).err()))
-        .collect();
-    sync(json!(results))
-}
-
 fn make_dir(c: &mut Container, dir: &DirItem) -> Result<(), FsError> {
     if !dir.path.starts_with('/') {
         return Err(non_absolute(&dir.path));
     }
     let perm = parse_permissions(&dir.permissions, 0o755)?;
-    let owner = owner_of(c, dir.user_id, dir.group_id, &dir.user, &dir.group)
+    let owner = dir
+        .owner
+        .resolve(c)
         .map_err(|e| generic(format!("cannot look up user and group: {e}")))?;
     let path = clean(&dir.path);
     match c.files.get(&path).map(|e| &e.kind) {
@@ -598,15 +605,6 @@ fn make_dir(c: &mut Container, dir: &DirItem) -> Result<(), FsError> {
     let e = entry(c, FsKind::Directory, perm, owner);
     c.files.insert(path, e);
     Ok(())
-}
-
-fn remove(shared: &Shared, paths: &[RemoveItem]) -> Response {
-    let mut d = shared.lock();
-    let results: Vec<Json> = paths
-        .iter()
-        .map(|p| item(&p.path, remove_path(&mut d.container, p).err()))
-        .collect();
-    sync(json!(results))
 }
 
 fn remove_path(c: &mut Container, item: &RemoveItem) -> Result<(), FsError> {

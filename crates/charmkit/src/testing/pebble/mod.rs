@@ -64,11 +64,6 @@ pub use container::{
 };
 pub use server::PebbleServer;
 
-/// RFC 3339 with nanoseconds, UTC, as Pebble writes times.
-pub(crate) fn now() -> String {
-    crate::pebble::wire::now()
-}
-
 /// One request the fake answered (method and path with query; bodies are not kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRecord {

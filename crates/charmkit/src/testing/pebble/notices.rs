@@ -6,10 +6,11 @@ use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
 use crate::pebble::godur;
+use crate::pebble::wire::now;
 use crate::pebble::{Notice, NoticeType, Response};
 
 use super::reply::{bad_request, decode, error, sync, Query};
-use super::{now, Shared};
+use super::Shared;
 
 fn notice_matches(n: &Notice, types: &[String], keys: &[String], after: Option<&str>) -> bool {
     (types.is_empty() || types.iter().any(|t| t == n.r#type.as_str()))
