@@ -26,11 +26,11 @@
 //! ([`Error::Change`], with the failed tasks' logs), a command exited non-zero ([`Error::Exec`],
 //! with its stdout and stderr), or a file action failed for one path ([`Error::File`]).
 //!
-//! Where this differs from ops on purpose: service actions ([`Client::start_services`]…) wait
-//! for their change and fail with [`Error::Change`] carrying the task logs, so "the service
-//! exited quickly" is in the error, not behind a second call; and bodies (pushed and pulled
-//! files, exec's stdin and output) are held in memory — fine for the configuration files and
-//! short commands a charm handles, not meant for gigabytes.
+//! As in ops, service actions ([`Client::start_services`]…) wait for their change and fail with
+//! [`Error::Change`] carrying the task logs, so "the service exited quickly" is in the error, not
+//! behind a second call. Where this differs from ops on purpose: bodies (pushed and pulled files,
+//! exec's stdin and output) are held in memory, where ops can stream them — fine for the
+//! configuration files and short commands a charm handles, not meant for gigabytes.
 
 mod changes;
 mod checks;
