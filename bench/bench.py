@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -275,13 +276,23 @@ class Ours(Framework):
     def __init__(self, work: Path, binary: Path):
         self.binary = binary
         self.template = work / "tpl-ours"
-        (self.template / "bin").mkdir(parents=True)
-        # A checkout-layout charm: dispatch, metadata.yaml, charmcraft.yaml, bin/<name> (a private
-        # copy of the build).
-        shutil.copy2(ROOT / "dispatch", self.template / "dispatch")
-        shutil.copy2(ROOT / "metadata.yaml", self.template / "metadata.yaml")
-        shutil.copy2(ROOT / "charmcraft.yaml", self.template / "charmcraft.yaml")
-        shutil.copy2(binary, self.template / "bin" / OUR_NAME)
+        # The charm as Juju unpacks it: what `charmkit pack` (`cargo xtask pack`) writes for
+        # ubuntu@22.04 — `dispatch` is the binary itself, beside metadata.yaml, config.yaml,
+        # actions.yaml and manifest.yaml. Packed from this build (`--binary`), so nothing is
+        # rebuilt; zip modes are applied as Juju's unpacking does.
+        packed = work / "packed-ours"
+        subprocess.run(["cargo", "xtask", "pack", "--binary", str(binary), "--output", str(packed),
+                        "--platform", "ubuntu@22.04:amd64"], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+        charm = next(packed.glob("*.charm"))
+        with zipfile.ZipFile(charm) as z:
+            for info in z.infolist():
+                dest = self.template / info.filename
+                z.extract(info, self.template)
+                mode = (info.external_attr >> 16) & 0o777
+                if mode and not info.is_dir():
+                    dest.chmod(mode)
+        self.files = sorted(i.filename for i in zipfile.ZipFile(charm).infolist())
         data = binary.read_bytes()
         self.size = len(data)
         self.cache_key = hashlib.sha256(data).hexdigest()[:12]
@@ -647,6 +658,7 @@ def report(bench: Bench, fws, scenarios, results, extra: dict) -> str:
     if "ours" in [f.key for f in fws]:
         ours = [f for f in fws if f.key == "ours"][0]
         L.append(f"- Our release binary: {ours.size / 1024 / 1024:.2f} MiB ({ours.size} bytes, stripped)")
+        L.append(f"- Our charm, packed by `cargo xtask pack` from that binary: {', '.join(ours.files)}")
     cmd = os.environ.get("BENCH_CMDLINE") or ("bench/bench.py " + " ".join(bench.args.argv))
     L.append(f"- Command: `{cmd.strip()}`")
     L.append("")
@@ -776,21 +788,6 @@ def report(bench: Bench, fws, scenarios, results, extra: dict) -> str:
 # Profiling our dispatch
 
 
-NOFORK_DISPATCH = """#!/bin/sh
-# dispatch without forks: parameter expansion instead of $(dirname ...) and $(cd ... && pwd)
-name=rust-starter
-case $0 in */*) dir=${0%/*} ;; *) dir=. ;; esac
-case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
-for bin in "$dir/bin/$name" "$dir/target/release/$name"; do
-  if [ -x "$bin" ]; then
-    CHARMKIT_DISPATCH_DIR="$dir" exec "$bin" "$@"
-  fi
-done
-echo "dispatch: no charm binary at $dir/bin/$name or $dir/target/release/$name" >&2
-exit 1
-"""
-
-
 def profile_ours(bench: Bench, ours: Ours, tools: dict) -> str:
     out = []
     sc_event, sc_seed = "update-status", "installed"
@@ -805,24 +802,15 @@ def profile_ours(bench: Bench, ours: Ours, tools: dict) -> str:
     # A cost model: the same dispatch with and without the dispatch script, our binary doing
     # nothing, one hook-tool call, an empty process. Launcher-timed, interleaved, 30 rounds.
     d, env = prepared()
-    binp = str(d / "bin" / OUR_NAME)
-    # The same dispatch script without its two command substitutions (a subshell, `dirname`).
-    nofork = d / "dispatch-nofork"
-    nofork.write_text(NOFORK_DISPATCH)
-    nofork.chmod(0o755)
-    code = [l for l in (d / "dispatch").read_text().splitlines() if not l.lstrip().startswith("#")]
-    forks = any("$(" in l or "`" in l for l in code)
+    # The packed charm's dispatch is the binary itself: no script to take out.
+    binp = str(d / "dispatch")
     cases = [
-        ("`./dispatch` (scenario 1, whole hook)", str(d / "dispatch"), [], env),
-        ("the same with a fork-free dispatch script (below)", str(nofork), [], env),
-        ("`bin/rust-starter` directly (no dispatch script)", binp, [], dict(env, CHARMKIT_DISPATCH_DIR=str(d))),
-        ("`bin/rust-starter help` (start + exit of our binary, prints usage)", binp, ["help"],
+        ("`./dispatch` (scenario 1, whole hook; the binary itself)", binp, [], env),
+        ("`./dispatch help` (start + exit of our binary, prints usage)", binp, ["help"],
          {"PATH": env["PATH"], "LANG": "C.UTF-8"}),
         ("one hook tool: `is-leader --format=json` (stub)", str(STUBS / "is-leader"), ["--format=json"], env),
         ("`/bin/true` (an empty process)", "/bin/true", [], env),
     ]
-    if not forks:  # the dispatch script already has no command substitution
-        cases.pop(1)
     if LAUNCHER:
         samples = {c[0]: [] for c in cases}
         rss = {c[0]: 0 for c in cases}
@@ -842,24 +830,15 @@ def profile_ours(bench: Bench, ours: Ours, tools: dict) -> str:
             out.append(f"| {label} | {mm(samples[label])} | {rss[label] / 1024:.1f} |")
         out.append("")
         md = {label: statistics.median(v) for label, v in samples.items()}
-        vals = [md[c[0]] for c in cases]
-        if forks:
-            whole, nof, direct, helpt, tool, empty = vals
-            subst = f" ({ms(whole - nof)} ms of it are its command substitutions)"
-        else:
-            whole, direct, helpt, tool, empty = vals
-            subst = " (it has no command substitution)"
+        whole, helpt, tool, empty = (md[c[0]] for c in cases)
         n = int(bench.s1_calls or 0)
         if n:
-            rest = direct - helpt - n * tool
+            rest = whole - helpt - n * tool
             out.append(
-                f"Reading it (medians): of the {ms(whole)} ms hook, the `dispatch` script costs "
-                f"{ms(whole - direct)} ms{subst}; "
+                f"Reading it (medians): of the {ms(whole)} ms hook, "
                 f"starting and ending our binary {ms(helpt)} ms (an empty process: {ms(empty)} ms); "
                 f"{n} hook-tool calls ≈ {n} × {ms(tool)} = {ms(n * tool)} ms; everything else our binary does "
-                f"(metadata, spans, buffer append with its fsyncs, spawning and reading the tools) ≈ {ms(rest)} ms.\n")
-        if forks:
-            out.append("The fork-free dispatch script measured above:\n\n```sh\n" + NOFORK_DISPATCH + "```\n")
+                f"(metadata, spans, buffer append, spawning and reading the tools) ≈ {ms(rest)} ms.\n")
     if tools.get("perf"):
         d, env = prepared()
         p = subprocess.run(["perf", "stat", "-r", "50", "-e",
@@ -888,7 +867,7 @@ def profile_ours(bench: Bench, ours: Ours, tools: dict) -> str:
     if tools.get("valgrind"):
         d, env = prepared()
         f = bench.work / "callgrind.out"
-        binp = d / "bin" / OUR_NAME
+        binp = d / "dispatch"
         if bench.args.profile_binary:
             binp = Path(bench.args.profile_binary)
         env2 = dict(env, CHARMKIT_DISPATCH_DIR=str(d))

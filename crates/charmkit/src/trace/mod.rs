@@ -13,6 +13,7 @@ pub mod buffer;
 pub mod destination;
 pub mod drain;
 pub mod export;
+mod omit;
 pub mod otlp;
 pub mod pebble;
 pub mod propagate;

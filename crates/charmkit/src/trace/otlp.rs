@@ -7,11 +7,14 @@
 //! 64-bit integers as decimal strings, enums as integers. The unit tests check every one of those
 //! rules on real SDK spans.
 //!
-//! Fields at their default value (`0`, `""`, `false`, empty lists) are omitted, as the protobuf JSON mapping allows: the generated serde writes them
-//! all, which makes every chunk larger and is refused outright by collectors that predate a field
-//! (Tempo 2.0 rejects a whole request for an `entityRefs: []` or a scope's
-//! `droppedAttributesCount: 0`). The members of `AnyValue`'s oneof are kept even when empty (an
-//! attribute whose value is `""` or `0` is data). For a collector that refuses a field we do set
+//! Fields at their default value (`0`, `""`, `false`, empty lists) are omitted, as the protobuf
+//! JSON mapping allows: the generated serde writes them all, which makes every chunk larger and is
+//! refused outright by collectors that predate a field (Tempo 2.0 rejects a whole request for an
+//! `entityRefs: []` or a scope's `droppedAttributesCount: 0`). They are left out while
+//! serialising, by a serializer adapter (`omit`), not by a walk over a `serde_json::Value`. The
+//! members of `AnyValue`'s oneof are kept even when empty (an attribute whose value is `""` or `0`
+//! is data), and so are those of the messages `opentelemetry-proto` cannot read back without
+//! (an empty array attribute's `values`, an empty attribute key). For a collector that refuses a field we do set
 //! (span `flags`, which Tempo 2.0 does not know), [`minimal`] re-encodes a stored chunk without the
 //! fields that postdate OTLP 1.0; the exporter retries a chunk so once when a 400 names an
 //! unknown field.
@@ -39,10 +42,8 @@ pub fn encode(spans: Vec<SpanData>, resource: &Resource) -> Vec<u8> {
         resource_spans: group_spans_by_resource_and_scope(spans, &resource),
     };
     let replaced = fix_non_finite_doubles(&mut request);
-    let mut value = serde_json::to_value(&request)
+    let json = super::omit::to_vec(&request)
         .expect("serialising generated OTLP messages to JSON cannot fail");
-    omit_defaults(&mut value);
-    let json = serde_json::to_vec(&value).expect("a JSON value serialises");
     if replaced.is_empty() {
         json
     } else {
@@ -61,16 +62,19 @@ const ONEOF_KEYS: &[&str] = &[
     "bytesValue",
 ];
 
-/// Removes, depth first, every object member at its default value: `null`, `false`, `0`, `""`
-/// and `[]` — except the members of `AnyValue`'s oneof. Array elements are never removed, nor are
-/// empty messages (`"status": {}` stays: presence is kept, and it costs two bytes).
+/// The oracle [`super::omit`] is tested against: removes, depth first, every object member at
+/// its default value (`null`, `false`, `0`, `""` and `[]`) from a parsed document, except the
+/// members of `AnyValue`'s oneof and those of the messages written whole (`values` of an array
+/// or kv-list value, `key` of a key-value). Array elements are never removed, nor are empty
+/// messages (`"status": {}` stays: presence is kept, and it costs two bytes).
+#[cfg(test)]
 fn omit_defaults(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
         Value::Object(map) => {
             map.retain(|key, v| {
                 omit_defaults(v);
-                if ONEOF_KEYS.contains(&key.as_str()) {
+                if ONEOF_KEYS.contains(&key.as_str()) || key == "values" || key == "key" {
                     return true;
                 }
                 !match v {
@@ -220,7 +224,10 @@ pub fn decode(json: &[u8]) -> Result<ExportTraceServiceRequest, DecodeError> {
     };
     let mut doubles = Vec::new();
     mark_string_doubles(&mut value, &mut doubles);
-    if doubles.is_empty() {
+    // Chunks written before the messages in `omit::WHOLE` were written whole lack an empty
+    // array's or kv-list's `values`: put them back.
+    let filled = fill_values(&mut value);
+    if doubles.is_empty() && filled == 0 {
         return Err(DecodeError(first));
     }
     let mut request: ExportTraceServiceRequest =
@@ -321,6 +328,29 @@ fn restore_non_finite(json: Vec<u8>, replaced: &[(String, &'static str)]) -> Vec
         text = text.replacen(&from, &to, 1);
     }
     text.into_bytes()
+}
+
+#[cfg(any(test, feature = "_internals"))]
+/// Adds `"values": []` to every `arrayValue` and `kvlistValue` without it; returns how many.
+fn fill_values(value: &mut serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut n = 0;
+            for (k, v) in map.iter_mut() {
+                if let ("arrayValue" | "kvlistValue", Value::Object(list)) = (k.as_str(), &mut *v) {
+                    if !list.contains_key("values") {
+                        list.insert("values".into(), Value::Array(Vec::new()));
+                        n += 1;
+                    }
+                }
+                n += fill_values(v);
+            }
+            n
+        }
+        Value::Array(items) => items.iter_mut().map(fill_values).sum(),
+        _ => 0,
+    }
 }
 
 #[cfg(any(test, feature = "_internals"))]
@@ -432,6 +462,13 @@ mod tests {
                 KeyValue::new("ab", Value::Array(Array::Bool(vec![true, false]))),
                 KeyValue::new("ai", Value::Array(Array::I64(vec![1, 2, 3]))),
                 KeyValue::new("af", Value::Array(Array::F64(vec![0.25, f64::NAN]))),
+                // Attribute values at their default: data, never omitted.
+                KeyValue::new("empty", ""),
+                KeyValue::new("zero", 0i64),
+                KeyValue::new("no", false),
+                KeyValue::new("fzero", 0.0f64),
+                KeyValue::new("none", Value::Array(Array::I64(vec![]))),
+                KeyValue::new("", "keyless"),
             ])
             .start(&tracer);
         let cx = Context::current_with_span(root);
@@ -646,24 +683,67 @@ mod tests {
         let server = span(&doc, "server");
         assert!(server.get("attributes").is_none() && server.get("events").is_none());
         // Attribute values are data: kept at their default.
-        let mut v = serde_json::json!({"attributes": [
-            {"key": "s", "value": {"stringValue": ""}},
-            {"key": "i", "value": {"intValue": "0"}},
-            {"key": "b", "value": {"boolValue": false}},
-            {"key": "d", "value": {"doubleValue": 0.0}},
-            {"key": "a", "value": {"arrayValue": {}}},
-        ], "droppedAttributesCount": 0, "name": "", "status": {"code": 0}, "flags": 256});
-        omit_defaults(&mut v);
+        let root = span(&doc, "root");
         assert_eq!(
-            v,
-            serde_json::json!({"attributes": [
-                {"key": "s", "value": {"stringValue": ""}},
-                {"key": "i", "value": {"intValue": "0"}},
-                {"key": "b", "value": {"boolValue": false}},
-                {"key": "d", "value": {"doubleValue": 0.0}},
-                {"key": "a", "value": {"arrayValue": {}}},
-            ], "status": {}, "flags": 256})
+            attr(&root["attributes"], "empty"),
+            &serde_json::json!({"stringValue": ""})
         );
+        assert_eq!(
+            attr(&root["attributes"], "zero"),
+            &serde_json::json!({"intValue": "0"})
+        );
+        assert_eq!(
+            attr(&root["attributes"], "no"),
+            &serde_json::json!({"boolValue": false})
+        );
+        assert_eq!(
+            attr(&root["attributes"], "fzero"),
+            &serde_json::json!({"doubleValue": 0.0})
+        );
+        // Written whole, so that our own reader (opentelemetry-proto's, which has no defaults
+        // for these) reads the chunk back: an empty array's `values`, an empty key.
+        assert_eq!(
+            attr(&root["attributes"], "none"),
+            &serde_json::json!({"arrayValue": {"values": []}})
+        );
+        assert_eq!(
+            attr(&root["attributes"], ""),
+            &serde_json::json!({"stringValue": "keyless"})
+        );
+        // An event's attribute at its default too, and a message left empty is kept.
+        assert_eq!(
+            attr(&root["events"][0]["attributes"], "deferred"),
+            &serde_json::json!({"boolValue": false})
+        );
+        assert_eq!(span(&doc, "server")["status"], serde_json::json!({}));
+    }
+
+    #[test]
+    fn omitting_defaults_while_serialising_matches_the_value_walk() {
+        // The one-pass adapter against the oracle: the generated serde to a `Value`, then every
+        // default member removed, on spans with every value type and default-valued data.
+        let spans = sample_spans();
+        let mut request = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(
+                spans.clone(),
+                &ResourceAttributesWithSchema::from(&resource()),
+            ),
+        };
+        // serde_json writes a non-finite double as `null`, which the oracle would then drop:
+        // compare on finite values, as encode() does after its fix-up.
+        let replaced = fix_non_finite_doubles(&mut request);
+        assert!(!replaced.is_empty());
+        let mut oracle = serde_json::to_value(&request).unwrap();
+        omit_defaults(&mut oracle);
+        let ours: Json = serde_json::from_slice(&super::super::omit::to_vec(&request).unwrap())
+            .expect("valid JSON");
+        assert_eq!(ours, oracle);
+        // And the adapter did leave things out (the raw serde writes them).
+        let raw = serde_json::to_string(&request).unwrap();
+        assert!(raw.contains("\"droppedAttributesCount\":0"));
+        assert!(!serde_json::to_string(&ours)
+            .unwrap()
+            .contains("droppedAttributesCount"));
     }
 
     #[test]
@@ -887,6 +967,22 @@ mod tests {
             inf.value.as_ref().unwrap().value,
             Some(any_value::Value::DoubleValue(f64::INFINITY))
         );
+    }
+
+    #[test]
+    fn decode_reads_chunks_that_left_out_an_empty_list_s_values() {
+        // What the Value-walk encoder of earlier releases wrote for an empty array attribute.
+        let old = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"00f067aa0ba902b7","name":"s","attributes":[{"key":"a","value":{"arrayValue":{}}},{"key":"l","value":{"kvlistValue":{}}}]}]}]}]}"#;
+        let request = decode(old).expect("an old chunk is read");
+        let attrs = &request.resource_spans[0].scope_spans[0].spans[0].attributes;
+        assert!(matches!(
+            &attrs[0].value.as_ref().unwrap().value,
+            Some(any_value::Value::ArrayValue(a)) if a.values.is_empty()
+        ));
+        assert!(matches!(
+            &attrs[1].value.as_ref().unwrap().value,
+            Some(any_value::Value::KvlistValue(l)) if l.values.is_empty()
+        ));
     }
 
     #[test]
