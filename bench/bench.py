@@ -295,6 +295,8 @@ class Ours(Framework):
         self.files = sorted(i.filename for i in zipfile.ZipFile(charm).infolist())
         data = binary.read_bytes()
         self.size = len(data)
+        # An ELF with a symbol table names its section in .shstrtab.
+        self.symtab = b"\0.symtab\0" in data
         self.cache_key = hashlib.sha256(data).hexdigest()[:12]
         rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True).stdout.strip()
@@ -657,7 +659,8 @@ def report(bench: Bench, fws, scenarios, results, extra: dict) -> str:
         L.append(f"- {fw.key}: {fw.label}")
     if "ours" in [f.key for f in fws]:
         ours = [f for f in fws if f.key == "ours"][0]
-        L.append(f"- Our release binary: {ours.size / 1024 / 1024:.2f} MiB ({ours.size} bytes, stripped)")
+        kept = "symbol table kept" if ours.symtab else "stripped"
+        L.append(f"- Our release binary: {ours.size / 1024 / 1024:.2f} MiB ({ours.size} bytes, {kept})")
         L.append(f"- Our charm, packed by `cargo xtask pack` from that binary: {', '.join(ours.files)}")
     cmd = os.environ.get("BENCH_CMDLINE") or ("bench/bench.py " + " ".join(bench.args.argv))
     L.append(f"- Command: `{cmd.strip()}`")
@@ -893,7 +896,7 @@ def profile_ours(bench: Bench, ours: Ours, tools: dict) -> str:
                 keep.append(l[:150])
             keep = keep[:32]
             out.append(f"`valgrind --tool=callgrind` on the binary itself (hook tools not traced; "
-                       f"binary {'with symbols: ' + str(binp) if bench.args.profile_binary else 'stripped, so our own functions show as addresses'}), "
+                       f"binary {'with line tables: ' + str(binp) if bench.args.profile_binary else ('with its symbol table' if ours.symtab else 'stripped, so our own functions show as addresses')}), "
                        "inclusive instruction counts:\n")
             out.append("```\n" + "\n".join(keep) + "\n```\n")
     return "\n".join(out)

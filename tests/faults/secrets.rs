@@ -106,7 +106,7 @@ fn planted_secret_markers_never_come_out() {
         // Everything stored beside the buffer but the destination (which must hold the URL it
         // sends to), and everything the collector received (spans).
         let buf = unit.charm_dir.join(charmkit::trace::buffer::DIR_NAME);
-        for e in walk(&buf) {
+        for e in charmkit_test_support::files_under(&buf) {
             if !e.ends_with("destination.json") {
                 shown.push((
                     e.display().to_string(),
@@ -135,17 +135,4 @@ fn planted_secret_markers_never_come_out() {
     );
     assert!(leaks.is_empty(), "secrets shown in {leaks:?}");
     figures.print().assert_clean();
-}
-
-/// Every regular file under `dir`, recursively (symlinks not followed).
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        match e.file_type() {
-            Ok(t) if t.is_dir() => out.extend(walk(&e.path())),
-            Ok(t) if t.is_file() => out.push(e.path()),
-            _ => {}
-        }
-    }
-    out
 }

@@ -462,6 +462,44 @@ fn https_with_ca_gives_the_sorted_bundle() {
 }
 
 #[test]
+fn a_private_key_in_the_ca_bundle_is_never_stored() {
+    // A provider that put its key in beside the CA: the destination works with the certificate,
+    // the key is left out of what is stored beside the buffer, and a warning says so without
+    // quoting it.
+    let key = "-----BEGIN PRIVATE KEY-----\nS0VZLU1BVEVSSUFM\n-----END PRIVATE KEY-----";
+    let certs = serde_json::to_string(&[format!("{}\n{key}", cert_a())]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(
+        dir.path(),
+        on(&ca_relation(&[]), "changed"),
+        unit(true)
+            .with_relation(tempo(Some(HTTPS_RECEIVERS)))
+            .with_relation(ca_relation(&[("certificates", &certs)])),
+    );
+    let dest = destination(dir.path()).expect("an https destination");
+    assert_eq!(dest.ca.as_deref().map(str::trim), Some(cert_a().trim()));
+    let mut stored = Vec::new();
+    for entry in
+        charmkit_test_support::files_under(&dir.path().join(charmkit::trace::buffer::DIR_NAME))
+    {
+        stored.extend(std::fs::read(entry).unwrap());
+    }
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(
+        stored.contains("BEGIN CERTIFICATE"),
+        "is the bundle stored at all?"
+    );
+    assert!(!stored.contains("S0VZLU1BVEVSSUFM") && !stored.contains("PRIVATE KEY"));
+    let warnings: Vec<_> = out
+        .logs
+        .iter()
+        .filter(|(l, m)| *l == LogLevel::Warning && m.contains("PRIVATE KEY"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:?}", out.logs);
+    assert!(!out.logs.iter().any(|(_, m)| m.contains("S0VZLU1BVEVSSUFM")));
+}
+
+#[test]
 fn https_without_a_ca_yet_gives_no_destination() {
     let certs = serde_json::to_string(&[cert_a()]).unwrap();
     let cases: Vec<(&str, State)> = vec![

@@ -74,8 +74,9 @@ pub fn check_url(url: &str) -> Result<(), &'static str> {
 }
 
 /// Why PEM bundle `pem` cannot verify an `https` destination, if it cannot: at most
-/// [`MAX_CA_BYTES`], and every PEM section a certificate usable as a trust anchor, at least one
-/// (parsed as the exporter does). The reason never quotes the bundle.
+/// [`MAX_CA_BYTES`], and every certificate section usable as a trust anchor, at least one
+/// (parsed as the exporter does; other sections are passed over, and left out of what is stored
+/// by `certificates_only`). The reason never quotes the bundle.
 pub fn check_ca(pem: &str) -> Result<(), String> {
     if pem.len() > MAX_CA_BYTES {
         return Err(format!(
@@ -84,6 +85,50 @@ pub fn check_ca(pem: &str) -> Result<(), String> {
         ));
     }
     roots_from_bundle(pem).map(drop)
+}
+
+/// `pem` with its certificate sections only, and the labels of the other PEM sections it held
+/// (`PRIVATE KEY`…), which are left out: a key a provider put in the bundle by mistake is never
+/// stored beside the buffer. The bundle comes back unchanged (comments and all) when it has no
+/// other section; otherwise it is its certificate sections, verbatim, one after another.
+pub(crate) fn certificates_only(pem: &str) -> (std::borrow::Cow<'_, str>, Vec<String>) {
+    const BEGIN: &str = "-----BEGIN ";
+    let mut kept = String::new();
+    let mut dropped = Vec::new();
+    let mut rest = pem;
+    while let Some(at) = rest.find(BEGIN) {
+        let section = &rest[at..];
+        let label_end = section[BEGIN.len()..]
+            .find("-----")
+            .map(|i| BEGIN.len() + i);
+        let Some(label_end) = label_end else { break };
+        let label = &section[BEGIN.len()..label_end];
+        let end_marker = format!("-----END {label}-----");
+        // A section without its end line (or a "label" over several lines) is passed over by
+        // its first line only, so no certificate after it is lost.
+        let end = match section.find(&end_marker) {
+            Some(i) if !label.contains('\n') => i + end_marker.len(),
+            _ => label_end + "-----".len(),
+        };
+        if label == "CERTIFICATE" {
+            kept.push_str(&section[..end]);
+            kept.push('\n');
+        } else {
+            // A label is a few words of capitals; anything else is shown as "other".
+            let plain =
+                label.len() <= 40 && label.bytes().all(|b| b.is_ascii_uppercase() || b == b' ');
+            let shown = if plain { label } else { "other" };
+            if !dropped.iter().any(|d| d == shown) {
+                dropped.push(shown.to_owned());
+            }
+        }
+        rest = &section[end..];
+    }
+    if dropped.is_empty() {
+        (std::borrow::Cow::Borrowed(pem), dropped)
+    } else {
+        (std::borrow::Cow::Owned(kept), dropped)
+    }
 }
 
 /// `text` with the secrets of every URL in it masked: the userinfo (`user:password@` → `***@`)
@@ -351,6 +396,37 @@ mod tests {
             endpoint_checked(env(&[(ENV_TRACES_ENDPOINT, "  ")])),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn only_certificates_are_kept_from_a_bundle() {
+        let a = rcgen::generate_simple_self_signed(vec!["a".into()])
+            .unwrap()
+            .cert
+            .pem();
+        let b = rcgen::generate_simple_self_signed(vec!["b".into()])
+            .unwrap()
+            .cert
+            .pem();
+        // Nothing to leave out: the bundle as it came, comments and all.
+        let plain = format!("# issuer: x\n{a}\n{b}");
+        let (kept, dropped) = certificates_only(&plain);
+        assert_eq!((kept.as_ref(), dropped.len()), (plain.as_str(), 0));
+        // A key (and a second one, and an unterminated section) between them: gone.
+        let key = "-----BEGIN PRIVATE KEY-----\nU0VDUkVU\n-----END PRIVATE KEY-----\n";
+        let rsa = "-----BEGIN RSA PRIVATE KEY-----\nU0VDUkVU\n-----END RSA PRIVATE KEY-----\n";
+        let bundle = format!("{a}-----BEGIN EC PARAMETERS-----\nU0VDUkVU\n{key}{b}{key}{rsa}");
+        let (kept, dropped) = certificates_only(&bundle);
+        assert!(
+            !kept.contains("U0VDUkVU") && !kept.contains("PRIVATE"),
+            "{kept}"
+        );
+        assert_eq!(kept.matches(PEM_CERTIFICATE_HEADER).count(), 2);
+        assert_eq!(roots_from_bundle(&kept).unwrap().len(), 2);
+        assert_eq!(dropped, ["EC PARAMETERS", "PRIVATE KEY", "RSA PRIVATE KEY"]);
+        // A label that is not one is not repeated back.
+        let (_, dropped) = certificates_only("-----BEGIN x\u{1b}[31m-----\n-----END x-----");
+        assert_eq!(dropped, ["other"]);
     }
 
     #[test]

@@ -234,13 +234,25 @@ impl Tracing {
                 Ca::Bundle(pem) => (Some(pem.clone()), "the CA bundle given to Tracing::setup"),
                 Ca::Relation(name) => (Some(self.relation_ca(model, ev, name)?), name.as_str()),
             };
-            if let Some(pem) = &ca {
-                // Checked now, with the exporter's own parser: an unusable bundle is one clear
-                // reason here, not a destination announced as working that fails every export.
-                destination::check_ca(pem)
-                    .map_err(|why| format!("{source}: the CA bundle is unusable: {why}"))?;
+            match ca {
+                Some(pem) => {
+                    // Checked now, with the exporter's own parser: an unusable bundle is one
+                    // clear reason here, not a destination announced as working that fails every
+                    // export.
+                    destination::check_ca(&pem)
+                        .map_err(|why| format!("{source}: the CA bundle is unusable: {why}"))?;
+                    let (certs, dropped) = destination::certificates_only(&pem);
+                    if !dropped.is_empty() {
+                        log::warn!(
+                            "{source}: the CA bundle holds {} besides its certificates: left \
+                             out, only the certificates are kept",
+                            dropped.join(", ")
+                        );
+                    }
+                    Some(certs.into_owned())
+                }
+                None => None,
             }
-            ca
         } else {
             None
         };
