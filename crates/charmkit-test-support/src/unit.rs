@@ -26,6 +26,7 @@ if [ -f "$S/exit.$tool" ]; then cat "$S/stderr.$tool" >&2 2>/dev/null; exit "$(c
 key=$(printf '%s' "$tool $*" | tr ' /:' '___')
 if [ -f "$S/resp/$key" ]; then cat "$S/resp/$key"; exit 0; fi
 if [ -f "$S/resp/$tool" ]; then cat "$S/resp/$tool"; exit 0; fi
+case "$tool" in action-*) [ -n "$JUJU_ACTION_NAME" ] || { echo "ERROR not running an action" >&2; exit 1; } ;; esac
 json=; strict=; app=; appl=; name=; skip=; rest=
 for a in "$@"; do
   if [ -n "$skip" ]; then skip=; continue; fi

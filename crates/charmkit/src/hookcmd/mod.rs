@@ -131,12 +131,12 @@
 //!   secret the unit does not own and `storage-add` of an undeclared storage, and fails the hook
 //!   when committing; the fake refuses the first at once (`permission denied`), accepts the
 //!   second.
-//! - **Defaults from the hook context**: `-r` (the hook's relation), `-s` (the hook's storage)
-//!   and `relation-get`'s default unit are not modelled by the fake; the bindings always pass
-//!   them.
+//! - **Defaults from the hook context**: the fake takes them from the dispatch the harness runs
+//!   (`-r` the hook's relation, `-s` its storage, `relation-get`'s remote unit or application,
+//!   `not running an action`, `juju-reboot` refused in an action); a fake used on its own has no
+//!   hook context and needs them all given. The bindings always pass `-r`, `-s` and the unit.
 //! - **Machine vs Kubernetes**: Juju refuses port *ranges* on Kubernetes models; the fake does
-//!   not know the model type and accepts them. `juju-reboot` during an action and the action
-//!   tools outside an action (`not running an action`) are not refused by the fake either.
+//!   not know the model type and accepts them.
 //! - **Output format details**: the fake writes YAML with serde (Go's yaml.v2 may quote
 //!   differently) and `juju-log` levels other than the four [`LogLevel`]s (`TRACE`, `CRITICAL`)
 //!   are recorded as `DEBUG`/`ERROR`.

@@ -26,9 +26,14 @@
 //! - a relation can be hidden from `relation-ids` ([`FakeJuju::hide_relation`]), as Juju hides
 //!   the broken relation during relation-broken, while its data stays readable.
 //!
-//! Where the fake cannot behave as Juju (it has no hook context, so `-r` and `-s` have no
-//! defaults; changes Juju accepts during a hook but refuses when committing it are refused at
-//! once), [`crate::hookcmd`] lists it under *What could not be checked*.
+//! The harness gives the fake the hook context of the dispatch it runs ([`FakeJuju::enter`]), as
+//! the uniter gives jujuc: `-r` defaults to the hook's relation, `relation-get` reads the hook's
+//! remote unit (or, with `--app`, application) when none is named, `storage-get` the hook's
+//! storage, and the action tools refuse with `not running an action` outside an action. A fake
+//! used on its own has no hook context: `-r`, `-s` and the unit must be given, and the action
+//! tools answer. Where the fake still cannot behave as Juju (changes Juju accepts during a hook
+//! but refuses when committing it are refused at once), [`crate::hookcmd`] lists it under *What
+//! could not be checked*.
 //!
 //! Every call is recorded in order ([`FakeJuju::calls`], with stdin), `juju-log` lines also
 //! separately ([`FakeJuju::logs`]). Tests can make a tool fail ([`FakeJuju::fail`]) or print
@@ -528,6 +533,17 @@ pub struct FakeJuju {
     failures: RefCell<BTreeMap<String, (i32, String)>>,
     responses: RefCell<BTreeMap<String, Vec<u8>>>,
     secret_seq: Cell<u64>,
+    context: RefCell<Option<HookContext>>,
+}
+
+/// What the uniter's hook context gives the tools of one dispatch (see [`FakeJuju::enter`]).
+#[derive(Debug, Clone, Default)]
+struct HookContext {
+    relation: Option<u32>,
+    remote_unit: Option<String>,
+    remote_app: Option<String>,
+    storage: Option<String>,
+    action: bool,
 }
 
 impl FakeJuju {
@@ -538,6 +554,24 @@ impl FakeJuju {
             state: RefCell::new(state),
             ..FakeJuju::default()
         }
+    }
+
+    /// Runs the tools from now on in the hook context `ctx` describes, as Juju's uniter does:
+    /// `-r` defaults to its relation, `relation-get` to its remote unit (its remote application
+    /// with `--app`), `storage-get`'s `-s` to its storage, and `action-get`, `action-set`,
+    /// `action-log` and `action-fail` fail with `not running an action` unless it is an action.
+    /// The harness does this for every dispatch it runs.
+    pub fn enter(&self, ctx: &crate::context::JujuContext) {
+        *self.context.borrow_mut() = Some(HookContext {
+            relation: ctx.relation_id.as_ref().map(|r| r.id),
+            remote_unit: ctx.remote_unit.clone(),
+            remote_app: ctx.remote_app.clone(),
+            storage: ctx
+                .storage_id
+                .as_ref()
+                .map(|s| format!("{}/{}", s.name, s.index)),
+            action: ctx.action_name.is_some(),
+        });
     }
 
     /// Typed bindings over this fake, with the model uuid of the state it was made with.

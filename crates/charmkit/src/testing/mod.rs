@@ -311,6 +311,7 @@ fn run_inner<C: Charm>(
         .flatten();
     let pebbles = Rc::new(containers::FakeContainers::take(&mut state));
     let fake = Rc::new(FakeJuju::new(state));
+    fake.enter(&ctx);
     if let Some(id) = broken {
         fake.hide_relation(id);
     }

@@ -8,14 +8,26 @@ use super::FakeJuju;
 use crate::hookcmd::{valid_result_key_part, ToolCall, RESERVED_RESULT_KEYS};
 
 impl FakeJuju {
+    /// The action tools outside an action: `not running an action`, from the hook context
+    /// (checked when the command runs, after its command line parsed).
+    fn in_action(&self) -> Result<(), Fail> {
+        match &*self.context.borrow() {
+            Some(ctx) if !ctx.action => Err(Fail::run("not running an action")),
+            _ => Ok(()),
+        }
+    }
+
     pub(super) fn action_get(&self, call: &ToolCall) -> Out {
         let p = parse_plain(&call.args, &OUTPUT)?;
         let fmt = p.format(Format::Smart)?;
+        if let Some((_, rest)) = p.args.split_first() {
+            check_empty(rest)?;
+        }
+        self.in_action()?;
         let st = self.state.borrow();
-        match p.args.split_first() {
+        match p.args.first() {
             None => Ok(write(fmt, &json!(st.action_params))),
-            Some((key, rest)) => {
-                check_empty(rest)?;
+            Some(key) => {
                 // recurseMapOnKeys: a missing key at any depth prints nothing (null).
                 let mut parts = key.split('.');
                 let first = parts.next().and_then(|k| st.action_params.get(k));
@@ -51,6 +63,7 @@ impl FakeJuju {
             }
             results.push((key.to_string(), value.to_string()));
         }
+        self.in_action()?;
         self.state.borrow_mut().action_results.extend(results);
         Ok(Vec::new())
     }
@@ -60,6 +73,7 @@ impl FakeJuju {
         if p.args.is_empty() {
             return Err(Fail::usage("no message specified"));
         }
+        self.in_action()?;
         self.state.borrow_mut().action_logs.push(p.args.join(" "));
         Ok(Vec::new())
     }
@@ -73,6 +87,7 @@ impl FakeJuju {
                 m.clone()
             }
         };
+        self.in_action()?;
         self.state.borrow_mut().action_failed = Some(message);
         Ok(Vec::new())
     }

@@ -76,7 +76,7 @@ impl FakeJuju {
             &[OUTPUT[0], OUTPUT[1], RELATION, ("app", Takes::Bool)],
         )?;
         let fmt = p.format(Format::Smart)?;
-        let idx = relation_index(&self.state.borrow(), &p)?;
+        let idx = self.hook_relation_index(&self.state.borrow(), &p)?;
         Ok((p, fmt, idx))
     }
 
@@ -103,7 +103,7 @@ impl FakeJuju {
             None | Some("-") => None,
             Some(k) => Some(k.to_string()),
         };
-        let app = p.has("app");
+        let mut app = p.has("app");
         let target = match args.next() {
             Some(t) if app => {
                 if is_valid_application(t) {
@@ -124,8 +124,22 @@ impl FakeJuju {
                 }
                 t.clone()
             }
-            // The fake has no hook relation, so no default remote unit or application.
-            None => return Err(Fail::usage("no unit or application specified")),
+            // relation-get.go: with --app the hook's remote application; without, its remote
+            // unit, else its remote application (whose databag is then read).
+            None => {
+                let ctx = self.context.borrow();
+                let (unit, remote_app) = ctx.as_ref().map_or((None, None), |c| {
+                    (c.remote_unit.clone(), c.remote_app.clone())
+                });
+                match (app, unit, remote_app) {
+                    (false, Some(unit), _) => unit,
+                    (_, _, Some(remote_app)) => {
+                        app = true;
+                        remote_app
+                    }
+                    _ => return Err(Fail::usage("no unit or application specified")),
+                }
+            }
         };
         check_empty(&args.cloned().collect::<Vec<_>>())?;
         let rel = &st.relations[idx];
@@ -167,7 +181,7 @@ impl FakeJuju {
         let p = self.parse_with_relation(&call.args, &[OUTPUT[0], OUTPUT[1], RELATION])?;
         let fmt = p.format(Format::Smart)?;
         let st = self.state.borrow();
-        let idx = relation_index(&st, &p)?;
+        let idx = self.hook_relation_index(&st, &p)?;
         check_empty(&p.args)?;
         let uuid = st.relations[idx]
             .remote_model_uuid
@@ -188,13 +202,13 @@ impl FakeJuju {
         )?;
         {
             let st = self.state.borrow();
-            relation_index(&st, &p)?;
+            self.hook_relation_index(&st, &p)?;
         }
         let overrides = key_values(&p.args)?;
         let mut data = self.settings_file(call, &p)?;
         data.extend(overrides);
         let mut st = self.state.borrow_mut();
-        let idx = relation_index(&st, &p)?;
+        let idx = self.hook_relation_index(&st, &p)?;
         let app = p.has("app");
         if app && !st.leader {
             // relation-set.go: a non-leader cannot write the application's settings.
@@ -243,10 +257,23 @@ pub(super) fn go_error(e: &std::io::Error) -> String {
     }
 }
 
+impl FakeJuju {
+    /// The index of the relation given with `-r`, or else of the hook's relation
+    /// (`relationIdValue`'s default), as relation-get, -list, -set and -model-get take it.
+    fn hook_relation_index(&self, st: &State, p: &Parsed) -> Result<usize, Fail> {
+        if p.get("r").is_none() {
+            let hook = self.context.borrow().as_ref().and_then(|c| c.relation);
+            if let Some(i) = hook.and_then(|id| st.relations.iter().position(|r| r.id == id)) {
+                return Ok(i);
+            }
+        }
+        relation_index(st, p)
+    }
+}
+
 /// The index of the relation given with `-r` (already checked to exist by the flag).
 pub(super) fn relation_index(st: &State, p: &Parsed) -> Result<usize, Fail> {
     let Some(raw) = p.get("r") else {
-        // Juju defaults `-r` to the hook's relation; the fake has no hook relation.
         return Err(Fail::usage("no relation id specified"));
     };
     let num = raw.rsplit(':').next().unwrap_or(raw);

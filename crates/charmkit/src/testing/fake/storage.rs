@@ -65,8 +65,13 @@ impl FakeJuju {
             },
         )?;
         let fmt = p.format(Format::Smart)?;
-        // Juju defaults -s to the storage of a storage hook; the fake has no hook storage.
-        let Some(id) = p.get("s") else {
+        // storage-get.go: -s defaults to the storage of a storage hook.
+        let hook = self
+            .context
+            .borrow()
+            .as_ref()
+            .and_then(|c| c.storage.clone());
+        let Some(id) = p.get("s").map(str::to_string).or(hook) else {
             return Err(Fail::usage("no storage instance specified"));
         };
         let key = p.args.first();

@@ -971,3 +971,128 @@ fn secret_add_flags_are_checked_as_jujuc_checks_them() {
     );
     refused(&[], "missing secret value or filename");
 }
+
+/// The hook context of a dispatch with these variables set (the rest of a unit's context).
+fn hook_context(f: impl FnOnce(&mut crate::context::JujuContext)) -> crate::context::JujuContext {
+    let mut ctx = crate::context::JujuContext {
+        unit_name: "rust-starter/0".into(),
+        ..Default::default()
+    };
+    f(&mut ctx);
+    ctx
+}
+
+fn text(r: Result<Vec<u8>>) -> String {
+    String::from_utf8(r.unwrap()).unwrap()
+}
+
+#[test]
+fn the_action_tools_refuse_outside_an_action_once_the_command_line_parses() {
+    let juju = FakeJuju::new(state(true).with_action_param("n", json!(1)));
+    // A fake on its own has no hook context: the tools answer.
+    assert_eq!(text(juju.run(&ToolCall::new("action-get", ["n"]))), "1\n");
+    juju.enter(&hook_context(|c| c.hook_name = Some("start".into())));
+    for (tool, args) in [
+        ("action-get", vec![]),
+        ("action-get", vec!["n"]),
+        ("action-set", vec!["a=1"]),
+        ("action-log", vec!["hello"]),
+        ("action-fail", vec![]),
+    ] {
+        assert_eq!(
+            exit(juju.run(&ToolCall::new(tool, args.clone()))),
+            (1, "ERROR not running an action".into()),
+            "{tool} {args:?}"
+        );
+    }
+    // Command-line errors come first (Init before Run), as in jujuc.
+    assert_eq!(
+        exit(juju.run(&ToolCall::new("action-log", None::<&str>))).0,
+        2
+    );
+    assert_eq!(exit(juju.run(&ToolCall::new("action-set", ["nokey"]))).0, 2);
+    assert_eq!(
+        exit(juju.run(&ToolCall::new("action-get", ["a", "b"]))).0,
+        2
+    );
+    let st = juju.state();
+    assert!(st.action_results.is_empty() && st.action_logs.is_empty());
+    assert!(st.action_failed.is_none());
+    // In an action they work.
+    juju.enter(&hook_context(|c| c.action_name = Some("do-it".into())));
+    assert_eq!(text(juju.run(&ToolCall::new("action-get", ["n"]))), "1\n");
+    juju.run(&ToolCall::new("action-set", ["a=1"])).unwrap();
+    assert_eq!(juju.state().action_results["a"], "1");
+    // juju-reboot.go: not from an action.
+    assert_eq!(
+        exit(juju.hook().juju_reboot(false)),
+        (
+            1,
+            "ERROR juju-reboot is not supported when running an action.".into()
+        )
+    );
+    assert!(!juju.state().reboot_requested);
+}
+
+#[test]
+fn relation_tools_default_to_the_hook_s_relation_and_remote_unit() {
+    let juju = FakeJuju::new(state(true));
+    let bare = |tool: &str, args: &[&str]| juju.run(&ToolCall::new(tool, args.iter().copied()));
+    // No hook context (or a hook without a relation): -r and the unit must be given.
+    assert_eq!(
+        exit(bare("relation-list", &[])),
+        (2, "ERROR no relation id specified".into())
+    );
+    juju.enter(&hook_context(|c| c.hook_name = Some("start".into())));
+    assert_eq!(
+        exit(bare("relation-get", &["-r", "5", "ingress"])),
+        (2, "ERROR no unit or application specified".into())
+    );
+    assert_eq!(exit(bare("relation-set", &["a=b"])).0, 2);
+    // A relation hook: its relation, its remote unit, its remote application with --app.
+    juju.enter(&hook_context(|c| {
+        c.relation_id = Some(rid());
+        c.remote_unit = Some("tempo/0".into());
+        c.remote_app = Some("tempo".into());
+    }));
+    assert_eq!(
+        text(bare("relation-list", &["--format=json"])),
+        "[\"tempo/0\",\"tempo/1\"]\n"
+    );
+    assert_eq!(text(bare("relation-get", &["ingress"])), "10.0.0.1\n");
+    assert_eq!(text(bare("relation-get", &["--app", "receivers"])), "[]\n");
+    // A unit named explicitly still wins over the default.
+    assert_eq!(text(bare("relation-get", &["ingress", "tempo/1"])), "");
+    bare("relation-set", &["k=v"]).unwrap();
+    assert_eq!(juju.state().relations[0].local_unit_data["k"], "v");
+    // A relation-changed for the application's databag names no remote unit: its remote
+    // application's databag is read.
+    juju.enter(&hook_context(|c| {
+        c.relation_id = Some(rid());
+        c.remote_app = Some("tempo".into());
+    }));
+    assert_eq!(text(bare("relation-get", &["receivers"])), "[]\n");
+    assert_eq!(text(bare("relation-get", &["ingress"])), "");
+}
+
+#[test]
+fn storage_get_defaults_to_the_hook_s_storage() {
+    let juju = FakeJuju::new(
+        State::new("a/0")
+            .with_storage(Storage::new("data/0", "filesystem", "/srv/data"))
+            .with_storage(Storage::new("logs/0", "filesystem", "/srv/logs")),
+    );
+    let h = juju.hook();
+    assert_eq!(exit(h.storage_get(None)).0, 2);
+    juju.enter(&hook_context(|c| {
+        c.storage_id = Some(crate::context::StorageRef {
+            name: "logs".into(),
+            index: 0,
+        })
+    }));
+    assert_eq!(h.storage_get(None).unwrap()["location"], json!("/srv/logs"));
+    assert_eq!(
+        h.storage_get(Some("data/0")).unwrap()["location"],
+        json!("/srv/data")
+    );
+}

@@ -147,6 +147,11 @@ impl FakeJuju {
     pub(super) fn juju_reboot(&self, call: &ToolCall) -> Out {
         let p = parse_plain(&call.args, &[("now", Takes::Bool)])?;
         check_empty(&p.args)?;
+        if self.context.borrow().as_ref().is_some_and(|c| c.action) {
+            return Err(Fail::run(
+                "juju-reboot is not supported when running an action.",
+            ));
+        }
         self.state.borrow_mut().reboot_requested = true;
         Ok(Vec::new())
     }
