@@ -461,6 +461,18 @@ fn https_with_ca_gives_the_sorted_bundle() {
     }
 }
 
+/// A receive-ca-cert-relation-changed whose provider gives `certificates`, with Tempo's https
+/// receivers related.
+fn ca_changed(dir: &Path, certificates: &str) -> Output {
+    run_ok(
+        dir,
+        on(&ca_relation(&[]), "changed"),
+        unit(true)
+            .with_relation(tempo(Some(HTTPS_RECEIVERS)))
+            .with_relation(ca_relation(&[("certificates", certificates)])),
+    )
+}
+
 #[test]
 fn a_private_key_in_the_ca_bundle_is_never_stored() {
     // A provider that put its key in beside the CA: the destination works with the certificate,
@@ -469,13 +481,7 @@ fn a_private_key_in_the_ca_bundle_is_never_stored() {
     let key = "-----BEGIN PRIVATE KEY-----\nS0VZLU1BVEVSSUFM\n-----END PRIVATE KEY-----";
     let certs = serde_json::to_string(&[format!("{}\n{key}", cert_a())]).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let out = run_ok(
-        dir.path(),
-        on(&ca_relation(&[]), "changed"),
-        unit(true)
-            .with_relation(tempo(Some(HTTPS_RECEIVERS)))
-            .with_relation(ca_relation(&[("certificates", &certs)])),
-    );
+    let out = ca_changed(dir.path(), &certs);
     let dest = destination(dir.path()).expect("an https destination");
     assert_eq!(dest.ca.as_deref().map(str::trim), Some(cert_a().trim()));
     let mut stored = Vec::new();
@@ -947,13 +953,7 @@ fn corpus_of_bad_certificates_gives_no_https_destination() {
     ];
     for (what, value) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let out = run_ok(
-            dir.path(),
-            on(&ca_relation(&[]), "changed"),
-            unit(true)
-                .with_relation(tempo(Some(HTTPS_RECEIVERS)))
-                .with_relation(ca_relation(&[("certificates", &value)])),
-        );
+        let out = ca_changed(dir.path(), &value);
         assert_eq!(destination(dir.path()), None, "{what}");
         assert_eq!(no_destination_lines(&out), 1, "{what}: {:?}", out.logs);
         assert!(

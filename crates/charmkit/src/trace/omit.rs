@@ -436,28 +436,21 @@ impl Serializer for Probe {
 /// A list probed for being empty: any element means it is not.
 struct EmptyList;
 
-impl SerializeSeq for EmptyList {
-    type Ok = ();
-    type Error = NotDefault;
+macro_rules! empty_list {
+    ($($trait:ident),*) => {$(
+        impl $trait for EmptyList {
+            type Ok = ();
+            type Error = NotDefault;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, _: &T) -> Result<(), NotDefault> {
-        Err(NotDefault)
-    }
+            fn serialize_element<T: Serialize + ?Sized>(&mut self, _: &T) -> Result<(), NotDefault> {
+                Err(NotDefault)
+            }
 
-    fn end(self) -> Result<(), NotDefault> {
-        Ok(())
-    }
+            fn end(self) -> Result<(), NotDefault> {
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl SerializeTuple for EmptyList {
-    type Ok = ();
-    type Error = NotDefault;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, _: &T) -> Result<(), NotDefault> {
-        Err(NotDefault)
-    }
-
-    fn end(self) -> Result<(), NotDefault> {
-        Ok(())
-    }
-}
+empty_list!(SerializeSeq, SerializeTuple);
