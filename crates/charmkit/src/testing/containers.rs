@@ -442,6 +442,32 @@ mod tests {
     }
 
     #[test]
+    fn stopping_a_required_service_stops_what_requires_it() {
+        // As Pebble's StopOrder: `requires` brings dependants into a stop, and a start brings
+        // in what is required.
+        let layer = Layer::from_yaml(
+            "services:\n  app: {override: replace, command: /bin/app, requires: [db]}\n  db: {override: replace, command: /bin/db}\n",
+        )
+        .unwrap();
+        let fake = FakePebble::new(Container::new("web").with_layer("l", layer));
+        let client = fake.client();
+        client.start_services(&["app"]).unwrap();
+        let status = |name: &str| fake.container().service_status(name);
+        assert_eq!(
+            (status("app"), status("db")),
+            (ServiceStatus::Active, ServiceStatus::Active)
+        );
+        let change = client.stop_services(&["db"]).unwrap();
+        let summaries: Vec<&str> = change.tasks.iter().map(|t| t.summary.as_str()).collect();
+        // No after/before between them: by name.
+        assert_eq!(summaries, ["Stop service \"app\"", "Stop service \"db\""]);
+        assert_eq!(
+            (status("app"), status("db")),
+            (ServiceStatus::Inactive, ServiceStatus::Inactive)
+        );
+    }
+
+    #[test]
     fn simulate_gives_each_container_a_pebble_and_fills_pebble_events() {
         let mut sim = Simulation::new(meta()).unwrap();
         let names: Vec<&str> = sim

@@ -19,8 +19,10 @@
 //! Where it is simpler than Pebble (documented, never kinder): services start and stop at once
 //! (no okay-delay; a service in [`Container::start_failures`] fails as Pebble reports one that
 //! "exited quickly"); checks do not run (their state is [`Container::check_infos`]); exec runs
-//! no process (its [`ExecHandler`] gives the output); stop does not add dependants; over the
-//! socket, [`Container::can_connect`] is not modelled (point the client at a missing socket).
+//! no process (its [`ExecHandler`] gives the output); over the socket, [`Container::can_connect`]
+//! is not modelled (point the client at a missing socket). Service order is Pebble's: a start
+//! brings in what is required, a stop (and a replan's stops) what requires it, ordered by
+//! `after`/`before` only, and a plan with a before/after loop is refused.
 //!
 //! ```
 //! use charmkit::pebble::{FileOptions, Layer};

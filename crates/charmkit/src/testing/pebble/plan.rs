@@ -211,52 +211,94 @@ fn validate(plan: &Plan) -> Result<(), String> {
             }
         }
     }
+    // Pebble's checkCycles: every service, in start order.
+    let all: Vec<String> = plan.services.keys().cloned().collect();
+    order(plan, &all, false)?;
     Ok(())
 }
 
-/// The services a start of `names` involves: them and what they require, dependencies first
-/// (`after`/`requires` before, `before` after), as Pebble's `StartOrder` (lanes flattened).
+/// The services a start of `names` involves, in the order they start: them and, transitively,
+/// what they require. As Pebble's `StartOrder`, lanes flattened.
 pub(crate) fn start_order(plan: &Plan, names: &[String]) -> Result<Vec<String>, String> {
-    let mut wanted: Vec<String> = Vec::new();
-    let mut todo: Vec<String> = names.to_vec();
-    while let Some(n) = todo.pop() {
-        let Some(s) = plan.services.get(&n) else {
-            return Err(format!("service {n:?} does not exist"));
-        };
-        if !wanted.contains(&n) {
-            wanted.push(n.clone());
-            todo.extend(s.requires.iter().cloned());
+    order(plan, names, false)
+}
+
+/// The services a stop of `names` involves, in the order they stop: them and, transitively,
+/// what requires them. As Pebble's `StopOrder`, lanes flattened.
+pub(crate) fn stop_order(plan: &Plan, names: &[String]) -> Result<Vec<String>, String> {
+    order(plan, names, true)
+}
+
+/// Pebble's `order()`: collects the services involved (`requires` followed forwards for a
+/// start, backwards for a stop), then orders them by `after` and `before` only — `requires`
+/// brings a service in but does not order it — swapped for a stop. Unordered services go by
+/// name. A loop is `services in before/after loop: a, b`, naming the services in it.
+fn order(plan: &Plan, names: &[String], stop: bool) -> Result<Vec<String>, String> {
+    let missing = |n: &str| format!("service {n:?} does not exist");
+    let mut involved: Vec<String> = Vec::new();
+    let mut pending: Vec<String> = names.to_vec();
+    while let Some(n) = pending.pop() {
+        if involved.contains(&n) {
+            continue;
         }
+        if stop {
+            pending.extend(
+                plan.services
+                    .iter()
+                    .filter(|(_, s)| s.requires.contains(&n))
+                    .map(|(name, _)| name.clone()),
+            );
+        } else {
+            let s = plan.services.get(&n).ok_or_else(|| missing(&n))?;
+            pending.extend(s.requires.iter().cloned());
+        }
+        involved.push(n);
     }
-    wanted.sort();
-    // Order: a service comes after those in its `after`/`requires` and before its `before`.
-    let must_precede = |a: &str, b: &str| {
-        let sb = &plan.services[b];
-        let sa = &plan.services[a];
-        sb.after.iter().chain(&sb.requires).any(|x| x == a) || sa.before.iter().any(|x| x == b)
+    if let Some(n) = involved.iter().find(|n| !plan.services.contains_key(*n)) {
+        return Err(missing(n));
+    }
+    involved.sort();
+    // `a` goes before `b` when, for a start, `b` is after `a` or `a` is before `b`.
+    let precedes = |a: &str, b: &str| {
+        let (first, then) = if stop { (b, a) } else { (a, b) };
+        let (sf, st) = (&plan.services[first], &plan.services[then]);
+        st.after.iter().any(|x| x == first) || sf.before.iter().any(|x| x == then)
     };
     let mut ordered: Vec<String> = Vec::new();
-    while !wanted.is_empty() {
-        let next = wanted
+    while !involved.is_empty() {
+        let next = involved
             .iter()
-            .position(|c| !wanted.iter().any(|o| o != c && must_precede(o, c)))
-            .ok_or_else(|| "services in before/after loop".to_string())?;
-        ordered.push(wanted.remove(next));
+            .position(|c| !involved.iter().any(|o| o != c && precedes(o, c)));
+        let Some(next) = next else {
+            return Err(format!(
+                "services in before/after loop: {}",
+                in_loops(&involved, &precedes).join(", ")
+            ));
+        };
+        ordered.push(involved.remove(next));
     }
     Ok(ordered)
 }
 
-/// Checks `names` exist; the stop order is the reverse of the start order.
-pub(crate) fn stop_order(plan: &Plan, names: &[String]) -> Result<Vec<String>, String> {
-    for n in names {
-        if !plan.services.contains_key(n) {
-            return Err(format!("service {n:?} does not exist"));
+/// Those of `left` (none of which can go first) that are on a loop of `precedes`.
+fn in_loops(left: &[String], precedes: &impl Fn(&str, &str) -> bool) -> Vec<String> {
+    let reaches = |from: &str, to: &str| {
+        let mut seen = vec![from.to_string()];
+        let mut todo = vec![from.to_string()];
+        while let Some(a) = todo.pop() {
+            for b in left.iter().filter(|b| precedes(&a, b)) {
+                if b == to {
+                    return true;
+                }
+                if !seen.contains(b) {
+                    seen.push(b.clone());
+                    todo.push(b.clone());
+                }
+            }
         }
-    }
-    let mut order = start_order(plan, names)?;
-    order.retain(|n| names.contains(n));
-    order.reverse();
-    Ok(order)
+        false
+    };
+    left.iter().filter(|n| reaches(n, n)).cloned().collect()
 }
 
 #[cfg(test)]
@@ -286,6 +328,47 @@ mod tests {
         assert_eq!(
             start_order(&plan, &["web".into(), "db".into(), "cache".into()]).unwrap(),
             ["cache", "db", "web"]
+        );
+    }
+
+    #[test]
+    fn start_and_stop_order_as_pebble() {
+        // web requires db (not ordered by it), and starts after cache; log requires web.
+        let plan = combine(&[(
+            "l".into(),
+            layer(
+                "services:\n  web: {override: replace, command: w, requires: [db], after: [cache]}\n  db: {override: replace, command: d}\n  cache: {override: replace, command: c, before: [db]}\n  log: {override: replace, command: l, requires: [web]}\n  other: {override: replace, command: o}\n",
+            ),
+        )])
+        .unwrap();
+        // A start brings in what is required, ordered by after/before only.
+        assert_eq!(start_order(&plan, &["web".into()]).unwrap(), ["db", "web"]);
+        assert_eq!(
+            start_order(&plan, &["web".into(), "cache".into()]).unwrap(),
+            ["cache", "db", "web"]
+        );
+        // A stop brings in what requires it (transitively), in reverse order.
+        assert_eq!(
+            stop_order(&plan, &["db".into()]).unwrap(),
+            ["db", "log", "web"]
+        );
+        assert_eq!(
+            stop_order(&plan, &["db".into(), "cache".into()]).unwrap(),
+            ["db", "log", "web", "cache"],
+            "web started after cache, so it stops before it"
+        );
+        assert_eq!(stop_order(&plan, &["other".into()]).unwrap(), ["other"]);
+        assert_eq!(
+            stop_order(&plan, &["nope".into()]).unwrap_err(),
+            "service \"nope\" does not exist"
+        );
+        // A loop is refused when the plan is made, naming the services in it only.
+        let looped = layer(
+            "services:\n  a: {override: replace, command: a, after: [b]}\n  b: {override: replace, command: b, after: [a]}\n  c: {override: replace, command: c, after: [a]}\n",
+        );
+        assert_eq!(
+            combine(&[("l".into(), looped)]).unwrap_err(),
+            "services in before/after loop: a, b"
         );
     }
 

@@ -106,7 +106,15 @@ pub(crate) fn post_services(shared: &Shared, body: &[u8]) -> Response {
             );
             to_start.sort();
             to_start.dedup();
-            (Ok(changed), plan::start_order(&plan, &to_start))
+            // The changed services are stopped with what requires them (Pebble's Replan goes
+            // through StopOrder), those of them that run.
+            let stops = plan::stop_order(&plan, &changed).map(|order| {
+                order
+                    .into_iter()
+                    .filter(|n| d.container.service_status(n) == ServiceStatus::Active)
+                    .collect()
+            });
+            (stops, plan::start_order(&plan, &to_start))
         }
         other => return bad_request(format!("invalid action {other:?}")),
     };
