@@ -512,6 +512,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 }
 
 mod action;
+mod context;
 mod jujuc;
 mod network;
 mod relation;
@@ -520,6 +521,7 @@ mod status;
 mod storage;
 mod unit;
 
+use context::HookContext;
 use jujuc::{Fail, Out};
 
 /// The in-memory Juju: see the [module docs](self).
@@ -536,16 +538,6 @@ pub struct FakeJuju {
     context: RefCell<Option<HookContext>>,
 }
 
-/// What the uniter's hook context gives the tools of one dispatch (see [`FakeJuju::enter`]).
-#[derive(Debug, Clone, Default)]
-struct HookContext {
-    relation: Option<u32>,
-    remote_unit: Option<String>,
-    remote_app: Option<String>,
-    storage: Option<String>,
-    action: bool,
-}
-
 impl FakeJuju {
     /// A fake Juju holding `state`.
     pub fn new(state: State) -> Self {
@@ -554,24 +546,6 @@ impl FakeJuju {
             state: RefCell::new(state),
             ..FakeJuju::default()
         }
-    }
-
-    /// Runs the tools from now on in the hook context `ctx` describes, as Juju's uniter does:
-    /// `-r` defaults to its relation, `relation-get` to its remote unit (its remote application
-    /// with `--app`), `storage-get`'s `-s` to its storage, and `action-get`, `action-set`,
-    /// `action-log` and `action-fail` fail with `not running an action` unless it is an action.
-    /// The harness does this for every dispatch it runs.
-    pub fn enter(&self, ctx: &crate::context::JujuContext) {
-        *self.context.borrow_mut() = Some(HookContext {
-            relation: ctx.relation_id.as_ref().map(|r| r.id),
-            remote_unit: ctx.remote_unit.clone(),
-            remote_app: ctx.remote_app.clone(),
-            storage: ctx
-                .storage_id
-                .as_ref()
-                .map(|s| format!("{}/{}", s.name, s.index)),
-            action: ctx.action_name.is_some(),
-        });
     }
 
     /// Typed bindings over this fake, with the model uuid of the state it was made with.
