@@ -454,3 +454,113 @@ fn notices_signals_and_protocol_errors() {
         .iter()
         .any(|r| r.path.starts_with("/v1/notices")));
 }
+
+/// A Pebble that starts an exec and then goes away: it answers `POST /v1/exec`, accepts the
+/// exec's websockets, and — once the client has them all — drops every connection and its
+/// socket, as a Pebble whose container is being recreated does. Served by hand (not by the
+/// fake), since the fake never breaks a stream.
+fn pebble_that_dies_mid_exec(socket: &Path, stays: bool) -> std::thread::JoinHandle<Vec<String>> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+    let socket = socket.to_path_buf();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            let conn = conn.unwrap();
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let request_line = head.lines().next().unwrap_or_default().to_string();
+            seen.push(request_line.clone());
+            let header = |name: &str| {
+                head.lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+                })
+            };
+            let mut conn = conn;
+            if request_line.starts_with("POST /v1/exec ") {
+                let len: usize = header("Content-Length").unwrap().parse().unwrap();
+                let mut body = vec![0; len];
+                reader.read_exact(&mut body).unwrap();
+                let reply = r#"{"type":"async","status-code":202,"status":"Accepted","change":"7","result":{"task-id":"T7"}}"#;
+                write!(
+                    conn,
+                    "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}",
+                    reply.len()
+                )
+                .unwrap();
+            } else if request_line.contains("/websocket/") {
+                let key = header("Sec-WebSocket-Key").unwrap();
+                let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+                write!(
+                    conn,
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+                )
+                .unwrap();
+                held.push(conn);
+                if held.len() == 3 {
+                    // control, stdio and stderr are open: the streams break.
+                    for c in &held {
+                        let _ = c.shutdown(std::net::Shutdown::Both);
+                    }
+                    if !stays {
+                        drop(listener);
+                        let _ = std::fs::remove_file(&socket);
+                        return seen;
+                    }
+                }
+            } else if request_line.starts_with("GET /v1/changes/7/wait") {
+                let reply = r#"{"type":"sync","status-code":200,"status":"OK","result":{"id":"7","kind":"exec","summary":"exec","status":"Done","ready":true,"spawn-time":"2026-11-26T00:00:00Z","ready-time":"2026-11-26T00:00:01Z","tasks":[{"id":"T7","kind":"exec","summary":"exec","status":"Done","progress":{"label":"","done":1,"total":1},"spawn-time":"2026-11-26T00:00:00Z","ready-time":"2026-11-26T00:00:01Z","data":{"exit-code":0}}]}}"#;
+                write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}",
+                    reply.len()
+                )
+                .unwrap();
+                return seen;
+            } else {
+                return seen;
+            }
+        }
+        seen
+    })
+}
+
+#[test]
+fn pebble_going_away_mid_exec_is_a_connection_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("pebble.socket");
+    let server = pebble_that_dies_mid_exec(&socket, false);
+    let client = Client::with_socket(&socket);
+    let opts = ExecOptions::default().stdin(b"some input".to_vec());
+    let err = client.exec(&["cat"], &opts).unwrap_err();
+    let seen = server.join().unwrap();
+    assert_eq!(seen.len(), 4, "exec and its three websockets: {seen:?}");
+    assert!(seen[0].starts_with("POST /v1/exec "), "{seen:?}");
+    // What the charm sees: Pebble is gone (as `can_connect` would now say), naming its
+    // socket — not a protocol error, not a panic, not a hang.
+    assert!(err.is_connection(), "{err:?}");
+    assert!(err.to_string().contains("pebble.socket"), "{err}");
+    assert!(!client.can_connect());
+}
+
+#[test]
+fn an_exec_stream_broken_while_pebble_stays_is_a_connection_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("pebble.socket");
+    let server = pebble_that_dies_mid_exec(&socket, true);
+    let client = Client::with_socket(&socket);
+    let err = client.exec(&["cat"], &ExecOptions::default()).unwrap_err();
+    let seen = server.join().unwrap();
+    assert!(seen[4].starts_with("GET /v1/changes/7/wait"), "{seen:?}");
+    // The command finished, but its streams broke: not a success, and a connection error.
+    assert!(err.is_connection(), "{err:?}");
+}

@@ -296,6 +296,16 @@ impl Client {
                 socket: self.transport().endpoint(),
                 source,
             },
+            // The peer went without a closing frame: the connection broke.
+            tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+            ) => Error::Connection {
+                socket: self.transport().endpoint(),
+                source: io::Error::new(
+                    io::ErrorKind::ConnectionReset,
+                    format!("exec {stream} websocket closed without a closing handshake"),
+                ),
+            },
             other => Error::protocol(&format!("exec {stream} websocket"), other),
         }
     }
@@ -312,6 +322,12 @@ mod tests {
         let e = client.stream_error("stdio", tungstenite::Error::Io(reset));
         assert!(e.is_connection(), "{e:?}");
         assert!(e.to_string().contains("/run/web/pebble.socket"), "{e}");
+        let reset = tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        );
+        let e = client.stream_error("stderr", reset);
+        assert!(e.is_connection(), "{e:?}");
+        assert!(e.to_string().contains("stderr"), "{e}");
         let e = client.stream_error("stderr", tungstenite::Error::AttackAttempt);
         assert!(matches!(e, Error::Protocol { .. }), "{e:?}");
         assert!(e.to_string().contains("exec stderr websocket"), "{e}");
