@@ -452,7 +452,8 @@ impl Hook<'_> {
     /// Revokes every grant of a secret to application `app` (and its units), whatever the
     /// relation.
     ///
-    /// Runs `secret-revoke ID --app APP`.
+    /// Runs `secret-revoke ID --app APP`. In a relation hook Juju takes the hook's relation as
+    /// `--relation` and refuses this (`do not specify both relation and app`).
     pub fn secret_revoke_app(&self, id: &str, app: &str) -> Result<()> {
         let id = self.canonical_secret_id(id);
         self.exec(&ToolCall::new("secret-revoke", [id.as_str(), "--app", app]))

@@ -148,10 +148,20 @@ impl Secret<'_> {
     }
 
     /// Revokes every grant to application `app` and its units, whatever the relation.
+    ///
+    /// Not in a relation hook: there Juju takes the hook's relation as `--relation` and refuses
+    /// `--app` beside it (`do not specify both relation and app`), so this is an
+    /// [`Error::Usage`] before any call — revoke by relation there ([`Secret::revoke`]).
     pub fn revoke_app(&self, app: &str) -> Result<()> {
-        self.model
-            .hook()
-            .secret_revoke_app(&self.require_id()?, app)
+        let id = self.require_id()?;
+        if let Some(rel) = &self.model.context().relation_id {
+            return Err(Error::Usage(format!(
+                "cannot revoke secret {id} from application {app:?} during a relation hook \
+                 ({rel}): Juju takes the hook's relation as secret-revoke's --relation and \
+                 refuses --app with it; revoke by relation (Secret::revoke) instead"
+            )));
+        }
+        self.model.hook().secret_revoke_app(&id, app)
     }
 
     /// Removes one revision (on secret-remove, once no observer tracks it).
@@ -164,5 +174,39 @@ impl Secret<'_> {
     /// Removes the secret, every revision.
     pub fn remove_all_revisions(&self) -> Result<()> {
         self.model.hook().secret_remove(&self.require_id()?, None)
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::context::JujuContext;
+    use crate::hookcmd::HookTools;
+    use crate::meta::Metadata;
+    use crate::testing::{FakeJuju, Relation, State};
+
+    #[test]
+    fn revoking_by_application_in_a_relation_hook_is_refused_before_juju_refuses_it() {
+        let fake = Rc::new(FakeJuju::new(
+            State::new("a/0")
+                .with_leader(true)
+                .with_relation(Relation::new("db", 3, "pg")),
+        ));
+        let ctx = JujuContext {
+            unit_name: "a/0".into(),
+            relation: Some("db".into()),
+            relation_id: Some(RelationId::new("db", 3)),
+            ..JujuContext::default()
+        };
+        let model = Model::new(ctx, Metadata::default(), fake.clone() as Rc<dyn HookTools>);
+        let err = model.secret("secret:cj9sk5ufltq4c6e0a8ng").revoke_app("pg");
+        let Err(Error::Usage(msg)) = err else {
+            panic!("expected a usage error, got {err:?}")
+        };
+        assert!(msg.contains("during a relation hook (db:3)"), "{msg}");
+        assert!(msg.contains("Secret::revoke"), "{msg}");
+        assert!(fake.calls_of("secret-revoke").is_empty());
     }
 }

@@ -259,8 +259,9 @@ pub(super) fn go_error(e: &std::io::Error) -> String {
 
 impl FakeJuju {
     /// The index of the relation given with `-r`, or else of the hook's relation
-    /// (`relationIdValue`'s default), as relation-get, -list, -set and -model-get take it.
-    fn hook_relation_index(&self, st: &State, p: &Parsed) -> Result<usize, Fail> {
+    /// (`relationIdValue`'s default), as relation-get, -list, -set, -model-get and
+    /// secret-grant take it.
+    pub(super) fn hook_relation_index(&self, st: &State, p: &Parsed) -> Result<usize, Fail> {
         if p.get("r").is_none() {
             let hook = self.context.borrow().as_ref().and_then(|c| c.relation);
             if let Some(i) = hook.and_then(|id| st.relations.iter().position(|r| r.id == id)) {

@@ -15,7 +15,7 @@ use super::jujuc::{
     check_empty, go_quote, parse, parse_plain, parse_secret_uri, read_settings, write, Fail,
     Format, Out, Parsed, Takes, NOT_LEADER, OUTPUT,
 };
-use super::relation::{go_error, relation_index};
+use super::relation::go_error;
 use super::{FakeJuju, Secret, SecretGrant, State};
 use crate::hookcmd::{valid_secret_key, SecretOwner, ToolCall};
 use crate::pebble::godur;
@@ -449,7 +449,7 @@ impl FakeJuju {
         };
         let id = parse_secret_uri(uri).map_err(Fail::usage)?;
         let mut st = self.state.borrow_mut();
-        let rel = relation_index(&st, &p)?;
+        let rel = self.hook_relation_index(&st, &p)?;
         let (relation_id, remote_app) =
             (st.relations[rel].id, st.relations[rel].remote_app.clone());
         let unit = p.get("unit").filter(|u| !u.is_empty()).map(str::to_string);
@@ -524,8 +524,11 @@ impl FakeJuju {
             return Err(Fail::usage("specify only one of application or unit"));
         }
         let mut st = self.state.borrow_mut();
-        if p.get("r").is_some() {
-            let rel = relation_index(&st, &p)?;
+        // The relation is the one given, or else the hook's (relationIdValue's default): in a
+        // relation hook `--app` is refused with it.
+        let hook_relation = self.context.borrow().as_ref().and_then(|c| c.relation);
+        if p.get("r").is_some() || hook_relation.is_some() {
+            let rel = self.hook_relation_index(&st, &p)?;
             if app.is_some() {
                 return Err(Fail::usage("do not specify both relation and app"));
             }

@@ -1096,3 +1096,33 @@ fn storage_get_defaults_to_the_hook_s_storage() {
         json!("/srv/data")
     );
 }
+
+#[test]
+fn secret_grant_and_revoke_take_the_hook_s_relation() {
+    let juju = FakeJuju::new(state(true));
+    let h = juju.hook();
+    let id = h
+        .secret_add(&map(&[("token", "t0k")]), &SecretOptions::new())
+        .unwrap();
+    let bare = |args: &[&str]| juju.run(&ToolCall::new("secret-grant", args.iter().copied()));
+    assert_eq!(
+        exit(bare(&[&id])),
+        (2, "ERROR no relation id specified".into())
+    );
+    juju.enter(&hook_context(|c| {
+        c.relation_id = Some(rid());
+        c.remote_app = Some("tempo".into());
+    }));
+    // secret-grant: -r defaults to the hook's relation.
+    bare(&[&id]).unwrap();
+    assert_eq!(juju.state().secrets[0].grants.len(), 1);
+    // secret-revoke: the hook's relation counts as given, so --app beside it is refused...
+    let revoke = |args: &[&str]| juju.run(&ToolCall::new("secret-revoke", args.iter().copied()));
+    assert_eq!(
+        exit(h.secret_revoke_app(&id, "tempo")),
+        (2, "ERROR do not specify both relation and app".into())
+    );
+    // ...and nothing else is needed.
+    revoke(&[&id]).unwrap();
+    assert!(juju.state().secrets[0].grants.is_empty());
+}
