@@ -177,36 +177,51 @@ impl Secret<'_> {
     }
 }
 
-#[cfg(all(test, feature = "testing"))]
+#[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
     use std::rc::Rc;
 
     use super::*;
     use crate::context::JujuContext;
-    use crate::hookcmd::HookTools;
+    use crate::hookcmd::{HookTools, ToolCall};
     use crate::meta::Metadata;
-    use crate::testing::{FakeJuju, Relation, State};
+
+    /// Hook tools that record what is called and answer nothing.
+    #[derive(Default)]
+    struct Recorder(RefCell<Vec<String>>);
+
+    impl HookTools for Recorder {
+        fn run(&self, call: &ToolCall) -> Result<Vec<u8>> {
+            self.0.borrow_mut().push(call.tool.clone());
+            Ok(Vec::new())
+        }
+    }
+
+    fn model_in(relation_id: Option<RelationId>, tools: &Rc<Recorder>) -> Model {
+        let ctx = JujuContext {
+            unit_name: "a/0".into(),
+            relation: relation_id.as_ref().map(|r| r.endpoint.clone()),
+            relation_id,
+            ..JujuContext::default()
+        };
+        Model::new(ctx, Metadata::default(), tools.clone() as Rc<dyn HookTools>)
+    }
 
     #[test]
     fn revoking_by_application_in_a_relation_hook_is_refused_before_juju_refuses_it() {
-        let fake = Rc::new(FakeJuju::new(
-            State::new("a/0")
-                .with_leader(true)
-                .with_relation(Relation::new("db", 3, "pg")),
-        ));
-        let ctx = JujuContext {
-            unit_name: "a/0".into(),
-            relation: Some("db".into()),
-            relation_id: Some(RelationId::new("db", 3)),
-            ..JujuContext::default()
-        };
-        let model = Model::new(ctx, Metadata::default(), fake.clone() as Rc<dyn HookTools>);
-        let err = model.secret("secret:cj9sk5ufltq4c6e0a8ng").revoke_app("pg");
+        const ID: &str = "secret:cj9sk5ufltq4c6e0a8ng";
+        let tools = Rc::new(Recorder::default());
+        let model = model_in(Some(RelationId::new("db", 3)), &tools);
+        let err = model.secret(ID).revoke_app("pg");
         let Err(Error::Usage(msg)) = err else {
             panic!("expected a usage error, got {err:?}")
         };
         assert!(msg.contains("during a relation hook (db:3)"), "{msg}");
         assert!(msg.contains("Secret::revoke"), "{msg}");
-        assert!(fake.calls_of("secret-revoke").is_empty());
+        assert!(tools.0.borrow().is_empty(), "no tool is run");
+        // Outside a relation hook it runs secret-revoke.
+        model_in(None, &tools).secret(ID).revoke_app("pg").unwrap();
+        assert_eq!(*tools.0.borrow(), ["secret-revoke"]);
     }
 }
